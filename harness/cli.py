@@ -1,0 +1,50 @@
+"""The ``faultlab`` command line: a thin layer over the Python API.
+
+Each command group lives in ``harness/commands/<name>.py`` and exposes
+``add_parser(subparsers)``, which registers its sub-command(s) and sets ``func`` on the parsed
+namespace. Errors are caught once here: ``BadInput`` exits 2, ``RunFailed`` exits 1, and both
+print one sentence to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from harness.errors import BadInput, RunFailed
+
+# One line per command module; adding a command is one module plus one line here.
+COMMAND_MODULES = [
+    "harness.commands.testbed",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="faultlab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.func(args)
+    except BadInput as exc:
+        print(f"faultlab: error: {exc}", file=sys.stderr)
+        return 2
+    except RunFailed as exc:
+        print(f"faultlab: failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("faultlab: interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

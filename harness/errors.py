@@ -1,0 +1,13 @@
+"""The two kinds of failure the CLI distinguishes (exit 2 and exit 1).
+
+Errors are raised where they are detected, with a message that names the file, field,
+target or value; the CLI catches them once, prints one sentence to stderr and exits.
+"""
+
+
+class BadInput(ValueError):
+    """The user gave something invalid (a file, a field, a target, a value): exit status 2."""
+
+
+class RunFailed(RuntimeError):
+    """Something that was asked for could not be done, or a check failed: exit status 1."""

@@ -1,0 +1,59 @@
+"""One name -> object registry per concept (faults, detectors, classifiers, metrics, datasets).
+
+Adding a fault, detector or metric is one module plus one ``@REGISTRY.register("name")`` line;
+it then shows up in ``faultlab list`` and scenarios can refer to it by that name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from harness.errors import BadInput
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A named collection with a clear error that lists the valid names on a miss."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator: ``@FAULTS.register("cpu")`` above a class or function."""
+
+        def deco(obj: T) -> T:
+            if name in self._items and self._items[name] is not obj:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            self._items[name] = obj
+            return obj
+
+        return deco
+
+    def add(self, name: str, obj: T) -> T:
+        """Register ``obj`` under ``name`` without a decorator."""
+        return self.register(name)(obj)
+
+    def get(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            valid = ", ".join(sorted(self._items)) or "(none)"
+            raise BadInput(f"unknown {self.kind} {name!r}; valid: {valid}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items(self) -> list[tuple[str, T]]:
+        return [(k, self._items[k]) for k in self.names()]

@@ -1,0 +1,1 @@
+"""Shared fixtures. Integration tests (marked ``integration``) share one testbed per session."""
