@@ -1,0 +1,183 @@
+"""Per-time-step labels from the ground-truth log, using the *actual* applied/reverted times.
+
+The ground-truth log (``ground_truth.jsonl``) is a journal: one JSON object per event, so one
+fault usually has several lines (intent, applied, effect check, reverted). They are folded per
+``fault_id``: fields are taken from the latest line that sets them (non-null wins), in file order.
+
+Which faults are labelled (the *effective outcome* of a fault is the worst it reached):
+
+* ``failed`` on any line: the fault did not take effect (or its effect was not measured), so its
+  steps are **not** labelled anomalous. A detector that fires there is not rewarded, and it is
+  not told that nothing happened either: such faults are listed by :func:`fault_spans` with
+  ``labelled=False`` so callers can exclude those steps if they wish.
+* ``partial`` (some targets or only part of the asked level took effect): labelled. The system
+  was measurably perturbed, so leaving those steps as "normal" would count true detections as
+  false positives. ``include_partial=False`` turns this off.
+* ``applied`` / ``reverted``: labelled.
+* a fault without ``applied_at`` is never labelled.
+
+Boundary convention. Step ``t`` of the grid is anomalous when
+``applied_at <= t <= reverted_at`` (closed interval on the step timestamps). A grid value at
+``t`` is Prometheus's evaluation at ``t``: the latest scrape up to ``t`` for gauges, the rate over
+the window ending at ``t`` for counters. So the first labelled step is the first one whose sample
+can contain the fault, and a counter rate at the first step *after* ``reverted_at`` may still carry
+a tail of the effect; it is labelled normal. A fault with no ``reverted_at`` (the run was
+interrupted, or revert failed) is labelled to the end of the index.
+
+Overlapping faults (only with ``allow_overlap``): the step is anomalous; ``fault_id`` and
+``fault_type`` list every active fault, comma-separated, in order of ``applied_at`` and aligned
+position by position; ``root_cause`` is the union of their targets in first-seen order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.dataset import LABEL_COLUMNS
+from harness.errors import BadInput
+
+TOOK_EFFECT = ("applied", "reverted", "partial")
+OUTCOME_RANK = {"applied": 0, "reverted": 0, "partial": 1, "failed": 2}
+
+
+@dataclass(frozen=True)
+class FaultSpan:
+    """One fault as the labels see it: what, where, and the actual interval."""
+
+    fault_id: str
+    type: str
+    targets: tuple[str, ...]
+    outcome: str
+    applied_at: pd.Timestamp | None
+    reverted_at: pd.Timestamp | None
+    labelled: bool
+
+
+def read_ground_truth(path: str | Path) -> list[dict[str, Any]]:
+    """Read a JSON Lines ground-truth log; a torn last line (killed writer) is skipped."""
+    path = Path(path)
+    records: list[dict[str, Any]] = []
+    lines = path.read_text().splitlines()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            if number == len(lines):
+                break
+            raise BadInput(f"{path}:{number}: not a JSON object ({exc.msg})") from None
+    return records
+
+
+def _timestamp(value: Any, where: str) -> pd.Timestamp | None:
+    if value in (None, ""):
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise BadInput(f"ground truth {where}: {value!r} is not an ISO 8601 time") from None
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.as_unit("ns")
+
+
+def _targets(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(t for t in value.split(",") if t)
+    return tuple(str(t) for t in value)
+
+
+def fault_spans(records: Iterable[Mapping[str, Any]], include_partial: bool = True) -> list[FaultSpan]:
+    """Fold the journal into one :class:`FaultSpan` per fault, in order of first appearance."""
+    merged: dict[str, dict[str, Any]] = {}
+    worst: dict[str, str] = {}
+    for i, record in enumerate(records):
+        fault_id = record.get("fault_id")
+        if not fault_id:
+            raise BadInput(f"ground truth record {i}: no fault_id")
+        fault_id = str(fault_id)
+        into = merged.setdefault(fault_id, {})
+        for key, value in record.items():
+            if value is not None:
+                into[key] = value
+        outcome = record.get("outcome")
+        if outcome is not None:
+            if outcome not in OUTCOME_RANK:
+                raise BadInput(
+                    f"ground truth record {i} ({fault_id}): outcome {outcome!r}; "
+                    f"valid: {', '.join(OUTCOME_RANK)}"
+                )
+            if OUTCOME_RANK[outcome] >= OUTCOME_RANK.get(worst.get(fault_id, ""), -1):
+                worst[fault_id] = outcome
+    spans = []
+    for fault_id, rec in merged.items():
+        outcome = worst.get(fault_id, "")
+        applied_at = _timestamp(rec.get("applied_at"), f"{fault_id}.applied_at")
+        reverted_at = _timestamp(rec.get("reverted_at"), f"{fault_id}.reverted_at")
+        allowed = TOOK_EFFECT if include_partial else ("applied", "reverted")
+        spans.append(
+            FaultSpan(
+                fault_id=fault_id,
+                type=str(rec.get("type", "")),
+                targets=_targets(rec.get("targets")),
+                outcome=outcome,
+                applied_at=applied_at,
+                reverted_at=reverted_at,
+                labelled=applied_at is not None and outcome in allowed,
+            )
+        )
+    return spans
+
+
+def _utc_index(index: pd.Index) -> pd.DatetimeIndex:
+    idx = pd.DatetimeIndex(index)
+    return idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
+
+
+def labels_from_ground_truth(
+    records: Iterable[Mapping[str, Any]], index: pd.Index, include_partial: bool = True
+) -> pd.DataFrame:
+    """Labels (``anomaly``, ``fault_type``, ``root_cause``, ``fault_id``) for each step of ``index``.
+
+    See the module docstring for which faults count and the boundary convention.
+    """
+    idx = _utc_index(index)
+    times = idx.as_unit("ns").asi8  # pandas 3 defaults to us; compare in one unit
+    n = len(idx)
+    active: list[list[FaultSpan]] = [[] for _ in range(n)]
+    spans = [s for s in fault_spans(records, include_partial) if s.labelled]
+    spans.sort(key=lambda s: s.applied_at)
+    for span in spans:
+        lo = np.searchsorted(times, span.applied_at.value, side="left")
+        hi = n if span.reverted_at is None else np.searchsorted(times, span.reverted_at.value, side="right")
+        for step in range(lo, hi):
+            active[step].append(span)
+
+    anomaly = np.zeros(n, dtype=np.int8)
+    fault_type = [""] * n
+    root_cause = [""] * n
+    fault_id = [""] * n
+    for step, here in enumerate(active):
+        if not here:
+            continue
+        anomaly[step] = 1
+        fault_type[step] = ",".join(s.type for s in here)
+        fault_id[step] = ",".join(s.fault_id for s in here)
+        causes: dict[str, None] = {}
+        for s in here:
+            causes.update(dict.fromkeys(s.targets))
+        root_cause[step] = ",".join(causes)
+    frame = pd.DataFrame(
+        {"anomaly": anomaly, "fault_type": fault_type, "root_cause": root_cause, "fault_id": fault_id},
+        index=pd.DatetimeIndex(idx, name="timestamp"),
+    )
+    return frame[list(LABEL_COLUMNS)]

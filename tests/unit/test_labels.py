@@ -1,0 +1,117 @@
+"""Labels from hand-built ground-truth journals: actual times, outcomes, boundaries, overlaps."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from harness.errors import BadInput
+from harness.labels import fault_spans, labels_from_ground_truth, read_ground_truth
+
+T0 = pd.Timestamp("2026-01-01T00:00:00Z")
+
+
+def grid(n: int = 12, step_s: int = 5) -> pd.DatetimeIndex:
+    return pd.date_range(T0, periods=n, freq=f"{step_s}s")
+
+
+def at(seconds: float) -> str:
+    return (T0 + pd.Timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def journal(fault_id, type_, targets, applied_s, reverted_s, outcome="reverted", sched=(0, 100)):
+    """The usual three events of one fault: intent, applied, reverted."""
+    base = {"fault_id": fault_id, "type": type_, "targets": targets, "params": {},
+            "scheduled_start": at(sched[0]), "scheduled_end": at(sched[1])}
+    return [
+        {**base, "outcome": None, "applied_at": None, "reverted_at": None},
+        {**base, "outcome": "applied", "applied_at": at(applied_s), "reverted_at": None},
+        {**base, "outcome": outcome, "applied_at": at(applied_s),
+         "reverted_at": None if reverted_s is None else at(reverted_s)},
+    ]
+
+
+def test_closed_interval_on_grid_uses_actual_not_scheduled_times():
+    # scheduled 0..100 s, actually applied at 12.3 s and reverted at 30 s (exactly on the grid)
+    labels = labels_from_ground_truth(journal("f1", "cpu", ["cart"], 12.3, 30.0), grid())
+    # steps at 15, 20, 25, 30 s: 30 s is included (closed), 10 s is before applied_at
+    assert labels["anomaly"].tolist() == [0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0]
+    assert labels.loc[labels.anomaly == 1, "fault_type"].unique().tolist() == ["cpu"]
+    assert labels.loc[labels.anomaly == 1, "root_cause"].unique().tolist() == ["cart"]
+    assert labels.loc[labels.anomaly == 1, "fault_id"].unique().tolist() == ["f1"]
+    assert labels.loc[labels.anomaly == 0, "fault_id"].unique().tolist() == [""]
+    assert list(labels.columns) == ["anomaly", "fault_type", "root_cause", "fault_id"]
+    assert labels.index.name == "timestamp"
+
+
+def test_applied_exactly_on_a_step_includes_that_step():
+    labels = labels_from_ground_truth(journal("f1", "cpu", ["cart"], 10.0, 19.999), grid())
+    assert labels["anomaly"].tolist()[:5] == [0, 0, 1, 1, 0]
+
+
+def test_failed_fault_is_not_labelled_but_partial_is_by_default():
+    records = journal("bad", "memory_alloc", ["cart"], 5, 20, outcome="failed")
+    records += journal("half", "packet_loss", ["payment"], 40, 50, outcome="partial")
+    labels = labels_from_ground_truth(records, grid())
+    assert labels["anomaly"].tolist() == [0] * 8 + [1, 1, 1, 0]
+    assert set(labels["fault_id"]) == {"", "half"}
+    strict = labels_from_ground_truth(records, grid(), include_partial=False)
+    assert strict["anomaly"].sum() == 0
+
+
+def test_failed_on_any_line_wins_over_a_later_reverted():
+    records = journal("f", "cpu", ["cart"], 5, 20, outcome="reverted")
+    records.insert(2, {"fault_id": "f", "outcome": "failed", "error": "no effect measured"})
+    (span,) = fault_spans(records)
+    assert span.outcome == "failed" and not span.labelled
+    assert labels_from_ground_truth(records, grid())["anomaly"].sum() == 0
+
+
+def test_never_reverted_runs_to_the_end_and_never_applied_is_unlabelled():
+    records = journal("open", "pause", ["shipping"], 42, None, outcome="applied")
+    records += [{"fault_id": "ghost", "type": "cpu", "targets": ["cart"], "outcome": "applied",
+                 "applied_at": None, "reverted_at": None}]
+    labels = labels_from_ground_truth(records, grid())
+    assert labels["anomaly"].tolist() == [0] * 9 + [1, 1, 1]
+    assert set(labels["fault_id"]) == {"", "open"}
+
+
+def test_overlapping_faults_list_both_in_applied_order_and_union_targets():
+    records = journal("b", "memory_leak", ["cart", "redis"], 20, 40)
+    records += journal("a", "cpu", ["cart"], 10, 25)
+    labels = labels_from_ground_truth(records, grid())
+    assert labels["anomaly"].tolist() == [0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0]
+    assert labels["fault_id"].tolist()[2:9] == ["a", "a", "a,b", "a,b", "b", "b", "b"]
+    assert labels["fault_type"].tolist()[4] == "cpu,memory_leak"
+    assert labels["root_cause"].tolist()[4] == "cart,redis"
+    assert labels["root_cause"].tolist()[2] == "cart"
+
+
+def test_naive_index_is_taken_as_utc_and_offsets_are_converted():
+    idx = pd.date_range("2026-01-01T00:00:00", periods=4, freq="5s")  # naive
+    records = [{"fault_id": "f", "type": "cpu", "targets": "cart", "outcome": "reverted",
+                "applied_at": "2026-01-01T01:00:05.000+01:00", "reverted_at": "2026-01-01T00:00:10Z"}]
+    assert labels_from_ground_truth(records, idx)["anomaly"].tolist() == [0, 1, 1, 0]
+
+
+def test_bad_records_are_named():
+    with pytest.raises(BadInput, match="record 0: no fault_id"):
+        labels_from_ground_truth([{"type": "cpu"}], grid())
+    with pytest.raises(BadInput, match="outcome 'done'"):
+        labels_from_ground_truth([{"fault_id": "x", "outcome": "done"}], grid())
+    with pytest.raises(BadInput, match=r"x\.applied_at: 'soon'"):
+        labels_from_ground_truth([{"fault_id": "x", "outcome": "applied", "applied_at": "soon"}], grid())
+
+
+def test_read_ground_truth_skips_a_torn_last_line(tmp_path):
+    file = tmp_path / "ground_truth.jsonl"
+    lines = [json.dumps(r) for r in journal("f", "cpu", ["cart"], 5, 15)]
+    file.write_text("\n".join(lines) + '\n{"fault_id": "g", "outc')
+    records = read_ground_truth(file)
+    assert len(records) == 3
+    assert labels_from_ground_truth(records, grid())["anomaly"].tolist()[:4] == [0, 1, 1, 1]
+    file.write_text('{"broken\n' + "\n".join(lines))
+    with pytest.raises(BadInput, match="ground_truth.jsonl:1"):
+        read_ground_truth(file)
