@@ -1,0 +1,1 @@
+"""The load generator: pure load shapes (``shapes``) and the Locust file that drives the shop."""
