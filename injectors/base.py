@@ -1,0 +1,157 @@
+"""The fault interface: parameters, mechanism, preflight needs, apply/revert, expected effect.
+
+One fault type is one module that subclasses :class:`Fault` and registers itself in
+``injectors.FAULTS``. What a fault changes on the testbed is undone by ``revert`` declared right
+next to ``apply``; ``revert`` is idempotent (reverting twice, or reverting a fault that never got
+applied, is harmless). Everything a fault creates carries the owner mark ``faultlab:<fault_id>``
+(an environment variable of its processes, a comment on its firewall rules, a label on its
+helper containers, a fixed qdisc handle) so that :mod:`injectors.cleanup` finds leftovers after
+a SIGKILL of the harness.
+
+Size semantics (stated once, here and in the docs):
+
+* CPU ``load_pct`` is a percentage of the ``cores`` given; when the target has a CPU quota the
+  cores are capped at that quota (90 % of a 0.5-core container is 0.45 cores).
+* Memory ``size_mb`` is added on top of the target's current use (MB = 2**20 bytes).
+* Rates: ``rate_mb_s`` in MB/s, ``bandwidth_mbit`` in Mbit/s (10**6 bit/s).
+* Loss ``loss_pct`` and delays ``delay_ms`` / ``jitter_ms`` apply to every packet of the target's
+  network namespace, in both directions.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from injectors.docker_ops import DockerOps, Target
+
+OWNER_PREFIX = "faultlab:"
+OWNER_ENV = "FAULTLAB_OWNER"
+OWNER_LABEL = "faultlab.owner"
+# tc qdisc handle used for every qdisc a fault installs: cleanup removes only this handle.
+QDISC_HANDLE = "4fa1:"
+
+# Preflight needs a fault can declare; see injectors.preflight for how each is checked.
+Need = Literal[
+    "exec",  # a shell and the fault's tool inside the target (docker exec)
+    "net_admin",  # privileged exec into the target's network namespace (iptables / tc)
+    "iptables",  # iptables with the statistic and comment matches
+    "netem",  # the sch_netem qdisc in the kernel
+    "tbf",  # the tbf qdisc in the kernel
+    "memory",  # size_mb fits under the container limit and the host's free memory
+    "locust_image",  # the faultlab/locust image for traffic helpers
+    "runtime_image",  # the target's own image to run a helper container from
+]
+
+
+def owner_mark(fault_id: str) -> str:
+    """The mark every artefact of one fault carries (``faultlab:<fault_id>``)."""
+    return f"{OWNER_PREFIX}{fault_id}"
+
+
+class FaultParams(BaseModel):
+    """Base of every fault's ``Params``: unknown keys are an error, values are validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class EffectSpec:
+    """The container metric that shows a fault's effect and what level to expect.
+
+    ``metric`` names a series of :class:`injectors.counters.Sample` (see ``counters.METRICS``)
+    or a fault-specific measurement. ``expected`` is the change over the baseline in ``unit``
+    (``None`` when only the direction is known, then ``min_ratio`` of during/baseline applies).
+    The fault counts as effective when the measured change reaches ``min_fraction`` of the
+    expected one.
+    """
+
+    metric: str
+    unit: str
+    direction: Literal["up", "down"]
+    expected: float | None = None
+    min_fraction: float = 0.5
+    min_ratio: float = 1.5
+    min_abs: float = 0.0
+
+
+@dataclass
+class FaultContext:
+    """What a fault needs at apply time: its id, the resolved target and the Docker access."""
+
+    fault_id: str
+    target: Target
+    ops: DockerOps
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mark(self) -> str:
+        return owner_mark(self.fault_id)
+
+
+class Fault(ABC):
+    """One fault type. Subclasses set the class attributes and implement apply/revert.
+
+    ``Params`` is the pydantic model of the parameters (units in the field names); the scenario
+    schema validates a fault entry's ``params`` with it. ``mechanisms`` lists what ``apply`` may
+    use, the one actually used is returned by ``apply`` and written to the ground truth.
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type[FaultParams]]
+    mechanisms: ClassVar[tuple[str, ...]]
+    needs: ClassVar[tuple[Need, ...]] = ("exec",)
+    description: ClassVar[str] = ""
+
+    def __init__(self, ctx: FaultContext, params: FaultParams) -> None:
+        self.ctx = ctx
+        self.params = params
+        self.mechanism_: str | None = None
+
+    @classmethod
+    def validate_params(cls, raw: dict[str, Any] | None) -> FaultParams:
+        """Validate raw params; a pydantic error becomes BadInput naming the fault and field."""
+        from pydantic import ValidationError
+
+        from harness.errors import BadInput
+
+        try:
+            return cls.Params.model_validate(dict(raw or {}))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise BadInput(f"fault {cls.name!r} params: {problems}") from None
+
+    def min_duration_s(self) -> float:
+        """Shortest meaningful duration for this fault's parameters (0 when no lower bound)."""
+        return 0.0
+
+    def memory_needed_mb(self, duration_s: float) -> float:
+        """Memory the fault adds to the target over ``duration_s`` (checked in preflight)."""
+        return 0.0
+
+    @abstractmethod
+    def effect(self, duration_s: float) -> EffectSpec:
+        """The metric that shows this fault and the expected change for these params."""
+
+    @abstractmethod
+    def apply(self, duration_s: float) -> str:
+        """Start the fault (non-blocking); return the mechanism used."""
+
+    @abstractmethod
+    def revert(self) -> None:
+        """Undo everything ``apply`` did; idempotent and safe before/without ``apply``."""
+
+    def measure(self) -> dict[str, float] | None:
+        """Fault-specific measurement read just before revert (e.g. firewall drop counters).
+
+        Returns ``{"during": value, "baseline": value}`` in the effect's unit, or ``None`` when
+        the effect is measured from the sampled container counters instead.
+        """
+        return None

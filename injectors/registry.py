@@ -1,0 +1,12 @@
+"""The fault registry (``injectors.FAULTS``): fault modules register their class here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.registry import Registry
+
+if TYPE_CHECKING:
+    from injectors.base import Fault
+
+FAULTS: Registry[type[Fault]] = Registry("fault")
