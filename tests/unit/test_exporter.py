@@ -1,0 +1,203 @@
+"""Container exporter: cgroup/proc parsing on real v1 and documented v2 files, and the collector.
+
+Fixtures (tests/fixtures/cgroup/): v1 contents were copied from this kind of host's
+/sys/fs/cgroup and /proc; v2 files follow the kernel's cgroup-v2 documentation format.
+Expected values below were read off those files by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.exposition import generate_latest
+
+from testbed.app.cgroups import (
+    detect_layout,
+    parse_cfs_quota,
+    parse_cpu_max,
+    parse_flat_keyed,
+    parse_memory_limit,
+    parse_net_dev,
+    read_cgroup_stats,
+    read_network,
+    read_process_io,
+    sum_interfaces,
+)
+from testbed.app.exporter import Container, ContainerCollector, parse_container_list
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cgroup"
+PROC = FIXTURES / "proc"
+CID = "3f2b9c1d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c"
+V1_PIDS = (5106, 5107, 17068, 17069, 17074)
+V2_PIDS = (2314, 2360, 2361)
+
+
+def _root(layout: str) -> Path:
+    return FIXTURES / layout / "sys" / "fs" / "cgroup"
+
+
+@pytest.mark.parametrize(
+    ("layout", "version", "driver"),
+    [("v1_cgroupfs", 1, "cgroupfs"), ("v1_systemd", 1, "systemd"), ("v2_cgroupfs", 2, "cgroupfs"), ("v2_systemd", 2, "systemd")],
+)
+def test_detect_layout(layout: str, version: int, driver: str) -> None:
+    found = detect_layout(_root(layout))
+    assert (found.version, found.driver) == (version, driver)
+
+
+@pytest.mark.parametrize(
+    ("layout", "quota_cores", "limit_bytes"),
+    [("v1_cgroupfs", 0.0, 0), ("v1_systemd", 1.5, 536870912)],
+)
+def test_read_v1_stats(layout: str, quota_cores: float, limit_bytes: int) -> None:
+    stats = read_cgroup_stats(detect_layout(_root(layout)), CID)
+    assert stats is not None
+    assert stats.cpu_usage_s == pytest.approx(228.452975907)
+    assert stats.memory_usage_bytes == 58953728
+    assert stats.memory_rss_bytes == 2019328  # total_rss
+    assert stats.pids == V1_PIDS
+    assert stats.cpu_quota_cores == quota_cores
+    assert stats.memory_limit_bytes == limit_bytes
+
+
+@pytest.mark.parametrize(
+    ("layout", "quota_cores", "limit_bytes"),
+    [("v2_cgroupfs", 0.0, 0), ("v2_systemd", 0.5, 268435456)],
+)
+def test_read_v2_stats(layout: str, quota_cores: float, limit_bytes: int) -> None:
+    stats = read_cgroup_stats(detect_layout(_root(layout)), CID)
+    assert stats is not None
+    assert stats.cpu_usage_s == pytest.approx(84.721903)
+    assert stats.memory_usage_bytes == 157286400
+    assert stats.memory_rss_bytes == 98304000  # anon
+    assert stats.pids == V2_PIDS
+    assert stats.cpu_quota_cores == quota_cores
+    assert stats.memory_limit_bytes == limit_bytes
+
+
+def test_driver_fallback_when_first_guess_is_wrong() -> None:
+    from dataclasses import replace
+
+    layout = replace(detect_layout(_root("v2_systemd")), driver="cgroupfs")
+    stats = read_cgroup_stats(layout, CID)
+    assert stats is not None and stats.cpu_quota_cores == 0.5
+
+
+def test_vanished_container_reads_as_none() -> None:
+    assert read_cgroup_stats(detect_layout(_root("v1_cgroupfs")), "0" * 64) is None
+    assert read_cgroup_stats(detect_layout(_root("v2_systemd")), "0" * 64) is None
+
+
+def test_process_io_sums_and_skips_missing_pids() -> None:
+    # 5106, 5107, 17068 have io files; 17069 and 17074 exited.
+    assert read_process_io(PROC, V1_PIDS) == (73039872 + 39301120 + 237977600, 146714624 + 28991488 + 43520000)
+    assert read_process_io(PROC, V2_PIDS) == (1048576, 4194304 + 8192)
+    assert read_process_io(PROC, ()) == (0, 0)
+
+
+def test_network_from_first_readable_pid_without_loopback() -> None:
+    net = read_network(PROC, (2361, 2314))  # 2361 has no net/dev
+    assert net is not None
+    assert net.receive == {"bytes": 18827211, "packets": 41022, "errors": 2, "dropped": 17}
+    assert net.transmit == {"bytes": 25144398, "packets": 39871, "errors": 1, "dropped": 5}
+    assert read_network(PROC, (17069,)) is None
+
+
+def test_net_dev_parsing_sums_all_but_lo() -> None:
+    interfaces = parse_net_dev((PROC / "5106" / "net" / "dev").read_text())
+    assert set(interfaces) == {"lo", "ifb0", "ifb1", "eth0", "docker0"}
+    assert interfaces["lo"].receive["bytes"] == 6097
+    total = sum_interfaces(interfaces)
+    assert total.receive["bytes"] == 312951298 and total.receive["packets"] == 8153
+    assert total.transmit["bytes"] == 555460 and total.transmit["packets"] == 6210
+
+
+def test_small_parsers() -> None:
+    assert parse_cpu_max("max 100000\n") == 0.0
+    assert parse_cpu_max("150000 100000") == 1.5
+    assert parse_cfs_quota("-1", "100000") == 0.0
+    assert parse_cfs_quota("25000", "100000") == 0.25
+    assert parse_memory_limit("max\n") == 0
+    assert parse_memory_limit("9223372036854771712") == 0
+    assert parse_memory_limit("1073741824") == 1073741824
+    assert parse_flat_keyed("read_bytes: 12\nbad line here\nanon 7\n") == {"read_bytes": 12, "anon": 7}
+
+
+def test_parse_container_list() -> None:
+    items = [
+        {"Id": "b" * 64, "Names": ["/faultlab-redis-1"], "Labels": {"com.docker.compose.service": "redis"}},
+        {"Id": "a" * 64, "Names": ["/faultlab-cart-1"], "Labels": {"com.docker.compose.service": "cart"}},
+    ]
+    assert parse_container_list(items) == [
+        Container("a" * 64, "faultlab-cart-1", "cart"),
+        Container("b" * 64, "faultlab-redis-1", "redis"),
+    ]
+
+
+def _scrape(collector: ContainerCollector) -> dict[tuple[str, tuple], float]:
+    registry = CollectorRegistry()
+    registry.register(collector)
+    text = generate_latest(registry).decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+        if not s.name.endswith("_created")
+    }
+
+
+def test_collector_serves_readme_metrics_and_skips_gone_containers() -> None:
+    live = Container(CID, "faultlab-cart-1", "cart")
+    gone = Container("9" * 64, "faultlab-shipping-1", "shipping")
+    collector = ContainerCollector(detect_layout(_root("v2_systemd")), lambda: [live, gone], proc_root=PROC)
+    samples = _scrape(collector)
+    key = (("container", "faultlab-cart-1"), ("service", "cart"))
+    expected = {
+        "container_cpu_usage_seconds_total": 84.721903,
+        "container_memory_usage_bytes": 157286400,
+        "container_memory_rss_bytes": 98304000,
+        "container_processes": 3,
+        "container_spec_cpu_quota_cores": 0.5,
+        "container_spec_memory_limit_bytes": 268435456,
+        "container_fs_read_bytes_total": 1048576,
+        "container_fs_write_bytes_total": 4202496,
+        "container_network_receive_bytes_total": 18827211,
+        "container_network_receive_packets_total": 41022,
+        "container_network_receive_errors_total": 2,
+        "container_network_receive_dropped_total": 17,
+        "container_network_transmit_bytes_total": 25144398,
+        "container_network_transmit_packets_total": 39871,
+        "container_network_transmit_errors_total": 1,
+        "container_network_transmit_dropped_total": 5,
+    }
+    for name, value in expected.items():
+        assert samples[(name, key)] == pytest.approx(value), name
+    assert not any(dict(labels).get("service") == "shipping" for _, labels in samples)
+    assert len(samples) == len(expected)
+
+
+def test_container_list_is_cached_and_survives_api_errors() -> None:
+    now = [0.0]
+    calls: list[float] = []
+    fail = [False]
+
+    def listing() -> list[Container]:
+        calls.append(now[0])
+        if fail[0]:
+            raise OSError("daemon gone")
+        return [Container(CID, "faultlab-cart-1", "cart")]
+
+    collector = ContainerCollector(
+        detect_layout(_root("v1_cgroupfs")), listing, proc_root=PROC, cache_s=5.0, clock=lambda: now[0]
+    )
+    collector.containers()
+    now[0] = 4.9
+    collector.containers()
+    assert calls == [0.0]
+    now[0] = 5.0
+    fail[0] = True
+    assert [c.service for c in collector.containers()] == ["cart"]  # last good list kept
+    assert calls == [0.0, 5.0]
