@@ -1,0 +1,339 @@
+"""The detector and classifier interfaces, modelled on PyOD's ``BaseDetector``.
+
+A :class:`Detector` is built from scenario parameters, fitted on fault-free data, and then
+gives one score per time step (higher = more anomalous) and 0/1 predictions against its own
+``threshold_``, learned at fit time. A :class:`Localizer` also ranks likely root causes for
+each anomalous segment. A :class:`Classifier` names the fault type of a window of metrics.
+
+Subclasses implement only what differs (``_fit``, ``_score``, ``_state``/``_set_state``);
+the base classes own parameter validation, column alignment, thresholds and persistence, so
+every method behaves the same to the runner, the bench and the tests.
+
+Window-based detectors return one score per time step too: a window's score goes to the
+window's last step and the first ``size-1`` steps are padded (see
+:func:`detectors.preprocess.window_scores_to_steps`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from detectors.params import Params, build_params, check_seed
+from detectors.persist import read_model, write_model
+from detectors.preprocess import segments as flag_segments
+from detectors.registry import CLASSIFIERS, DETECTORS
+from harness.dataset import Dataset, ServiceGraph
+from harness.errors import BadInput
+from harness.registry import Registry
+
+
+@dataclass(frozen=True)
+class RootCauseRanking:
+    """Ranked suspects for one anomalous segment (steps ``start_index`` .. ``end_index - 1``).
+
+    ``services`` and ``metrics`` are ``(name, score)`` pairs, most likely cause first; scores
+    are the method's own (higher = more suspicious). ``fault_id`` is set when the segment was
+    given from the labels rather than found by the detector.
+    """
+
+    start_index: int
+    end_index: int
+    start: str
+    end: str
+    services: list[tuple[str, float]]
+    metrics: list[tuple[str, float]] = field(default_factory=list)
+    fault_id: str = ""
+
+    def top_services(self, k: int) -> list[str]:
+        return [name for name, _ in self.services[:k]]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Method(ABC):
+    """What detectors and classifiers share: a name, typed params, a seed, a model folder."""
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[str] = ""
+    Params: ClassVar[type[Params]] = Params
+    registry: ClassVar[Registry[Any]]
+
+    def __init__(self, *, seed: int = 0, **params: Any) -> None:
+        owner = f"{self.kind} {self.name!r}"
+        self.seed = check_seed(seed, owner)
+        self.params = build_params(type(self).Params, params, owner)
+
+    def get_params(self) -> dict[str, Any]:
+        return self.params.model_dump(mode="json")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}(seed={self.seed}{', ' if args else ''}{args})"
+
+    # ---- persistence --------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to folder ``path`` (JSON + npz, no pickle)."""
+        self._check_fitted()
+        header = {"kind": self.kind, "name": self.name, "seed": self.seed, "params": self.get_params()}
+        return write_model(path, header, {**self._base_state(), **self._state()})
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a folder written by :meth:`save`; ``Detector.load`` finds the class by name."""
+        header, state = read_model(path)
+        if header.get("kind") != cls.kind:
+            raise BadInput(f"{path}: holds a {header.get('kind')!r}, not a {cls.kind}")
+        klass = cls.registry.get(header["name"]) if not cls.name else cls
+        if klass.name != header["name"]:
+            raise BadInput(f"{path}: holds {cls.kind} {header['name']!r}, not {klass.name!r}")
+        obj = klass(seed=header["seed"], **header["params"])
+        obj._set_base_state(state)
+        obj._set_state(state)
+        return obj
+
+    def _state(self) -> dict[str, Any]:
+        """Method-specific fitted state: arrays and JSON-able scalars (override as needed)."""
+        return {}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_state` returned (override as needed)."""
+
+    @abstractmethod
+    def _base_state(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _set_base_state(self, state: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def _check_fitted(self) -> None: ...
+
+
+class Detector(_Method):
+    """Fit on fault-free data, score every time step, predict with the learned ``threshold_``.
+
+    Fitted attributes: ``columns_`` (the metric columns, in order), ``train_scores_`` and
+    ``threshold_``. The default threshold is a quantile of the training scores
+    (``contamination`` if the method has it and it is set, else ``threshold_quantile``,
+    else 0.99); methods with a principled fixed threshold override :meth:`_fit_threshold`.
+    """
+
+    kind = "detector"
+    registry = DETECTORS
+
+    columns_: list[str]
+    train_scores_: np.ndarray
+    threshold_: float
+
+    def fit(self, train: Dataset) -> Self:
+        if len(train.metrics) == 0 or train.metrics.shape[1] == 0:
+            raise BadInput(f"detector {self.name!r}: training data {train.name!r} is empty")
+        self.columns_ = [str(c) for c in train.metrics.columns]
+        self._fit(train)
+        self.train_scores_ = self._checked_scores(self._score(train), train)
+        self.threshold_ = float(self._fit_threshold(self.train_scores_))
+        return self
+
+    def score(self, data: Dataset) -> np.ndarray:
+        """One float per time step of ``data`` (higher = more anomalous)."""
+        self._check_fitted()
+        aligned = self.align(data)
+        return self._checked_scores(self._score(aligned), aligned)
+
+    def predict(self, data: Dataset) -> np.ndarray:
+        """0/1 per time step: 1 where the score exceeds ``threshold_``."""
+        return (self.score(data) > self.threshold_).astype(np.int8)
+
+    def align(self, data: Dataset) -> Dataset:
+        """``data`` with its metric columns in the fitted order; BadInput naming missing ones."""
+        missing = [c for c in self.columns_ if c not in data.metrics.columns]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise BadInput(f"dataset {data.name!r} lacks {len(missing)} column(s) detector {self.name!r} was fitted on: {shown}")
+        if list(data.metrics.columns) == self.columns_:
+            return data
+        mask = None if data.mask is None else data.mask.reindex(columns=self.columns_)
+        return replace(data, metrics=data.metrics[self.columns_], mask=mask)
+
+    @staticmethod
+    def matrix(data: Dataset) -> np.ndarray:
+        """``T x F`` float64 values (NaN -> 0; datasets are already gap-filled)."""
+        return np.nan_to_num(data.metrics.to_numpy(dtype=np.float64, na_value=0.0))
+
+    # ---- what subclasses implement ------------------------------------------------------
+    @abstractmethod
+    def _fit(self, train: Dataset) -> None:
+        """Learn from fault-free ``train`` (its columns are ``self.columns_``)."""
+
+    @abstractmethod
+    def _score(self, data: Dataset) -> np.ndarray:
+        """One score per step of ``data`` (already aligned to ``self.columns_``)."""
+
+    def _fit_threshold(self, train_scores: np.ndarray) -> float:
+        contamination = getattr(self.params, "contamination", None)
+        q = 1.0 - contamination if contamination is not None else getattr(self.params, "threshold_quantile", 0.99)
+        return float(np.quantile(train_scores, q))
+
+    # ---- plumbing -----------------------------------------------------------------------
+    def _checked_scores(self, scores: np.ndarray, data: Dataset) -> np.ndarray:
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if scores.shape[0] != len(data.metrics):
+            raise RuntimeError(f"detector {self.name!r} returned {scores.shape[0]} scores for {len(data.metrics)} steps")
+        return np.nan_to_num(scores, nan=0.0, posinf=np.finfo(np.float64).max, neginf=np.finfo(np.float64).min)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "threshold_"):
+            raise BadInput(f"detector {self.name!r} is not fitted: call fit(train) first")
+
+    def _base_state(self) -> dict[str, Any]:
+        return {
+            "columns_": np.array(self.columns_, dtype=str),
+            "train_scores_": self.train_scores_,
+            "threshold_": self.threshold_,
+        }
+
+    def _set_base_state(self, state: dict[str, Any]) -> None:
+        self.columns_ = [str(c) for c in state["columns_"]]
+        self.train_scores_ = np.asarray(state["train_scores_"], dtype=np.float64)
+        self.threshold_ = float(state["threshold_"])
+
+
+class Localizer(ABC):
+    """Mixin for detectors that can rank root causes (services, and metrics where it can)."""
+
+    def localize(self, data: Dataset, segments: Sequence[tuple[int, int]] | None = None) -> list[RootCauseRanking]:
+        """One ranking per segment ``(start, end)`` (end exclusive, step indices of ``data``).
+
+        Without ``segments`` the detector's own predicted anomalous segments are used; pass
+        the labelled fault segments to judge root-cause ranking apart from detection.
+        """
+        assert isinstance(self, Detector)
+        aligned = self.align(data)
+        if segments is None:
+            segments = flag_segments(self.predict(aligned))
+        fault_ids = aligned.labels["fault_id"].to_numpy() if "fault_id" in aligned.labels else None
+        stamps = aligned.timestamps
+        out = []
+        for start, end in segments:
+            if not 0 <= start < end <= len(stamps):
+                raise BadInput(f"segment ({start}, {end}) is outside the {len(stamps)} steps of {data.name!r}")
+            services, metrics = self._rank(aligned, int(start), int(end))
+            ids = sorted({str(f) for f in fault_ids[start:end] if f}) if fault_ids is not None else []
+            out.append(
+                RootCauseRanking(
+                    start_index=int(start),
+                    end_index=int(end),
+                    start=stamps[start].isoformat(),
+                    end=stamps[end - 1].isoformat(),
+                    services=services,
+                    metrics=metrics,
+                    fault_id=",".join(ids),
+                )
+            )
+        return out
+
+    @abstractmethod
+    def _rank(self, data: Dataset, start: int, end: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """Ranked ``(service, score)`` and ``(metric column, score)`` pairs for one segment."""
+
+
+def can_localize(detector: Detector) -> bool:
+    return isinstance(detector, Localizer)
+
+
+class Classifier(_Method):
+    """Names the fault type of ``N x window x F`` metric windows.
+
+    Fitted attributes: ``classes_`` (sorted fault types; ``predict_proba`` columns follow it),
+    ``window_size_``, ``n_features_``, ``columns_`` and ``graph_`` (graph models use these to
+    map features to services; see :func:`detectors.windows.fault_windows`).
+    """
+
+    kind = "classifier"
+    registry = CLASSIFIERS
+
+    classes_: np.ndarray
+    window_size_: int
+    n_features_: int
+    columns_: list[str]
+    graph_: ServiceGraph
+
+    def fit(
+        self,
+        windows: np.ndarray,
+        labels: Sequence[str],
+        *,
+        columns: Sequence[str] | None = None,
+        graph: ServiceGraph | None = None,
+    ) -> Self:
+        windows = _check_windows(windows, self.name)
+        labels_arr = np.asarray([str(x) for x in labels])
+        if len(labels_arr) != windows.shape[0]:
+            raise BadInput(f"classifier {self.name!r}: {windows.shape[0]} windows but {len(labels_arr)} labels")
+        if windows.shape[0] == 0:
+            raise BadInput(f"classifier {self.name!r}: no training windows (the dataset has no labelled faults?)")
+        self.window_size_, self.n_features_ = int(windows.shape[1]), int(windows.shape[2])
+        self.columns_ = list(columns) if columns is not None else [f"f{i}" for i in range(self.n_features_)]
+        if len(self.columns_) != self.n_features_:
+            raise BadInput(f"classifier {self.name!r}: {len(self.columns_)} column names for {self.n_features_} features")
+        self.graph_ = graph or ServiceGraph([], [])
+        self.classes_ = np.unique(labels_arr)
+        self._fit(windows, labels_arr)
+        return self
+
+    def predict_proba(self, windows: np.ndarray) -> np.ndarray:
+        """``N x len(classes_)`` class probabilities (rows sum to 1)."""
+        self._check_fitted()
+        windows = _check_windows(windows, self.name)
+        if windows.shape[1:] != (self.window_size_, self.n_features_):
+            raise BadInput(
+                f"classifier {self.name!r} was fitted on windows of {self.window_size_} x {self.n_features_}, "
+                f"got {windows.shape[1]} x {windows.shape[2]}"
+            )
+        proba = np.asarray(self._predict_proba(windows), dtype=np.float64)
+        if proba.shape != (windows.shape[0], len(self.classes_)):
+            raise RuntimeError(f"classifier {self.name!r} returned probabilities of shape {proba.shape}")
+        return proba
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """The most probable fault type per window (ties: the first in ``classes_``)."""
+        return self.classes_[np.argmax(self.predict_proba(windows), axis=1)]
+
+    @abstractmethod
+    def _fit(self, windows: np.ndarray, labels: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def _predict_proba(self, windows: np.ndarray) -> np.ndarray: ...
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "classes_"):
+            raise BadInput(f"classifier {self.name!r} is not fitted: call fit(windows, labels) first")
+
+    def _base_state(self) -> dict[str, Any]:
+        return {
+            "classes_": self.classes_.astype(str),
+            "columns_": np.array(self.columns_, dtype=str),
+            "window_size_": self.window_size_,
+            "n_features_": self.n_features_,
+            "graph_": self.graph_.to_json(),
+        }
+
+    def _set_base_state(self, state: dict[str, Any]) -> None:
+        self.classes_ = np.asarray(state["classes_"]).astype(str)
+        self.columns_ = [str(c) for c in state["columns_"]]
+        self.window_size_ = int(state["window_size_"])
+        self.n_features_ = int(state["n_features_"])
+        self.graph_ = ServiceGraph.from_json(state["graph_"])
+
+
+def _check_windows(windows: np.ndarray, name: str) -> np.ndarray:
+    windows = np.asarray(windows, dtype=np.float64)
+    if windows.ndim != 3:
+        raise BadInput(f"classifier {name!r}: windows must be N x window x features, got shape {windows.shape}")
+    return windows

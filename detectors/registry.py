@@ -1,0 +1,14 @@
+"""The detector and classifier registries (kept apart from ``__init__`` to avoid import cycles).
+
+Each method module does ``@DETECTORS.register("name")`` above its class; ``detectors/__init__``
+imports every module so that importing ``detectors`` fills both registries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.registry import Registry
+
+DETECTORS: Registry[Any] = Registry("detector")
+CLASSIFIERS: Registry[Any] = Registry("classifier")

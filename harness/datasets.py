@@ -1,0 +1,46 @@
+"""Named datasets (``faultlab list datasets``) and one resolver for "a name or a path".
+
+``bench`` and ``check`` accept ``--dataset NAME_OR_PATH``: a registered name, a dataset
+folder, or a run folder (whose ``dataset/`` is used). A registered dataset is a function
+that builds or loads it, so new ones (a recorded reference run, a public trace) are one
+function plus one registration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.dataset import Dataset, load_dataset
+from harness.errors import BadInput
+from harness.registry import Registry
+from harness.synthetic import SyntheticSpec, generate
+
+DATASETS: Registry[Callable[[], Dataset]] = Registry("dataset")
+
+
+@DATASETS.register("synthetic")
+def synthetic() -> Dataset:
+    """Synthetic shop, ~2.9k steps at 5 s, 3 faults of each of the 6 types (seed 0)."""
+    return generate(SyntheticSpec(name="synthetic"))
+
+
+@DATASETS.register("synthetic-large")
+def synthetic_large() -> Dataset:
+    """Synthetic shop, ~13k steps at 5 s, 10 faults of each of the 6 types (seed 0)."""
+    return generate(
+        SyntheticSpec(name="synthetic-large", train_steps=4000, faults_per_type=10, gap_steps=(40, 120), fault_steps=(30, 90))
+    )
+
+
+def resolve_dataset(name_or_path: str | Path) -> Dataset:
+    """A registered dataset by name, else a dataset folder or run folder on disk."""
+    text = str(name_or_path)
+    if text in DATASETS:
+        return DATASETS.get(text)()
+    path = Path(text)
+    if path.is_dir() and ((path / "meta.json").exists() or (path / "dataset" / "meta.json").exists()):
+        return load_dataset(path)
+    if path.exists():
+        raise BadInput(f"dataset {text!r}: {path} is neither a dataset folder nor a run folder (no meta.json or dataset/meta.json)")
+    raise BadInput(f"dataset {text!r} is neither a registered dataset ({', '.join(DATASETS.names())}) nor an existing folder")
