@@ -104,7 +104,8 @@ class Dataset:
                     "unit": "",
                 }
             )
-        return cols.set_index("name").reindex(self.metrics.columns).reset_index()
+        # Name the target index: reindexing by the unnamed column Index would drop "name".
+        return cols.set_index("name").reindex(pd.Index(self.metrics.columns, name="name")).reset_index()
 
     @property
     def services(self) -> list[str]:
