@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install what Faultlab needs on a fresh Debian/Ubuntu machine, idempotently:
+# system packages (as root), then a virtual environment in .venv with the project.
+# The Docker engine itself is installed/started on demand by `faultlab` (testbed/engine.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(docker.io debootstrap prometheus iptables iproute2 ca-certificates)
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=()
+  for pkg in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  echo "setup: not root on Debian/Ubuntu; make sure these are installed: ${SYSTEM_PACKAGES[*]}" >&2
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv" >&2
+  "$PYTHON" -m venv .venv
+fi
+# torch first and pinned: an unpinned torch pulls several GB of CUDA packages.
+.venv/bin/python -m pip install -q "torch==2.13.0"
+.venv/bin/python -m pip install -q -e ".[test]"
+# Reference implementations our metrics are checked against (test-only; they pin numpy<2,
+# which we do not want, so they come without their dependencies).
+.venv/bin/python -m pip install -q --no-deps tsb-ad prts
+echo "setup: ready (.venv/bin/faultlab)" >&2
