@@ -1,0 +1,146 @@
+"""collect_dataset end to end against a fake client: columns, meta, labels, mask, round trip."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.collect import collect_dataset, collect_metrics, no_fault_labels
+from harness.dataset import ServiceGraph, load_dataset
+from harness.errors import BadInput, RunFailed
+
+T0 = 1_735_689_600
+URL = "http://prometheus.test:9090"
+
+Curve = Callable[[float], float]  # unix seconds -> value (NaN: no sample)
+
+
+class CannedClient:
+    """Answers each known query with fixed curves, sampled on the requested range."""
+
+    url = URL
+
+    def __init__(self, answers: dict[str, list[tuple[dict[str, str], Curve]]]):
+        self.answers = answers
+        self.queries: list[str] = []
+        self.lock = threading.Lock()
+
+    def custom_query_range(self, query: str, start_time: datetime, end_time: datetime, step: str):
+        with self.lock:
+            self.queries.append(query)
+        start, end, step_s = start_time.timestamp(), end_time.timestamp(), float(step)
+        times = np.arange(start, end + step_s / 2, step_s)
+        out = []
+        for labels, curve in self.answers.get(query, []):
+            values = [[t, repr(float(curve(t)))] for t in times if not np.isnan(curve(t))]
+            if values:
+                out.append({"metric": labels, "values": values})
+        return out
+
+
+def _since(t: float) -> float:
+    return t - T0
+
+
+ANSWERS = {
+    # 0.2 cores from well before the start: the first row has a rate thanks to the extra step.
+    "container_cpu_usage_seconds_total": [({"service": "cart", "container": "c1"}, lambda t: 0.2 * (t - T0 + 100))],
+    # a gauge missing at the first two steps and at 20 s
+    "container_memory_usage_bytes": [
+        ({"service": "cart", "container": "c1"}, lambda t: np.nan if _since(t) in (0, 5, 20) else 1e6 + _since(t))
+    ],
+    "container_processes": [({"service": "zeta", "container": "z1"}, lambda t: 4.0)],
+    # only before the start: must not become an all-NaN column
+    "container_memory_rss_bytes": [({"service": "cart", "container": "c1"}, lambda t: 5.0 if t < T0 else np.nan)],
+    "locust_users": [({"job": "locust"}, lambda t: 7.0)],
+}
+
+
+def _collect(**kwargs):
+    client = CannedClient(ANSWERS)
+    options = {"groups": ["cpu", "memory"], "client": client, **kwargs}
+    return collect_dataset(URL, T0, T0 + 30, 5, **options), client
+
+
+def test_columns_values_and_mask():
+    ds, _ = _collect()
+    assert list(ds.metrics.columns) == ["cart:cpu_cores", "cart:memory_bytes", "zeta:processes"]
+    assert len(ds.metrics) == 7 and ds.metrics.index[0] == pd.Timestamp(T0, unit="s", tz="UTC")
+    np.testing.assert_allclose(ds.metrics["cart:cpu_cores"], 0.2)
+    assert not ds.mask["cart:cpu_cores"].any()
+    # missing at 0, 5 and 20 s: backward fill at the start, forward fill inside
+    np.testing.assert_allclose(ds.metrics["cart:memory_bytes"], 1e6 + np.array([10, 10, 10, 15, 15, 25, 30]))
+    assert ds.mask["cart:memory_bytes"].tolist() == [True, True, False, False, True, False, False]
+
+
+def test_meta_describes_every_column_and_the_collection():
+    ds, client = _collect(meta={"name": "unit-run", "train_end": "2025-01-01T00:00:20Z"})
+    cols = ds.columns.set_index("name")
+    assert cols.loc["cart:cpu_cores", ["service", "metric", "group", "kind", "unit"]].tolist() == [
+        "cart", "cpu_cores", "cpu", "counter", "cores"
+    ]
+    assert cols.loc["cart:memory_bytes", "kind"] == "gauge"
+    assert ds.meta["name"] == "unit-run" and ds.meta["scrape_interval_s"] == 5.0
+    assert ds.meta["start"] == "2025-01-01T00:00:00.000Z" and ds.meta["end"] == "2025-01-01T00:00:30.000Z"
+    assert ds.meta["collection"]["groups"] == ["cpu", "memory"]
+    assert ds.train_end == pd.Timestamp("2025-01-01T00:00:20Z")
+    # only the chosen groups were asked for
+    assert "locust_users" not in client.queries and "container_network_receive_bytes_total" not in client.queries
+
+
+def test_services_filter_and_order_follow_the_caller():
+    ds, _ = _collect(services=["zeta", "cart"])
+    assert list(ds.metrics.columns) == ["zeta:processes", "cart:cpu_cores", "cart:memory_bytes"]
+    ds, _ = _collect(services=["zeta"])
+    assert list(ds.metrics.columns) == ["zeta:processes"]
+
+
+def test_labels_default_dataframe_and_callable():
+    ds, _ = _collect()
+    assert ds.labels["anomaly"].sum() == 0 and list(ds.labels.columns) == ["anomaly", "fault_type", "root_cause", "fault_id"]
+
+    def from_grid(index: pd.DatetimeIndex) -> pd.DataFrame:
+        labels = no_fault_labels(index)
+        labels.loc[index[2:4], ["anomaly", "fault_type", "root_cause", "fault_id"]] = [1, "cpu", "cart", "f1"]
+        return labels
+
+    ds, _ = _collect(labels=from_grid)
+    assert ds.labels["anomaly"].tolist() == [0, 0, 1, 1, 0, 0, 0]
+    assert ds.labels["root_cause"].tolist()[2] == "cart"
+    ds2, _ = _collect(labels=from_grid(ds.metrics.index))
+    pd.testing.assert_frame_equal(ds.labels, ds2.labels)
+
+
+def test_labels_that_do_not_cover_the_grid_are_bad_input():
+    short = no_fault_labels(pd.date_range(pd.Timestamp(T0, unit="s", tz="UTC"), periods=3, freq="5s"))
+    with pytest.raises(BadInput, match="4 of 7 time steps"):
+        _collect(labels=short)
+    with pytest.raises(BadInput, match="fault_id"):
+        _collect(labels=short.drop(columns=["fault_id"]))
+
+
+def test_round_trip_through_save_and_load(tmp_path):
+    graph = {"nodes": [{"name": "cart", "kind": "service"}], "edges": []}
+    ds, _ = _collect(graph=graph, meta={"name": "rt"})
+    loaded = load_dataset(ds.save(tmp_path / "dataset"))
+    pd.testing.assert_frame_equal(loaded.metrics, ds.metrics, check_freq=False, check_index_type=False)
+    pd.testing.assert_frame_equal(loaded.mask, ds.mask, check_freq=False, check_index_type=False)
+    pd.testing.assert_frame_equal(loaded.labels, ds.labels, check_freq=False, check_index_type=False)
+    assert loaded.graph == ServiceGraph.from_json(graph)
+    assert loaded.meta["columns"] == ds.meta["columns"] and loaded.name == "rt"
+    assert loaded.values().shape == (7, 3)
+
+
+def test_nothing_collected_is_run_failed():
+    with pytest.raises(RunFailed, match="no series.*time range"):
+        collect_metrics(URL, T0, T0 + 30, 5, groups=["disk"], client=CannedClient(ANSWERS))
+
+
+def test_end_before_start_is_bad_input():
+    with pytest.raises(BadInput, match="before its start"):
+        collect_metrics(URL, T0 + 30, T0, 5, client=CannedClient(ANSWERS))
