@@ -1,0 +1,135 @@
+"""The baselines do what they claim: hand-computed scores on tiny data, and better-than-chance
+detection, localisation and classification on the synthetic dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from detectors import fault_segments, fault_windows, make_classifier, make_detector
+from detectors.random_forest import window_statistics
+from harness.dataset import Dataset, ServiceGraph
+from harness.datasets import resolve_dataset
+from harness.errors import BadInput
+
+
+def _tiny(values: dict[str, list[float]]) -> Dataset:
+    n = len(next(iter(values.values())))
+    index = pd.date_range("2026-01-01", periods=n, freq="5s", tz="UTC", name="timestamp")
+    labels = pd.DataFrame({"anomaly": 0, "fault_type": "", "root_cause": "", "fault_id": ""}, index=index)
+    return Dataset(metrics=pd.DataFrame(values, index=index), labels=labels, graph=ServiceGraph([], []), meta={"name": "tiny"})
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return resolve_dataset("synthetic")
+
+
+# ---- hand-computed ------------------------------------------------------------------------
+def test_zscore_is_max_abs_robust_z_with_threshold_3():
+    train = _tiny({"a:x": [1, 2, 3, 4, 100], "b:y": [10, 10, 10, 10, 10]})
+    det = make_detector("zscore").fit(train)
+    # a:x: median 3, MAD 1 -> scale 1.4826. b:y: MAD 0 and std 0 -> scale 1.
+    test = _tiny({"a:x": [3.0, 6.0], "b:y": [10.0, 14.0]})
+    np.testing.assert_allclose(det.score(test), [0.0, max(3 / 1.4826, 4.0)])
+    assert det.threshold_ == 3.0
+    np.testing.assert_array_equal(det.predict(test), [0, 1])
+
+
+def test_zscore_localize_ranks_the_deviating_service_first():
+    train = _tiny({"a:x": [1.0, 2, 3, 2, 1, 2], "b:y": [5.0, 6, 5, 6, 5, 6]})
+    det = make_detector("zscore").fit(train)
+    test = _tiny({"a:x": [2.0, 2, 2, 2], "b:y": [5.0, 50, 60, 5]})
+    (ranking,) = det.localize(test)  # its own predicted segment: steps 1..2
+    assert (ranking.start_index, ranking.end_index) == (1, 3)
+    assert ranking.top_services(2) == ["b", "a"]
+    assert ranking.metrics[0][0] == "b:y"
+
+
+def test_static_threshold_quantile_margin_and_absolute_value():
+    train = _tiny({"a:cpu_cores": list(np.arange(1.0, 101.0)), "b:cpu_cores": [2.0] * 100, "a:mem": [0.0] * 100})
+    det = make_detector("static_threshold", {"quantile": 0.5, "margin": 2.0}).fit(train)
+    np.testing.assert_allclose(det.limits_, [101.0, 4.0])  # median 50.5 * 2, 2 * 2; a:mem not chosen
+    test = _tiny({"a:cpu_cores": [50.0, 151.5], "b:cpu_cores": [5.0, 0.0], "a:mem": [9e9, 9e9]})
+    np.testing.assert_allclose(det.score(test), [0.25, 0.5])  # max((50-101)/101, (5-4)/4), (151.5-101)/101
+    exact = make_detector("static_threshold", {"metric": "b:cpu_cores", "value": 4.0}).fit(train)
+    np.testing.assert_allclose(exact.score(test), [0.25, -1.0])
+    np.testing.assert_array_equal(exact.predict(test), [1, 0])
+
+
+def test_static_threshold_unknown_metric_names_it():
+    with pytest.raises(BadInput, match="no_such_metric"):
+        make_detector("static_threshold", {"metric": "no_such_metric"}).fit(_tiny({"a:x": [1.0, 2.0]}))
+
+
+def test_iforest_window_scores_go_to_the_last_step_with_padding(synthetic):
+    train, test = synthetic.train(), synthetic.test()
+    det = make_detector("iforest", {"window": 4, "n_estimators": 10}).fit(train)
+    scores = det.score(test)
+    samples = det._samples(det.matrix(test))
+    window_scores = -det.forest_.score_samples(samples)
+    np.testing.assert_allclose(scores[3:], window_scores)
+    np.testing.assert_allclose(scores[:3], window_scores[0])
+
+
+def test_iforest_contamination_sets_the_training_alarm_rate(synthetic):
+    det = make_detector("iforest", {"contamination": 0.05, "n_estimators": 20}).fit(synthetic.train())
+    assert det.threshold_ == pytest.approx(np.quantile(det.train_scores_, 0.95))
+    assert abs((det.train_scores_ > det.threshold_).mean() - 0.05) < 0.01
+
+
+def test_iforest_different_seeds_differ(synthetic):
+    train, test = synthetic.train(), synthetic.test()
+    a = make_detector("iforest", {"n_estimators": 10}, seed=0).fit(train).score(test)
+    b = make_detector("iforest", {"n_estimators": 10}, seed=1).fit(train).score(test)
+    assert not np.allclose(a, b)
+
+
+def test_window_statistics_order_and_values():
+    w = np.array([[[1.0, 10.0], [3.0, 10.0], [5.0, 4.0]]])  # 1 window, 3 steps, 2 metrics
+    np.testing.assert_allclose(
+        window_statistics(w)[0],
+        [3, 8, np.std([1, 3, 5]), np.std([10, 10, 4]), 1, 4, 5, 10, 4, -6],
+    )
+
+
+# ---- better than chance on the synthetic dataset ------------------------------------------
+@pytest.mark.parametrize(("name", "params", "min_auc"), [("zscore", {}, 0.9), ("iforest", {}, 0.7)])
+def test_detectors_beat_chance_on_synthetic(synthetic, name, params, min_auc):
+    train, test = synthetic.train(), synthetic.test()
+    scores = make_detector(name, params, seed=0).fit(train).score(test)
+    assert roc_auc_score(test.y, scores) > min_auc
+
+
+def test_static_cpu_threshold_catches_cpu_faults(synthetic):
+    train, test = synthetic.train(), synthetic.test()
+    det = make_detector("static_threshold", {"metric": "cpu_cores"}).fit(train)
+    scores = det.score(test)
+    cpu_or_normal = (test.labels["fault_type"] == "cpu").to_numpy() | (test.y == 0)
+    assert roc_auc_score(test.y[cpu_or_normal], scores[cpu_or_normal]) > 0.9
+    assert roc_auc_score(test.y, scores) > 0.6  # one metric cannot see memory or packet-loss faults
+    pred = det.predict(test)
+    assert test.y[pred == 1].mean() > 0.9  # few false alarms: limits sit above the training peak
+
+
+def test_zscore_localizes_most_cpu_faults_in_top3(synthetic):
+    train, test = synthetic.train(), synthetic.test()
+    det = make_detector("zscore").fit(train)
+    cpu = [s for s in fault_segments(test) if s.fault_type == "cpu"]
+    assert len(cpu) >= 3
+    rankings = det.localize(test, [(s.start, s.end) for s in cpu])
+    assert [r.fault_id for r in rankings] == [s.fault_id for s in cpu]
+    hits = [s.root_cause[0] in r.top_services(3) for s, r in zip(cpu, rankings)]
+    assert sum(hits) > len(hits) / 2
+
+
+def test_random_forest_classifies_unseen_fault_events_better_than_chance():
+    data = resolve_dataset("synthetic-large")
+    fw = fault_windows(data, size=10)
+    events = sorted(set(fw.fault_ids))
+    train = np.isin(fw.fault_ids, events[::2])  # whole events held out: no window leaks
+    clf = make_classifier("random_forest", {"n_estimators": 100}, seed=0).fit(fw.windows[train], fw.labels[train])
+    accuracy = (clf.predict(fw.windows[~train]) == fw.labels[~train]).mean()
+    assert accuracy > 2 / len(clf.classes_)  # twice chance; faults hit other services in the test events
