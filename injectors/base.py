@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from injectors.docker_ops import DockerOps, Target
+    from injectors.docker_ops import DockerOps
+    from injectors.targets import Target
 
 OWNER_PREFIX = "faultlab:"
 OWNER_ENV = "FAULTLAB_OWNER"

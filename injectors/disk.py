@@ -1,0 +1,58 @@
+"""Abnormal disk utilization (TELESTO Table 1: constant disk read and write operations).
+
+``fio`` inside the target does random reads and writes of ``block_kb`` blocks on a file of
+``file_mb`` in the container's /tmp, each direction capped at ``rate_mb_s`` (MB/s, 2**20).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from injectors import procs
+from injectors.base import EffectSpec, Fault, FaultParams
+from injectors.registry import FAULTS
+
+MB = 2**20
+
+
+class DiskParams(FaultParams):
+    rate_mb_s: float | None = Field(default=10.0, gt=0)
+    block_kb: int = Field(default=64, ge=4, le=16384)
+    file_mb: int = Field(default=64, ge=1, le=8192)
+    direct_io: bool = True
+
+
+def data_file(fault_id: str) -> str:
+    return f"/tmp/faultlab-{fault_id}.fio"
+
+
+@FAULTS.register("disk")
+class DiskFault(Fault):
+    name = "disk"
+    Params = DiskParams
+    mechanisms = ("fio",)
+    needs = ("exec",)
+    description = "constant random reads and writes with fio inside the target"
+    params: DiskParams
+
+    def effect(self, duration_s: float) -> EffectSpec:
+        if self.params.rate_mb_s is None:
+            return EffectSpec("fs_bytes_per_s", "bytes/s", "up", min_abs=1.0 * MB)
+        return EffectSpec("fs_bytes_per_s", "bytes/s", "up", expected=2 * self.params.rate_mb_s * MB)
+
+    def fio_command(self, duration_s: float) -> str:
+        p = self.params
+        rate = f" --rate={int(p.rate_mb_s * 1024)}k" if p.rate_mb_s else ""
+        return (
+            f"exec fio --name=faultlab --filename={data_file(self.ctx.fault_id)} --size={p.file_mb}M "
+            f"--rw=randrw --bs={p.block_kb}k --direct={int(p.direct_io)} --time_based "
+            f"--runtime={int(duration_s) + 5}{rate} --output=/dev/null"
+        )
+
+    def apply(self, duration_s: float) -> str:
+        procs.start(self.ctx.ops, self.ctx.target, self.ctx.mark, self.fio_command(duration_s))
+        return "fio"
+
+    def revert(self) -> None:
+        procs.kill(self.ctx.ops, self.ctx.target, self.ctx.mark)
+        self.ctx.ops.sh(self.ctx.target, f"rm -f {data_file(self.ctx.fault_id)}")
