@@ -18,6 +18,7 @@ from harness.errors import BadInput, RunFailed
 # One line per command module; adding a command is one module plus one line here.
 COMMAND_MODULES = [
     "harness.commands.testbed",
+    "harness.commands.schema",
 ]
 
 

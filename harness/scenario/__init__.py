@@ -1,0 +1,22 @@
+"""Scenario files: the format (pydantic models), validation, JSON Schema and the resolved plan.
+
+``load_scenario(path)`` validates a file without starting anything; ``resolve_plan`` turns it
+into a seeded, scaled plan; ``write_plan`` / ``read_plan`` store that plan for exact replay.
+"""
+
+from harness.scenario.loader import load_scenario, parse_yaml, scenario_from_data
+from harness.scenario.model import Scenario
+from harness.scenario.plan import RunPlan, read_plan, resolve_plan, write_plan
+from harness.scenario.schema import json_schema
+
+__all__ = [
+    "RunPlan",
+    "Scenario",
+    "json_schema",
+    "load_scenario",
+    "parse_yaml",
+    "read_plan",
+    "resolve_plan",
+    "scenario_from_data",
+    "write_plan",
+]

@@ -1,0 +1,135 @@
+"""Read a scenario file: YAML -> structure (pydantic) -> registry checks, one clear error.
+
+Validation is pure: it reads the file and the registries, and never starts, connects to or
+creates anything (no Docker client, no Prometheus, no Locust).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from harness.errors import BadInput
+from harness.scenario.checks import Problem, check_scenario, describe_error, join_path
+from harness.scenario.model import Scenario
+from harness.scenario.plan import resolve_plan
+
+MAX_PROBLEMS_SHOWN = 5
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (YAML keeps the last one)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text -> Python data; a syntax error names the line and column."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        what = exc.problem or exc.context or "invalid YAML"
+        raise BadInput(f"{source}: YAML syntax error at {where}: {what}") from None
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{source}: YAML syntax error: {exc}") from None
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as ``list[X]`` or ``X | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (list, dict, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _valid_fields(loc: tuple[Any, ...]) -> list[str] | None:
+    """The field names of the model that holds the unknown key at ``loc`` (None when unknown)."""
+    model: type[BaseModel] | None = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        model = _model_in(field.annotation)
+    return list(model.model_fields) if model is not None else None
+
+
+def structure_problems(exc: ValidationError, raw: Any) -> list[Problem]:
+    """Pydantic errors as problems, with paths as the user wrote them."""
+    faults_as_list = isinstance(raw, dict) and isinstance(raw.get("faults"), list)
+    problems = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        shown = loc
+        if faults_as_list and loc[:2] == ("faults", "items"):
+            shown = ("faults", *loc[2:])
+        if err["type"] == "extra_forbidden":
+            valid = _valid_fields(loc)
+            message = f"unknown field {loc[-1]!r}" + (f"; valid: {', '.join(valid)}" if valid else "")
+        else:
+            message = describe_error(err)
+        problems.append(Problem(join_path(shown), message))
+    return problems
+
+
+def _raise(source: str, problems: list[Problem]) -> None:
+    shown = "; ".join(str(p) for p in problems[:MAX_PROBLEMS_SHOWN])
+    more = len(problems) - MAX_PROBLEMS_SHOWN
+    raise BadInput(f"{source}: {shown}" + (f" (and {more} more)" if more > 0 else ""))
+
+
+def scenario_from_data(raw: Any, source: str = "<scenario>") -> Scenario:
+    """Validate already-parsed data (a dict) into a :class:`Scenario`, or raise BadInput."""
+    if raw is None:
+        raise BadInput(f"{source}: the file is empty; expected a mapping with at least name and train_s")
+    if not isinstance(raw, dict):
+        raise BadInput(f"{source}: expected a mapping of fields at the top level, got {type(raw).__name__}")
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        _raise(source, structure_problems(exc, raw))
+    problems = check_scenario(scenario)
+    if problems:
+        _raise(source, problems)
+    try:  # what only the resolved plan shows (e.g. generated faults overlapping explicit ones)
+        resolve_plan(scenario)
+    except BadInput as exc:
+        raise BadInput(f"{source}: {exc}") from None
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and fully validate a scenario file; BadInput names the file, field path and expectation."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: cannot read the scenario ({exc})") from None
+    return scenario_from_data(parse_yaml(text, str(path)), str(path))
