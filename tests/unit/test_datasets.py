@@ -1,0 +1,51 @@
+"""Named datasets and ``resolve_dataset``: a name, a dataset folder or a run folder."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from harness.datasets import DATASETS, resolve_dataset
+from harness.errors import BadInput
+from harness.synthetic import generate
+
+
+def test_synthetic_datasets_are_registered_by_name():
+    assert {"synthetic", "synthetic-large"} <= set(DATASETS.names())
+    small, large = resolve_dataset("synthetic"), resolve_dataset("synthetic-large")
+    assert small.name == "synthetic" and large.name == "synthetic-large"
+    assert len(large.metrics) > 3 * len(small.metrics)
+    assert len(large.meta["faults"]) == 60
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    data = generate(seed=2, faults_per_type=1)
+    data.save(root / "2026-01-05T000000Z-demo" / "dataset")
+    data.save(root / "plain")
+    return root, data
+
+
+def test_resolve_a_dataset_folder(saved):
+    root, data = saved
+    loaded = resolve_dataset(root / "plain")
+    pd.testing.assert_frame_equal(loaded.metrics, data.metrics, check_index_type=False, check_freq=False)
+
+
+def test_resolve_a_run_folder(saved):
+    root, data = saved
+    loaded = resolve_dataset(str(root / "2026-01-05T000000Z-demo"))
+    assert loaded.path == root / "2026-01-05T000000Z-demo" / "dataset"
+    assert loaded.meta["faults"] == data.meta["faults"]
+
+
+def test_unknown_name_is_bad_input_naming_it():
+    with pytest.raises(BadInput, match="no-such-dataset") as err:
+        resolve_dataset("no-such-dataset")
+    assert "synthetic" in str(err.value)  # lists what would have worked
+
+
+def test_existing_folder_that_is_not_a_dataset_is_bad_input(tmp_path):
+    with pytest.raises(BadInput, match="neither a dataset folder nor a run folder"):
+        resolve_dataset(tmp_path)
