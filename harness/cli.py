@@ -19,6 +19,7 @@ from harness.errors import BadInput, RunFailed
 COMMAND_MODULES = [
     "harness.commands.testbed",
     "harness.commands.schema",
+    "harness.commands.inject",
 ]
 
 

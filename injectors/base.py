@@ -106,6 +106,7 @@ class Fault(ABC):
     Params: ClassVar[type[FaultParams]]
     mechanisms: ClassVar[tuple[str, ...]]
     needs: ClassVar[tuple[Need, ...]] = ("exec",)
+    tools: ClassVar[tuple[str, ...]] = ()  # programs that must exist inside the target
     description: ClassVar[str] = ""
 
     def __init__(self, ctx: FaultContext, params: FaultParams) -> None:
@@ -128,6 +129,10 @@ class Fault(ABC):
                 for err in exc.errors()
             )
             raise BadInput(f"fault {cls.name!r} params: {problems}") from None
+
+    def active_needs(self) -> tuple[Need, ...]:
+        """The needs for these params (a subclass drops what its params do not use)."""
+        return self.needs
 
     def min_duration_s(self) -> float:
         """Shortest meaningful duration for this fault's parameters (0 when no lower bound)."""

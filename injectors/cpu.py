@@ -62,6 +62,7 @@ class CpuFault(Fault):
     Params = CpuParams
     mechanisms = ("stress-ng",)
     needs = ("exec",)
+    tools = ("stress-ng",)
     description = "load the target at load_pct % of cores (or a ramp), stress-ng inside it"
     params: CpuParams
 

@@ -32,6 +32,7 @@ class DiskFault(Fault):
     Params = DiskParams
     mechanisms = ("fio",)
     needs = ("exec",)
+    tools = ("fio",)
     description = "constant random reads and writes with fio inside the target"
     params: DiskParams
 

@@ -25,6 +25,7 @@ class LatencyFault(Fault):
     Params = LatencyParams
     mechanisms = ("netem",)
     needs = ("net_admin", "netem")
+    tools = ("tc",)
     description = "add delay_ms +- jitter_ms to the target's egress (tc netem)"
     params: LatencyParams
 

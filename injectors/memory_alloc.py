@@ -28,6 +28,7 @@ class MemoryAllocFault(Fault):
     Params = MemoryAllocParams
     mechanisms = ("python3-alloc",)
     needs = ("exec", "memory")
+    tools = ("python3",)
     description = "allocate and hold size_mb MB at once inside the target"
     params: MemoryAllocParams
 

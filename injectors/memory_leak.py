@@ -31,6 +31,7 @@ class MemoryLeakFault(Fault):
     Params = MemoryLeakParams
     mechanisms = ("python3-leak",)
     needs = ("exec", "memory")
+    tools = ("python3",)
     description = "allocate and touch size_mb MB every every_s s inside the target"
     params: MemoryLeakParams
 

@@ -32,8 +32,12 @@ class NetworkOverloadFault(Fault):
     Params = NetworkOverloadParams
     mechanisms = ("iperf3", "iperf3+tbf")
     needs = ("exec", "runtime_image", "net_admin", "tbf")
+    tools = ("iperf3",)
     description = "bulk iperf3 transfer to/from the target (optionally capped)"
     params: NetworkOverloadParams
+
+    def active_needs(self) -> tuple:
+        return self.needs if self.params.tbf_mbit else ("exec", "runtime_image")
 
     def effect(self, duration_s: float) -> EffectSpec:
         p = self.params

@@ -29,6 +29,7 @@ class PacketLossFault(Fault):
     Params = PacketLossParams
     mechanisms = ("netem", "iptables-statistic")
     needs = ("net_admin", "iptables")
+    tools = ("iptables",)
     description = "drop loss_pct % of the target's packets (netem, else iptables statistic)"
     params: PacketLossParams
 
