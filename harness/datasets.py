@@ -42,5 +42,8 @@ def resolve_dataset(name_or_path: str | Path) -> Dataset:
     if path.is_dir() and ((path / "meta.json").exists() or (path / "dataset" / "meta.json").exists()):
         return load_dataset(path)
     if path.exists():
-        raise BadInput(f"dataset {text!r}: {path} is neither a dataset folder nor a run folder (no meta.json or dataset/meta.json)")
+        raise BadInput(
+            f"dataset {text!r}: {path} is neither a dataset folder nor a run folder "
+            "(no meta.json or dataset/meta.json)"
+        )
     raise BadInput(f"dataset {text!r} is neither a registered dataset ({', '.join(DATASETS.names())}) nor an existing folder")

@@ -22,7 +22,7 @@ arguments always give the same dataset.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -98,13 +98,17 @@ class SyntheticSpec:
 
 def generate(spec: SyntheticSpec | None = None, **overrides: object) -> Dataset:
     """Build the dataset described by ``spec`` (fields may also be given as keywords)."""
-    spec = _checked(SyntheticSpec(**{**(spec.__dict__ if spec else {}), **overrides}))
+    try:
+        spec = _checked(replace(spec or SyntheticSpec(), **overrides))
+    except TypeError as exc:  # an unknown keyword
+        raise BadInput(f"synthetic: {exc}") from None
     rng = np.random.default_rng(spec.seed)
     graph = service_graph()
     services = graph.names
     schedule = _schedule(spec, services, graph, rng)
     n_steps = spec.train_steps + sum(g + d for _, g, d, _, _ in schedule) + spec.gap_steps[0]
-    index = pd.date_range(pd.Timestamp(spec.start), periods=n_steps, freq=pd.Timedelta(seconds=spec.scrape_interval_s), name="timestamp")
+    step = pd.Timedelta(seconds=spec.scrape_interval_s)
+    index = pd.date_range(pd.Timestamp(spec.start), periods=n_steps, freq=step, name="timestamp")
 
     load = _load(spec, n_steps, rng)
     effects = _Effects(n_steps, services)
@@ -138,7 +142,10 @@ def _checked(spec: SyntheticSpec) -> SyntheticSpec:
     if unknown:
         raise BadInput(f"synthetic: unknown fault type(s) {', '.join(unknown)}; valid: {', '.join(FAULT_TYPES)}")
     if spec.train_steps < 10 or spec.faults_per_type < 0:
-        raise BadInput(f"synthetic: train_steps must be >= 10 and faults_per_type >= 0, got {spec.train_steps}, {spec.faults_per_type}")
+        raise BadInput(
+            "synthetic: train_steps must be >= 10 and faults_per_type >= 0, "
+            f"got {spec.train_steps}, {spec.faults_per_type}"
+        )
     for field_name in ("fault_steps", "gap_steps"):
         lo, hi = getattr(spec, field_name)
         if not 1 <= lo <= hi:
@@ -163,7 +170,9 @@ def _load(spec: SyntheticSpec, n_steps: int, rng: np.random.Generator) -> np.nda
     """Gateway requests/s: a daily cycle, a faster ripple and slowly correlated noise."""
     t = np.arange(n_steps)
     phase = rng.uniform(0, 2 * np.pi)
-    cycle = 1 + 0.35 * np.sin(2 * np.pi * t / spec.period_steps + phase) + 0.08 * np.sin(2 * np.pi * t / (spec.period_steps / 5.3))
+    daily = 0.35 * np.sin(2 * np.pi * t / spec.period_steps + phase)
+    ripple = 0.08 * np.sin(2 * np.pi * t / (spec.period_steps / 5.3))
+    cycle = 1 + daily + ripple
     ar = np.zeros(n_steps)
     eps = rng.normal(0, 0.02, n_steps)
     for i in range(1, n_steps):
@@ -207,7 +216,10 @@ class _Effects:
             self.throughput_mul[target][s] *= 0.9
 
 
-def _simulate(services: list[str], graph: ServiceGraph, load: np.ndarray, fx: _Effects, rng: np.random.Generator) -> tuple[list[dict], np.ndarray]:
+def _simulate(
+    services: list[str], graph: ServiceGraph, load: np.ndarray, fx: _Effects, rng: np.random.Generator
+) -> tuple[list[dict], np.ndarray]:
+    """Column descriptions and the ``T x F`` values: traffic down the graph, latency back up."""
     n = len(load)
     order = _topological(services, graph)
     incoming = {s: np.zeros(n) for s in services}
@@ -232,7 +244,8 @@ def _simulate(services: list[str], graph: ServiceGraph, load: np.ndarray, fx: _E
         rate = incoming[svc]
         mem_drift = np.cumsum(rng.normal(0, 0.002, n))
         mem_drift -= np.linspace(0, mem_drift[-1], n)  # bounded wander, no trend
-        memory = BASE_MEMORY_MB[svc] * MB * (1 + 0.03 * np.tanh(mem_drift) + 0.02 * rate / max(rate.mean(), 1e-9)) + fx.mem_add[svc]
+        load_share = rate / max(rate.mean(), 1e-9)
+        memory = BASE_MEMORY_MB[svc] * MB * (1 + 0.03 * np.tanh(mem_drift) + 0.02 * load_share) + fx.mem_add[svc]
         rx = rate * 600 * fx.throughput_mul[svc] + 2000 + fx.rx_add[svc]
         tx = rate * 2500 * fx.throughput_mul[svc] + 1500 + fx.tx_add[svc]
         write_base = rate * 400 if kinds.get(svc) == "database" else np.full(n, 3000.0)
@@ -282,7 +295,9 @@ def _column(svc: str, metric: str, group: str, kind: str, unit: str) -> dict[str
     return {"name": f"{svc}:{metric}", "service": svc, "metric": metric, "group": group, "kind": kind, "unit": unit}
 
 
-def _record(fault_id: str, ftype: str, target: str, x: float, index: pd.DatetimeIndex, start: int, end: int, spec: SyntheticSpec) -> dict:
+def _record(
+    fault_id: str, ftype: str, target: str, x: float, index: pd.DatetimeIndex, start: int, end: int, spec: SyntheticSpec
+) -> dict:
     """A ground-truth-like record (DESIGN.md): applied just before ``start``, reverted just after ``end - 1``."""
     half = pd.Timedelta(seconds=spec.scrape_interval_s / 2)
     applied, reverted = index[start] - half, index[end - 1] + half

@@ -112,3 +112,5 @@ def test_bad_spec_is_bad_input():
         generate(fault_types=("cpu_spike",))
     with pytest.raises(BadInput, match="fault_steps"):
         generate(fault_steps=(10, 5))
+    with pytest.raises(BadInput, match="bogus"):
+        generate(bogus=1)
