@@ -57,3 +57,15 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     return str(obj)
+
+
+def tensors_to_arrays(state_dict: dict[str, Any], prefix: str = "torch.") -> dict[str, np.ndarray]:
+    """A torch ``state_dict`` as npz-ready arrays (keys prefixed), so deep models save like the rest."""
+    return {prefix + k: v.detach().cpu().numpy() for k, v in state_dict.items()}
+
+
+def arrays_to_tensors(state: dict[str, Any], prefix: str = "torch.") -> dict[str, Any]:
+    """The inverse of :func:`tensors_to_arrays`: a ``state_dict`` for ``model.load_state_dict``."""
+    import torch  # deferred: the classic detectors must not pay torch's import time
+
+    return {k[len(prefix) :]: torch.from_numpy(np.array(v)) for k, v in state.items() if k.startswith(prefix)}

@@ -99,3 +99,17 @@ def test_model_files_hold_json_and_arrays_only(tmp_path):
     assert list(state["names_"]) == ["p", "q"] and state["t_"] == 1.5
     with pytest.raises(BadInput, match="model.json"):
         read_model(tmp_path / "nowhere")
+
+
+def test_torch_state_dict_round_trips_through_model_files(tmp_path):
+    import torch  # a runtime dependency (pyproject.toml)
+    from detectors.persist import arrays_to_tensors, tensors_to_arrays
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(3, 2)
+    write_model(tmp_path, {"kind": "detector"}, {**tensors_to_arrays(layer.state_dict()), "threshold_": 0.5})
+    _, state = read_model(tmp_path)
+    other = torch.nn.Linear(3, 2)
+    other.load_state_dict(arrays_to_tensors(state))
+    x = torch.ones(1, 3)
+    assert torch.equal(other(x), layer(x))
