@@ -122,7 +122,7 @@ def evaluate(
     ``override`` (``{"baseline", "during"}``) replaces the sampled values for faults measured
     by their own counters (firewall drop counters); onset/offset then stay at the window edges.
     """
-    points = series(spec.metric, samples)
+    points = series(spec.metric, samples) if spec.metric in METRICS else []
     b0, b1 = baseline_window
     f0, f1 = fault_window
     base_vals = [v for t, v in points if b0 <= t < b1]

@@ -1,0 +1,79 @@
+"""The executor's journal and revert discipline, with a fake Docker (pure logic)."""
+
+from __future__ import annotations
+
+import pytest
+
+from injectors import executor as executor_mod
+from injectors.executor import Executor, ExecutorConfig
+from injectors.ground_truth import GroundTruthLog, read_records
+from injectors.schedule import Plan, PlannedFault
+from injectors.targets import Target
+
+
+class FakeOps:
+    def __init__(self):
+        self.calls: list[str] = []
+
+    def resolve(self, name):
+        return Target(service=name, container_id="0" * 64, container_name=f"faultlab-{name}-1", image="i")
+
+    def pause(self, target):
+        self.calls.append(f"pause {target.service}")
+
+    def unpause(self, target):
+        self.calls.append(f"unpause {target.service}")
+
+
+def plan(duration_s=0.3):
+    return Plan(faults=[PlannedFault(fault_id="f1", type="pause", targets=["cart"], start_s=0.0,
+                                     duration_s=duration_s)])
+
+
+def config():
+    return ExecutorConfig(baseline_s=0.0, settle_s=0.1, clean_first=False, preflight=False)
+
+
+def test_intent_before_apply_then_revert_record(tmp_path):
+    ops = FakeOps()
+    log = GroundTruthLog(tmp_path / "gt.jsonl")
+    Executor(ops, log, config()).run(plan())
+    records = read_records(log.path)
+    assert [r["event"] for r in records] == ["intent", "applied", "reverted"]
+    assert ops.calls == ["pause cart", "unpause cart"]
+    last = records[-1]
+    assert last["applied_at"] and last["reverted_at"] and last["mechanism"] == "docker-pause"
+    # the fake container has no cgroup: the effect cannot be measured, so it is not labelled good
+    assert last["outcome"] in ("partial", "failed") and last["error"]
+
+
+def test_ctrl_c_reverts_and_records(tmp_path, monkeypatch):
+    ops = FakeOps()
+    log = GroundTruthLog(tmp_path / "gt.jsonl")
+    real_sleep = executor_mod.time.sleep
+
+    def interrupt(seconds):
+        if ops.calls == ["pause cart"]:
+            raise KeyboardInterrupt
+        real_sleep(seconds)
+
+    monkeypatch.setattr(executor_mod.time, "sleep", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        Executor(ops, log, config()).run(plan(duration_s=60))
+    assert ops.calls == ["pause cart", "unpause cart"]
+    last = read_records(log.path)[-1]
+    assert last["event"] == "reverted" and "interrupted" in last["error"]
+
+
+def test_apply_failure_is_logged_failed_and_reverted(tmp_path):
+    class Broken(FakeOps):
+        def pause(self, target):
+            raise RuntimeError("engine said no")
+
+    ops = Broken()
+    log = GroundTruthLog(tmp_path / "gt.jsonl")
+    Executor(ops, log, config()).run(plan())
+    records = read_records(log.path)
+    assert [r["event"] for r in records] == ["intent", "failed"]
+    assert records[-1]["outcome"] == "failed" and "engine said no" in records[-1]["error"]
+    assert ops.calls == ["unpause cart"]  # revert runs anyway, harmlessly
