@@ -40,7 +40,7 @@ def confusion_matrix(
         raise BadInput(f"labels repeat a name: {order}")
     for value in (*truth, *pred):
         if value not in index:
-            raise BadInput(f"class label {value!r} is not in the label order {order}")
+            raise BadInput(f"class label {str(value)!r} is not in the label order {order}")
     matrix = np.zeros((len(order), len(order)), dtype=np.int64)
     if len(truth):
         np.add.at(matrix, ([index[v] for v in truth], [index[v] for v in pred]), 1)
