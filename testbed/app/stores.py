@@ -26,7 +26,7 @@ def seed_products(count: int = PRODUCT_COUNT) -> list[dict[str, Any]]:
     rows = []
     for pid in range(1, count + 1):
         category = CATEGORIES[pid % len(CATEGORIES)]
-        name = f"{_ADJECTIVES[(pid * 3) % len(_ADJECTIVES)]} {category} {_NOUNS[(pid * 7) % len(_NOUNS)]} {pid}"
+        name = f"{_ADJECTIVES[(pid + pid // 8) % len(_ADJECTIVES)]} {category} {_NOUNS[(pid * 7) % len(_NOUNS)]} {pid}"
         rows.append(
             {
                 "id": pid,
