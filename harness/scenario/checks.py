@@ -79,6 +79,12 @@ def testbed_nodes() -> list[str]:
     return [n.name for n in load_topology().nodes]
 
 
+def testbed_databases() -> list[str]:
+    from testbed.app.topology import load_topology
+
+    return load_topology().databases
+
+
 def check_services(scenario: Scenario, known: list[str]) -> tuple[list[str], list[Problem]]:
     """The services that will run, and problems with any unknown names."""
     problems = []
@@ -130,6 +136,28 @@ def check_fault_params(type_name: str, params: Mapping[str, Any], type_path: str
     return []
 
 
+def _http_only(type_name: str) -> bool:
+    """Traffic faults send HTTP to the target's port 8080: only services can take them."""
+    try:
+        from injectors.traffic import TrafficFault
+
+        return issubclass(_fault_class(type_name), TrafficFault)
+    except (ImportError, BadInput):
+        return False
+
+
+def _check_targets(type_name: str, targets: list[str], running: list[str], path: str) -> list[Problem]:
+    problems = []
+    databases = set(testbed_databases())
+    for j, target in enumerate(targets):
+        if target not in running:
+            problems.append(Problem(f"{path}[{j}]", f"unknown target service {target!r}; valid: {', '.join(running)}"))
+        elif target in databases and _http_only(type_name):
+            valid = ", ".join(s for s in running if s not in databases)
+            problems.append(Problem(f"{path}[{j}]", f"{type_name} sends HTTP requests; {target!r} is a database; valid: {valid}"))
+    return problems
+
+
 def check_faults(scenario: Scenario, running: list[str]) -> list[Problem]:
     problems: list[Problem] = []
     faults = scenario.faults
@@ -142,9 +170,7 @@ def check_faults(scenario: Scenario, running: list[str]) -> list[Problem]:
     for i, entry in enumerate(faults.items):
         here = f"faults[{i}]"
         problems += check_fault_params(entry.type, entry.params, f"{here}.type", f"{here}.params")
-        for j, target in enumerate(entry.targets):
-            if target not in running:
-                problems.append(Problem(f"{here}.targets[{j}]", f"unknown target service {target!r}; valid: {', '.join(running)}"))
+        problems += _check_targets(entry.type, entry.targets, running, f"{here}.targets")
         if entry.duration_s * scale < min_s:
             shown = f"duration_s {entry.duration_s:g}" + (f" x time_scale {scale:g}" if scale != 1 else "")
             problems.append(Problem(f"{here}.duration_s", f"{shown} {too_short}"))
@@ -159,10 +185,8 @@ def check_faults(scenario: Scenario, running: list[str]) -> list[Problem]:
             if type_name not in gen.types:
                 problems.append(Problem(f"faults.generator.params.{type_name}", f"{type_name!r} is not in faults.generator.types"))
         for group, members in gen.target_groups.items():
-            for j, target in enumerate(members):
-                if target not in running:
-                    problems.append(Problem(f"faults.generator.target_groups.{group}[{j}]",
-                                            f"unknown target service {target!r}; valid: {', '.join(running)}"))  # fmt: skip
+            for type_name in gen.types:
+                problems += _check_targets(type_name, members, running, f"faults.generator.target_groups.{group}")
         if gen.duration_s[0] * scale < min_s:
             problems.append(Problem("faults.generator.duration_s", f"the low end {gen.duration_s[0]:g} s x time_scale {scale:g} {too_short}"))
     if not faults.allow_overlap:
@@ -238,4 +262,4 @@ def check_scenario(scenario: Scenario) -> list[Problem]:
     problems += check_faults(scenario, running)
     problems += check_collect(scenario)
     problems += check_evaluate(scenario)
-    return problems
+    return list(dict.fromkeys(problems))  # a generator's group is checked once per type
