@@ -32,12 +32,13 @@ class CleanReport:
 
 
 def container_script() -> str:
-    """One shell run (privileged) in each project container: processes, rules, qdiscs, files."""
-    return (
-        f"{procs.scan_script(None, kill=True)} | sed 's/^/pid /'; "
-        f"{netns.delete_rules_script(None)}; {netns.delete_qdiscs_script()}; "
-        "rm -f /tmp/faultlab-*.fio; true"
-    )
+    """Shell run in each project container: marked processes and fio data files."""
+    return f"{procs.scan_script(None, kill=True)} | sed 's/^/pid /'; rm -f /tmp/faultlab-*.fio; true"
+
+
+def netns_script() -> str:
+    """Shell run in each project container's network namespace: marked rules and qdiscs."""
+    return f"{netns.delete_rules_script(None)}; {netns.delete_qdiscs_script()}"
 
 
 def clean(ops: DockerOps) -> CleanReport:
@@ -61,12 +62,13 @@ def clean(ops: DockerOps) -> CleanReport:
                 report.errors.append(f"restart {marker.name[:12]}: {exc}")
             marker.unlink(missing_ok=True)
     for target in ops.project_targets():
-        rc, out = ops.sh(target, container_script(), privileged=True)
-        if rc != 0:
-            report.errors.append(f"{target.service}: exit {rc}: {out.strip()[-200:]}")
+        rc, out = ops.sh(target, container_script())
+        rc_net, out_net = ops.sh(target, netns_script(), privileged=True)
+        if rc != 0 or rc_net != 0:
+            report.errors.append(f"{target.service}: exit {rc}/{rc_net}: {(out + out_net).strip()[-200:]}")
             continue
         killed = sum(1 for line in out.splitlines() if line.startswith("pid "))
-        removed = out.count("deleted")
+        removed = out_net.count("deleted")
         if killed:
             report.processes_killed[target.service] = killed
         if removed:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.errors import RunFailed
-from injectors.base import OWNER_ENV, OWNER_LABEL
+from injectors.base import OWNER_ENV, OWNER_LABEL, OWNER_PREFIX
 from injectors.targets import PROJECT_LABEL, Target, guard, project_name, target_from_attrs
 
 
@@ -54,7 +54,14 @@ class DockerOps:
         detach: bool = False,
         privileged: bool = False,
     ) -> tuple[int, str]:
-        """Run ``cmd`` in the target; ``mark`` goes into the process environment (owner mark)."""
+        """Run ``cmd`` in the target; ``mark`` goes into the process environment (owner mark).
+
+        ``privileged`` commands (iptables, tc) run in a short-lived helper container that joins
+        the target's network namespace with NET_ADMIN: ``docker exec --privileged`` cannot
+        raise capabilities in an unprivileged container on this engine.
+        """
+        if privileged:
+            return self.netns_run(target, cmd)
         container = self.client.containers.get(target.container_id)
         env = {OWNER_ENV: mark} if mark else None
         result = container.exec_run(cmd, environment=env, detach=detach, privileged=privileged)
@@ -62,6 +69,20 @@ class DockerOps:
             return 0, ""
         output = result.output.decode(errors="replace") if result.output else ""
         return int(result.exit_code or 0), output
+
+    def netns_run(self, target: Target, cmd: list[str], timeout_s: float = 30.0) -> tuple[int, str]:
+        """Run ``cmd`` in a helper (target's image) inside the target's network namespace."""
+        helper = self.client.containers.run(
+            target.image, cmd, entrypoint=[], detach=True, cap_add=["NET_ADMIN"],
+            network_mode=f"container:{target.container_id}",
+            labels={OWNER_LABEL: f"{OWNER_PREFIX}netns"},
+        )
+        try:
+            status = helper.wait(timeout=timeout_s)
+            output = helper.logs().decode(errors="replace")
+            return int(status.get("StatusCode", -1)), output
+        finally:
+            helper.remove(force=True)
 
     def sh(self, target: Target, script: str, mark: str | None = None, detach: bool = False,
            privileged: bool = False) -> tuple[int, str]:
