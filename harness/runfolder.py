@@ -86,7 +86,10 @@ def _safe_name(name: str) -> str:
 
 
 def create_run_folder(
-    scenario_file: str | Path, scenario_name: str, runs_dir: str | Path = "runs", started_at: datetime | None = None
+    scenario_file: str | Path,
+    scenario_name: str,
+    runs_dir: str | Path = "runs",
+    started_at: datetime | None = None,
 ) -> RunFolder:
     """Make ``<runs_dir>/<UTC-time>-<name>/`` and copy the scenario file into it as given.
 

@@ -38,7 +38,9 @@ def join_path(parts: Iterable[Any]) -> str:
     return out
 
 
-def pydantic_problems(exc: ValidationError, prefix: str, model: type[BaseModel] | None = None) -> list[Problem]:
+def pydantic_problems(
+    exc: ValidationError, prefix: str, model: type[BaseModel] | None = None
+) -> list[Problem]:
     """Turn a pydantic error into problems under ``prefix`` with readable messages."""
     problems = []
     for err in exc.errors():
@@ -88,14 +90,14 @@ def testbed_databases() -> list[str]:
 def check_services(scenario: Scenario, known: list[str]) -> tuple[list[str], list[Problem]]:
     """The services that will run, and problems with any unknown names."""
     problems = []
-    running = known if scenario.testbed.services == "all" else list(scenario.testbed.services)
-    for field, chosen in (("testbed.services", scenario.testbed.services), ("collect.services", scenario.collect.services)):
-        if chosen == "all":
-            continue
-        for i, name in enumerate(chosen):
+    chosen = scenario.testbed.services
+    running = known if chosen == "all" else list(chosen)
+    for field, names in (("testbed.services", chosen), ("collect.services", scenario.collect.services)):
+        for i, name in enumerate([] if names == "all" else names):
             if name not in known:
-                problems.append(Problem(f"{field}[{i}]", f"unknown service {name!r}; valid: {', '.join(known)}"))
-            elif field == "collect.services" and name not in running:
+                message = f"unknown service {name!r}; valid: {', '.join(known)}"
+                problems.append(Problem(f"{field}[{i}]", message))
+            elif name not in running:
                 problems.append(Problem(f"{field}[{i}]", f"service {name!r} is not in testbed.services"))
     return running, problems
 
@@ -106,9 +108,11 @@ def check_load(scenario: Scenario) -> list[Problem]:
 
     load = scenario.load
     if load.shape not in SHAPES:
-        return [Problem("load.shape", f"unknown load shape {load.shape!r}; valid: {', '.join(sorted(SHAPES))}")]
+        valid = ", ".join(sorted(SHAPES))
+        return [Problem("load.shape", f"unknown load shape {load.shape!r}; valid: {valid}")]
     if load.users is not None and load.shape != "constant":
-        return [Problem("load.users", f"users is the constant shape's shorthand; give {load.shape!r} its own params")]
+        message = f"users is the constant shape's shorthand; give {load.shape!r} its own params"
+        return [Problem("load.users", message)]
     try:
         make_shape(load.shape, load.shape_params(), seed=load.seed)
     except (ValueError, TypeError) as exc:
@@ -117,14 +121,16 @@ def check_load(scenario: Scenario) -> list[Problem]:
 
 
 # ---- faults ----------------------------------------------------------------------------------
-def _fault_class(type_name: str):
+def _fault_class(type_name: str) -> Any:
     import injectors
 
     return injectors.FAULTS.get(type_name)
 
 
-def check_fault_params(type_name: str, params: Mapping[str, Any], type_path: str, params_path: str) -> list[Problem]:
-    """Type known (the error lists the valid ones) and params valid, via ``FAULTS.get(type).Params``."""
+def check_fault_params(
+    type_name: str, params: Mapping[str, Any], type_path: str, params_path: str
+) -> list[Problem]:
+    """Type known (the error lists the valid ones), params valid via ``FAULTS.get(type).Params``."""
     try:
         cls = _fault_class(type_name)
     except BadInput as exc:
@@ -151,48 +157,69 @@ def _check_targets(type_name: str, targets: list[str], running: list[str], path:
     databases = set(testbed_databases())
     for j, target in enumerate(targets):
         if target not in running:
-            problems.append(Problem(f"{path}[{j}]", f"unknown target service {target!r}; valid: {', '.join(running)}"))
+            message = f"unknown target service {target!r}; valid: {', '.join(running)}"
+            problems.append(Problem(f"{path}[{j}]", message))
         elif target in databases and _http_only(type_name):
             valid = ", ".join(s for s in running if s not in databases)
-            problems.append(Problem(f"{path}[{j}]", f"{type_name} sends HTTP requests; {target!r} is a database; valid: {valid}"))
+            message = f"{type_name} sends HTTP requests; {target!r} is a database; valid: {valid}"
+            problems.append(Problem(f"{path}[{j}]", message))
     return problems
 
 
-def check_faults(scenario: Scenario, running: list[str]) -> list[Problem]:
+def _too_short(scenario: Scenario) -> str:
+    scrape_s = scenario.testbed.scrape_interval_s
+    return (
+        f"is shorter than two scrape intervals ({2 * scrape_s:g} s at scrape_interval_s "
+        f"{scrape_s:g}): Prometheus would see at most one sample of it"
+    )
+
+
+def _check_items(scenario: Scenario, running: list[str]) -> list[Problem]:
     problems: list[Problem] = []
-    faults = scenario.faults
     scale = scenario.time_scale
     min_s = 2 * scenario.testbed.scrape_interval_s
-    too_short = (
-        f"is shorter than two scrape intervals ({min_s:g} s at scrape_interval_s "
-        f"{scenario.testbed.scrape_interval_s:g}): Prometheus would see at most one sample of it"
-    )
-    for i, entry in enumerate(faults.items):
+    for i, entry in enumerate(scenario.faults.items):
         here = f"faults[{i}]"
         problems += check_fault_params(entry.type, entry.params, f"{here}.type", f"{here}.params")
         problems += _check_targets(entry.type, entry.targets, running, f"{here}.targets")
         if entry.duration_s * scale < min_s:
-            shown = f"duration_s {entry.duration_s:g}" + (f" x time_scale {scale:g}" if scale != 1 else "")
-            problems.append(Problem(f"{here}.duration_s", f"{shown} {too_short}"))
-    gen = faults.generator
-    if gen is not None:
-        for t, type_name in enumerate(gen.types):
-            problems += check_fault_params(
-                type_name, gen.params.get(type_name, {}), f"faults.generator.types[{t}]",
-                f"faults.generator.params.{type_name}",
-            )  # fmt: skip
-        for type_name in gen.params:
-            if type_name not in gen.types:
-                problems.append(Problem(f"faults.generator.params.{type_name}", f"{type_name!r} is not in faults.generator.types"))
-        for group, members in gen.target_groups.items():
-            for type_name in gen.types:
-                problems += _check_targets(type_name, members, running, f"faults.generator.target_groups.{group}")
-        if gen.duration_s[0] * scale < min_s:
-            problems.append(Problem("faults.generator.duration_s", f"the low end {gen.duration_s[0]:g} s x time_scale {scale:g} {too_short}"))
-    if not faults.allow_overlap:
+            scaled = f" x time_scale {scale:g}" if scale != 1 else ""
+            message = f"duration_s {entry.duration_s:g}{scaled} {_too_short(scenario)}"
+            problems.append(Problem(f"{here}.duration_s", message))
+    if not scenario.faults.allow_overlap:
         problems += _overlaps(scenario)
-    if scenario.evaluate.requested and not faults.items and gen is None:
-        problems.append(Problem("faults", "no faults, but evaluate asks for detectors/classifiers: scoring needs at least one fault"))
+    return problems
+
+
+def _check_generator(scenario: Scenario, running: list[str]) -> list[Problem]:
+    gen = scenario.faults.generator
+    if gen is None:
+        return []
+    here = "faults.generator"
+    problems: list[Problem] = []
+    for t, type_name in enumerate(gen.types):
+        params = gen.params.get(type_name, {})
+        problems += check_fault_params(type_name, params, f"{here}.types[{t}]", f"{here}.params.{type_name}")
+    for type_name in gen.params:
+        if type_name not in gen.types:
+            message = f"{type_name!r} is not in {here}.types"
+            problems.append(Problem(f"{here}.params.{type_name}", message))
+    for group, members in gen.target_groups.items():
+        for type_name in gen.types:
+            problems += _check_targets(type_name, members, running, f"{here}.target_groups.{group}")
+    low_s, scale = gen.duration_s[0], scenario.time_scale
+    if low_s * scale < 2 * scenario.testbed.scrape_interval_s:
+        message = f"the low end {low_s:g} s x time_scale {scale:g} {_too_short(scenario)}"
+        problems.append(Problem(f"{here}.duration_s", message))
+    return problems
+
+
+def check_faults(scenario: Scenario, running: list[str]) -> list[Problem]:
+    problems = _check_items(scenario, running) + _check_generator(scenario, running)
+    faults = scenario.faults
+    if scenario.evaluate.requested and not faults.items and faults.generator is None:
+        message = "no faults, but evaluate asks for detectors/classifiers: scoring needs at least one fault"
+        problems.append(Problem("faults", message))
     return problems
 
 
@@ -244,14 +271,15 @@ def check_evaluate(scenario: Scenario) -> list[Problem]:
 
         for i, name in enumerate(evaluate.metrics):
             if name not in METRICS:
-                problems.append(Problem(f"evaluate.metrics[{i}]", f"unknown metric {name!r}; valid: {', '.join(METRICS.names())}"))
+                message = f"unknown metric {name!r}; valid: {', '.join(METRICS.names())}"
+                problems.append(Problem(f"evaluate.metrics[{i}]", message))
     return problems
 
 
 def check_collect(scenario: Scenario) -> list[Problem]:
-    step_s = scenario.collect.step_s
-    if step_s is not None and step_s < scenario.testbed.scrape_interval_s:
-        return [Problem("collect.step_s", f"{step_s:g} s is finer than scrape_interval_s {scenario.testbed.scrape_interval_s:g}")]
+    step_s, scrape_s = scenario.collect.step_s, scenario.testbed.scrape_interval_s
+    if step_s is not None and step_s < scrape_s:
+        return [Problem("collect.step_s", f"{step_s:g} s is finer than scrape_interval_s {scrape_s:g}")]
     return []
 
 

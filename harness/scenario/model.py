@@ -113,8 +113,10 @@ class Scenario(Strict):
 
     Time line: ``warmup_s`` (load running, not recorded as training) -> ``train_s`` (fault-free,
     the training part) -> the fault phase, whose offsets ``start_s`` count from its beginning.
-    Every duration and offset is multiplied by ``time_scale`` when the plan is resolved, so a
-    paper's protocol can be written with its own numbers and run shorter.
+    The time line (warm-up, training, cool-down, fault offsets and durations, a generator's
+    duration range and grace) is multiplied by ``time_scale`` when the plan is resolved, so a
+    paper's protocol can be written with its own numbers and run shorter. Fault params are never
+    scaled: they set intensity (a leak of 1 MB every 3 s stays that).
     """
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

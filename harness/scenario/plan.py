@@ -64,7 +64,9 @@ class RunPlan(BaseModel):
 
     def schedule_plan(self) -> schedule.Plan:
         """The fault part as the injector's :class:`injectors.schedule.Plan`."""
-        return schedule.Plan(faults=list(self.faults), seed=self.schedule_seed, allow_overlap=self.allow_overlap)
+        return schedule.Plan(
+            faults=list(self.faults), seed=self.schedule_seed, allow_overlap=self.allow_overlap
+        )
 
     def seeds(self) -> dict[str, Any]:
         """Every seed of the run (for the manifest)."""
@@ -79,7 +81,9 @@ def resolve_plan(scenario: Scenario) -> RunPlan:
     """Scale, generate and check the faults of ``scenario``; BadInput if they cannot run."""
     scale = scenario.time_scale
     entries = [
-        entry.model_copy(update={"start_s": _scaled(entry.start_s, scale), "duration_s": _scaled(entry.duration_s, scale)})
+        entry.model_copy(update={
+            "start_s": _scaled(entry.start_s, scale), "duration_s": _scaled(entry.duration_s, scale),
+        })  # fmt: skip
         for entry in scenario.faults.items
     ]
     planned = list(schedule.from_entries(entries))
@@ -112,7 +116,9 @@ def resolve_plan(scenario: Scenario) -> RunPlan:
         services=None if services == "all" else list(services),
         metric_groups=list(scenario.collect.groups),
         collect_services=None if collect_services == "all" else list(collect_services),
-        load=PlannedLoad(shape=scenario.load.shape, params=scenario.load.shape_params(), seed=scenario.load.seed),
+        load=PlannedLoad(
+            shape=scenario.load.shape, params=scenario.load.shape_params(), seed=scenario.load.seed
+        ),
         warmup_s=_scaled(scenario.warmup_s, scale),
         train_s=_scaled(scenario.train_s, scale),
         cooldown_s=_scaled(scenario.cooldown_s, scale),
