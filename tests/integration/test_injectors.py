@@ -1,0 +1,183 @@
+"""Each fault type against the running testbed: measured effect within tolerance, then baseline.
+
+Uses the shared session fixture ``testbed`` (tests/conftest.py). Faults are short (15 s) and
+run one at a time: the machine has two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from injectors.cleanup import clean, leftovers
+from injectors.docker_ops import DockerOps
+from injectors.executor import ExecutorConfig, inject_one
+from injectors.ground_truth import GroundTruthLog, read_records
+
+pytestmark = pytest.mark.integration
+
+MB = 2**20
+DURATION_S = 15.0
+
+
+@pytest.fixture(scope="module")
+def ops(testbed):
+    ops = DockerOps()
+    clean(ops)
+    return ops
+
+
+def inject(ops, tmp_path, fault_type, target, params, duration_s=DURATION_S):
+    log = GroundTruthLog(tmp_path / "gt.jsonl")
+    config = ExecutorConfig(baseline_s=10.0, settle_s=6.0)
+    record = inject_one(ops, log, fault_type, target, duration_s, params, config)
+    assert [r["event"] for r in read_records(log.path)][0] == "intent"
+    return record
+
+
+def nothing_left(ops):
+    found = leftovers(ops)
+    assert found == {"helpers": [], "paused": [], "processes": {}, "rules": {}}, found
+
+
+def returned(record):
+    assert record["reverted_at"] is not None
+    assert record["detail"]["returned_to_baseline_at"] is not None, record
+
+
+def test_cpu_90pct_of_one_core(ops, tmp_path):
+    r = inject(ops, tmp_path, "cpu", "cart", {"load_pct": 90, "cores": 1})
+    assert r["outcome"] == "reverted", r
+    assert 0.80 <= r["effect"]["change"] <= 1.00, r["effect"]
+    returned(r)
+    nothing_left(ops)
+
+
+def test_memory_alloc_200mb(ops, tmp_path):
+    r = inject(ops, tmp_path, "memory_alloc", "cart", {"size_mb": 200})
+    assert r["outcome"] == "reverted", r
+    assert 180 * MB <= r["effect"]["change"] <= 230 * MB, r["effect"]
+    returned(r)
+    nothing_left(ops)
+
+
+def test_memory_leak_grows(ops, tmp_path):
+    r = inject(ops, tmp_path, "memory_leak", "cart", {"size_mb": 10, "every_s": 1})
+    assert r["outcome"] == "reverted", r
+    # mean over the fault of 10 MB per second for 15 s: about 80 MB (+ interpreter)
+    assert 50 * MB <= r["effect"]["change"] <= 130 * MB, r["effect"]
+    nothing_left(ops)
+
+
+def test_disk_rate(ops, tmp_path):
+    r = inject(ops, tmp_path, "disk", "cart", {"rate_mb_s": 5, "block_kb": 64})
+    assert r["outcome"] in ("reverted", "partial"), r
+    assert r["effect"]["change"] >= 5 * MB, r["effect"]  # 2 x 5 MB/s asked, file layout aside
+    nothing_left(ops)
+
+
+def udp_loss_probe(ops, target, seconds=5):
+    """iperf3 UDP from a helper to a server in the target: the loss % it reports."""
+    t = ops.resolve(target)
+    ops.sh(t, "iperf3 -s -1 -p 5302", mark="faultlab:probe", detach=True)
+    time.sleep(0.5)
+    cid = ops.run_helper(t.image, ["iperf3", "-c", target, "-p", "5302", "-u", "-b", "2M",
+                                   "-t", str(seconds), "--json"], "faultlab:probe",
+                         network=t.networks[0], entrypoint=[])
+    _, logs = ops.wait_helper(cid, timeout_s=seconds + 20)
+    ops.remove_helpers("faultlab:probe")
+    return json.loads(logs[logs.index("{"):])["end"]["sum"]["lost_percent"]
+
+
+def test_packet_loss_30pct(ops, tmp_path):
+    import threading
+
+    result = {}
+    t = threading.Thread(target=lambda: result.update(
+        r=inject(ops, tmp_path, "packet_loss", "cart", {"loss_pct": 30}, duration_s=20)))
+    t.start()
+    time.sleep(14)  # 10 s baseline + apply
+    lost_pct = udp_loss_probe(ops, "cart")
+    t.join()
+    r = result["r"]
+    assert 20.0 <= lost_pct <= 40.0, lost_pct
+    assert r["mechanism"] in ("iptables-statistic", "netem")
+    assert 20.0 <= r["effect"]["during"] <= 40.0, r["effect"]
+    nothing_left(ops)
+    assert udp_loss_probe(ops, "cart", seconds=3) < 5.0  # back to (near) no loss
+
+
+def test_latency_refused_without_netem(ops, tmp_path):
+    from harness.errors import RunFailed
+    from injectors.netns import netem_available
+
+    if netem_available(ops, ops.resolve("cart")):
+        r = inject(ops, tmp_path, "latency", "cart", {"delay_ms": 50})
+        assert r["outcome"] in ("reverted", "partial")
+    else:
+        with pytest.raises(RunFailed, match="no sch_netem"):
+            inject(ops, tmp_path, "latency", "cart", {"delay_ms": 50})
+    nothing_left(ops)
+
+
+def test_network_overload_capped(ops, tmp_path):
+    r = inject(ops, tmp_path, "network_overload", "cart", {"bandwidth_mbit": 50})
+    assert r["outcome"] == "reverted", r
+    assert 35.0 <= r["effect"]["change"] <= 65.0, r["effect"]
+    nothing_left(ops)
+
+
+def test_pause(ops, tmp_path):
+    r = inject(ops, tmp_path, "pause", "cart", {})
+    assert r["outcome"] == "reverted", r
+    assert r["effect"]["during"] >= 0.8
+    nothing_left(ops)
+
+
+def test_kill_and_restart(ops, tmp_path):
+    r = inject(ops, tmp_path, "kill", "shipping", {})
+    assert r["outcome"] == "reverted", r
+    assert ops.resolve("shipping").running
+
+
+@pytest.mark.parametrize("fault_type,params", [
+    ("http_flood", {"users_factor": 5, "base_users": 4}),
+    ("bot_burst", {"endpoint": "/products", "bots": 10, "rate_rps": 50}),
+    ("slow_clients", {"connections": 40, "interval_s": 3}),
+])
+def test_traffic_anomalies(ops, tmp_path, fault_type, params):
+    r = inject(ops, tmp_path, fault_type, "gateway", params)
+    assert r["outcome"] == "reverted", r
+    nothing_left(ops)
+
+
+def test_sigkill_mid_fault_then_clean_leaves_nothing(ops, tmp_path):
+    log = tmp_path / "gt.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "inject", "packet_loss", "--target", "cart",
+         "--duration", "60", "--baseline-s", "1", "--log", str(log), "--param", "loss_pct=20"],
+        env={**os.environ})
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        events = [r["event"] for r in read_records(log)]
+        if "applied" in events:
+            break
+        time.sleep(0.5)
+    # add a process and a helper of another fault too, as a crash mid-plan would leave
+    cart = ops.resolve("cart")
+    ops.sh(cart, "exec sleep 300", mark="faultlab:crashed", detach=True)
+    ops.pause(ops.resolve("payment"))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert leftovers(ops)["rules"], "the fault was not in place before the SIGKILL"
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "clean"], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    nothing_left(ops)
+    assert read_records(log)[-1]["event"] == "applied"  # the journal shows the interrupted fault
