@@ -4,6 +4,16 @@ Each metric is centred on its training median and scaled by 1.4826 * MAD (a robu
 of the standard deviation, Rousseeuw & Croux 1993); a step's score is its largest absolute
 z-score over all metrics, and the threshold is 3 (the 3-sigma rule). Root causes are ranked
 by how far each service's metrics deviate during the segment.
+
+Two kinds of column have no robust spread and are handled so the baseline stays fair:
+
+- **constant** in training (``max == min``): no spread at all, so any change would be an
+  infinite z-score whose size depends only on the unit. Such columns are ignored (|z| = 0).
+- **sparse** (MAD 0 but not constant: a count that is mostly 0, like ``error_rate`` or
+  ``in_flight``): the plain standard deviation of a mostly-zero column is tiny, and one error
+  in a 5 s step already reads as "3 sigma" (on the synthetic shop this alarmed on 45 % of the
+  fault-free steps). Their scale is floored so that the largest fault-free deviation sits at
+  the threshold: a sparse count alarms only beyond anything seen in fault-free time.
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ from detectors.params import Params
 from detectors.preprocess import Scaler, fit_robust
 from detectors.registry import DETECTORS
 from harness.dataset import Dataset
+
+_TINY = 1e-12
 
 
 class ZScoreParams(Params):
@@ -34,16 +46,26 @@ class ZScore(Detector, Localizer):
     params: ZScoreParams
 
     scaler_: Scaler
+    active_: np.ndarray  # bool per column: False for columns constant in training
 
     def _fit(self, train: Dataset) -> None:
-        self.scaler_ = fit_robust(self.matrix(train))
+        values = self._smoothed(self.matrix(train))
+        scaler = fit_robust(values)
+        deviation = np.abs(values - scaler.center_)
+        mad = 1.4826 * np.median(deviation, axis=0)
+        self.active_ = values.max(axis=0) - values.min(axis=0) > _TINY
+        sparse = self.active_ & (mad <= _TINY)
+        floor = deviation.max(axis=0) / self.params.threshold
+        scale = np.where(sparse, np.maximum(scaler.scale_, floor), scaler.scale_)
+        self.scaler_ = Scaler(center_=scaler.center_, scale_=scale)
 
     def abs_z(self, data: Dataset) -> np.ndarray:
-        """``T x F`` absolute robust z-scores (after the optional rolling median)."""
-        values = self.matrix(data)
-        if self.params.smooth_steps > 1:
-            values = _rolling_median(values, self.params.smooth_steps)
-        return np.abs(self.scaler_.transform(values))
+        """``T x F`` absolute robust z-scores (after the optional rolling median); 0 on ignored columns."""
+        z = np.abs(self.scaler_.transform(self._smoothed(self.matrix(data))))
+        return np.where(self.active_, z, 0.0)
+
+    def _smoothed(self, values: np.ndarray) -> np.ndarray:
+        return _rolling_median(values, self.params.smooth_steps) if self.params.smooth_steps > 1 else values
 
     def _score(self, data: Dataset) -> np.ndarray:
         return self.abs_z(data).max(axis=1)
@@ -63,10 +85,11 @@ class ZScore(Detector, Localizer):
         return services, metrics
 
     def _state(self) -> dict[str, Any]:
-        return {"center_": self.scaler_.center_, "scale_": self.scaler_.scale_}
+        return {"center_": self.scaler_.center_, "scale_": self.scaler_.scale_, "active_": self.active_}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.scaler_ = Scaler(center_=np.asarray(state["center_"]), scale_=np.asarray(state["scale_"]))
+        self.active_ = np.asarray(state["active_"], dtype=bool)
 
 
 def _rolling_median(values: np.ndarray, steps: int) -> np.ndarray:

@@ -31,11 +31,30 @@ def synthetic():
 def test_zscore_is_max_abs_robust_z_with_threshold_3():
     train = _tiny({"a:x": [1, 2, 3, 4, 100], "b:y": [10, 10, 10, 10, 10]})
     det = make_detector("zscore").fit(train)
-    # a:x: median 3, MAD 1 -> scale 1.4826. b:y: MAD 0 and std 0 -> scale 1.
-    test = _tiny({"a:x": [3.0, 6.0], "b:y": [10.0, 14.0]})
-    np.testing.assert_allclose(det.score(test), [0.0, max(3 / 1.4826, 4.0)])
+    # a:x: median 3, MAD 1 -> scale 1.4826. b:y is constant in training: ignored (|z| = 0),
+    # so its jump to 1e6 (a unit-dependent "infinite" z) does not decide the score.
+    test = _tiny({"a:x": [3.0, 6.0, 3.0 + 5 * 1.4826], "b:y": [10.0, 1e6, 10.0]})
+    np.testing.assert_allclose(det.score(test), [0.0, 3 / 1.4826, 5.0])
     assert det.threshold_ == 3.0
+    np.testing.assert_array_equal(det.predict(test), [0, 0, 1])
+
+
+def test_zscore_sparse_count_alarms_only_beyond_its_fault_free_maximum():
+    # c:errors is 0 on 9 of 10 steps: MAD 0, std sqrt(0.1 * 0.9) = 0.3 -> its own fault-free
+    # error (1.0) would read z = 3.33. The floor max|x - median| / 3 = 1/3 puts it at z = 3.
+    train = _tiny({"a:x": [1.0, 2, 3, 2, 1, 2, 3, 2, 1, 2], "c:errors": [0.0, 0, 0, 0, 1, 0, 0, 0, 0, 0]})
+    det = make_detector("zscore").fit(train)
+    np.testing.assert_allclose(det.scaler_.scale_[1], 1 / 3)
+    assert (det.train_scores_ > det.threshold_).sum() == 0
+    test = _tiny({"a:x": [2.0, 2.0], "c:errors": [1.0, 2.0]})
+    np.testing.assert_allclose(det.score(test), [3.0, 6.0])
     np.testing.assert_array_equal(det.predict(test), [0, 1])
+
+
+def test_zscore_false_alarm_rate_on_fault_free_synthetic_is_near_the_3_sigma_rate(synthetic):
+    # 102 near-Gaussian columns at 3 sigma: about 1 - 0.9973**102 = 24 % at most, not 45 %.
+    det = make_detector("zscore").fit(synthetic.train())
+    assert (det.train_scores_ > det.threshold_).mean() < 0.15
 
 
 def test_zscore_localize_ranks_the_deviating_service_first():
