@@ -33,7 +33,7 @@ class CleanReport:
 
 def container_script() -> str:
     """Shell run in each project container: marked processes and fio data files."""
-    return f"{procs.scan_script(None, kill=True)} | sed 's/^/pid /'; rm -f /tmp/faultlab-*.fio; true"
+    return f"{{ {procs.scan_script(None, kill=True)}; }} | sed 's/^/pid /'; rm -f /tmp/faultlab-*.fio; true"
 
 
 def netns_script() -> str:
@@ -80,7 +80,7 @@ def leftovers(ops: DockerOps) -> dict[str, object]:
     """What of any fault is still there (empty values = nothing): used by tests and ``clean``."""
     found: dict[str, object] = {"helpers": ops.helper_ids(), "paused": [], "processes": {}, "rules": {}}
     check_rules = (
-        "iptables -w -S 2>/dev/null | grep -c -- '--comment faultlab:'; "
+        "iptables -w -S 2>/dev/null | grep -c -E -- '--comment \"?faultlab:'; "
         "for dev in $(ls /sys/class/net); do tc qdisc show dev $dev; done | grep -c 'qdisc [a-z]* 4fa1:'"
     )
     for target in ops.project_targets():

@@ -21,7 +21,9 @@ DEFAULT_DEV = "eth0"
 
 def delete_rules_script(mark: str | None) -> str:
     """Shell deleting every iptables rule whose comment is ``mark`` (any fault's if None)."""
-    pattern = f"--comment {mark}( |$)" if mark else f"--comment {OWNER_PREFIX}"
+    # iptables-nft prints the comment quoted, iptables-legacy does not
+    pattern = f'--comment "?{mark}"?( |$)' if mark else f'--comment "?{OWNER_PREFIX}'
+
     return (
         "command -v iptables >/dev/null || exit 0; "
         f"iptables -w -S 2>/dev/null | grep -E -- {shlex.quote(pattern)} | sed 's/^-A /-D /' | "

@@ -210,3 +210,22 @@ def test_expected_effects_have_units_and_direction():
         spec = fault.effect(30)
         assert spec.unit and spec.direction in ("up", "down"), name
         assert spec.expected is None or (spec.expected > 0 and math.isfinite(spec.expected)), name
+
+
+def test_rule_pattern_matches_quoted_and_plain_comments():
+    import re
+    import shlex
+
+    from injectors.netns import delete_rules_script
+
+    def pattern(mark):
+        script = delete_rules_script(mark)
+        return shlex.split(script.split("grep -E -- ")[1].split(" |")[0])[0]
+
+    one = re.compile(pattern("faultlab:f1"))
+    assert one.search('-A INPUT -m comment --comment "faultlab:f1" -j DROP')
+    assert one.search("-A INPUT -m comment --comment faultlab:f1 -j DROP")
+    assert not one.search('-A INPUT -m comment --comment "faultlab:f10" -j DROP')
+    every = re.compile(pattern(None))
+    assert every.search('-A OUTPUT -m comment --comment "faultlab:f10"')
+    assert not every.search("-A OUTPUT -m comment --comment other")
