@@ -44,9 +44,9 @@ def test_no_scrape_target_down(after_load):
 
 def test_dependency_calls_follow_the_graph(after_load):
     """Outbound call counters reproduce the topology's edges (the graph is readable from metrics)."""
-    from testbed.topology import load_graph
+    from testbed.topology import service_graph
 
-    graph = load_graph()
+    graph = service_graph()
     result = prom_query(after_load.prometheus_url, f"sum by (service, dependency) (rate(dependency_requests_total[{LOAD_S}s]))")
     seen = {(r["metric"]["service"], r["metric"]["dependency"]) for r in result if float(r["value"][1]) > 0}
     expected = {(e["source"], e["target"]) for e in graph.edges}
