@@ -220,7 +220,7 @@ def test_rule_pattern_matches_quoted_and_plain_comments():
 
     def pattern(mark):
         script = delete_rules_script(mark)
-        return shlex.split(script.split("grep -E -- ")[1].split(" |")[0])[0]
+        return shlex.split(script.split("grep -E -- ")[1].split(" | sed")[0])[0]
 
     one = re.compile(pattern("faultlab:f1"))
     assert one.search('-A INPUT -m comment --comment "faultlab:f1" -j DROP')
