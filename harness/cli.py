@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "harness.commands.testbed",
     "harness.commands.schema",
     "harness.commands.inject",
+    "harness.commands.run",
 ]
 
 

@@ -1,0 +1,271 @@
+"""``faultlab run``: one scenario file, end to end, into one self-contained run folder.
+
+    validate -> plan.yaml -> testbed up -> load (warm-up, fault-free training period)
+      -> faults on schedule (ground_truth.jsonl as it happens) -> cool-down
+      -> collect from Prometheus -> dataset/ -> evaluate -> scores.json, leaderboard
+      -> manifest.json (written last) -> testbed down (unless kept)
+
+Ctrl-C or SIGTERM at any point: the executor reverts the active faults, whatever time span
+was run is still collected and evaluated where possible, and the manifest says
+``complete: false``. Nothing is started before the scenario has been validated.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import BadInput, RunFailed
+from harness.runfolder import RunFolder, create_run_folder, utc_now, write_manifest
+from harness.scenario import RunPlan, Scenario, load_scenario, resolve_plan, write_plan
+
+Log = Callable[[str], None]
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Interrupted(BaseException):
+    """SIGTERM turned into an exception so every ``finally`` below runs (like Ctrl-C)."""
+
+
+@dataclass
+class RunResult:
+    folder: RunFolder
+    complete: bool
+    error: str | None = None
+
+
+class Progress:
+    """Prints phase, elapsed/remaining time and the fault scheduled now, every ``every_s``."""
+
+    def __init__(self, plan: RunPlan, load_start: float, log: Log, every_s: float = 15.0) -> None:
+        self.plan, self.load_start, self.log, self.every_s = plan, load_start, log, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def line(self, now: float) -> str:
+        t = now - self.load_start
+        plan = self.plan
+        if t < plan.warmup_s:
+            phase = "warm-up"
+        elif t < plan.fault_phase_start_s:
+            phase = "fault-free training period"
+        else:
+            ft = t - plan.fault_phase_start_s
+            current = [f for f in plan.faults if f.start_s <= ft < f.end_s]
+            if current:
+                phase = "faults: " + ", ".join(f"{f.fault_id} {f.type} on {','.join(f.targets)}" for f in current)
+            elif ft < max((f.end_s for f in plan.faults), default=0.0):
+                phase = "faults: grace period"
+            else:
+                phase = "cool-down"
+        remaining = max(0.0, plan.duration_s - t)
+        return f"[{_mmss(t)} elapsed, {_mmss(remaining)} left] {phase}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.log(self.line(time.time()))
+
+
+def _mmss(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60:d}:{seconds % 60:02d}"
+
+
+def _sleep_until(deadline: float) -> None:
+    while (left := deadline - time.time()) > 0:
+        time.sleep(min(left, 1.0))
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def testbed_config_for(plan: RunPlan):
+    """The testbed settings a plan asks for (scrape interval and load)."""
+    from testbed.lifecycle import TestbedConfig
+
+    return TestbedConfig(
+        scrape_interval_s=plan.scrape_interval_s,
+        load_shape=plan.load.shape,
+        load_params=plan.load.params,
+        load_seed=plan.load.seed,
+    )
+
+
+def restart_load(config) -> float:
+    """(Re)create the Locust container so the load shape's clock starts now; return that time."""
+    from testbed.lifecycle import compose
+
+    compose(config, "up", "-d", "--no-build", "--no-deps", "--force-recreate", "locust")
+    return time.time()
+
+
+def run_scenario(
+    scenario_path: str | Path, keep_up: bool = False, out: str | Path | None = None, log: Log = _stderr
+) -> RunResult:
+    """Run a scenario file end to end; returns the run folder (complete or not)."""
+    scenario = load_scenario(scenario_path)  # BadInput before anything starts
+    plan = resolve_plan(scenario)
+    folder = create_run_folder(scenario_path, scenario.name, out or scenario.output.dir)
+    write_plan(plan, folder.plan_file)
+    log(f"run folder {folder.path}")
+    started_at = utc_now()
+    state: dict[str, Any] = {"image_ids": {}, "load_start": None, "fault_start": None, "end": None}
+    complete, error = False, None
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted) if _main_thread() else None
+    try:
+        try:
+            _run_live(scenario, plan, folder, state, log)
+            complete = True
+        except (KeyboardInterrupt, Interrupted) as exc:
+            error = f"interrupted ({type(exc).__name__}); faults reverted"
+            log(f"{error}; saving what was collected so far")
+        except (RunFailed, BadInput) as exc:
+            error = str(exc)
+            log(f"run failed: {error}")
+        state["end"] = state["end"] or time.time()
+        if state["load_start"] is not None:
+            try:
+                _collect_and_evaluate(scenario, plan, folder, state, log)
+            except (RunFailed, BadInput) as exc:
+                complete = False
+                error = "; ".join(filter(None, [error, f"collection/evaluation failed: {exc}"]))
+                log(f"collection/evaluation failed: {exc}")
+    finally:
+        if not (keep_up or scenario.testbed.reuse):
+            _teardown(plan, log)
+        write_manifest(
+            folder,
+            started_at=started_at,
+            ended_at=utc_now(),
+            complete=complete,
+            seeds={**plan.seeds(), "evaluate": _evaluation_seeds(scenario)},
+            image_ids=state["image_ids"],
+            extra={
+                "scenario": scenario.name,
+                "error": error,
+                "load_start": _iso(state["load_start"]) if state["load_start"] else None,
+                "fault_phase_start": _iso(state["fault_start"]) if state["fault_start"] else None,
+                "end": _iso(state["end"]) if state["end"] else None,
+            },
+        )
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return RunResult(folder=folder, complete=complete, error=error)
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    raise Interrupted(f"signal {signum}")
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _evaluation_seeds(scenario: Scenario) -> dict[str, list[int]]:
+    ev = scenario.evaluate
+    return {m.name: list(m.seeds) for m in [*ev.detectors, *ev.classifiers]}
+
+
+def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict, log: Log) -> None:
+    from injectors.docker_ops import DockerOps
+    from injectors.executor import Executor, ExecutorConfig
+    from injectors.ground_truth import GroundTruthLog
+    from testbed.lifecycle import image_ids, up
+
+    config = testbed_config_for(plan)
+    log("phase: testbed up")
+    up(config, log=log)
+    state["image_ids"] = image_ids(config)
+    state["load_start"] = restart_load(config)
+    fault_start = state["load_start"] + plan.fault_phase_start_s
+    state["fault_start"] = fault_start
+    progress = Progress(plan, state["load_start"], log)
+    progress.start()
+    try:
+        log(f"phase: warm-up {plan.warmup_s:.0f} s, fault-free training period {plan.train_s:.0f} s")
+        executor_cfg = ExecutorConfig(baseline_s=min(60.0, plan.train_s), clean_first=True)
+        if plan.faults:
+            # The executor samples the targets' counters for its baseline before the first
+            # fault, so it starts that long before the fault phase.
+            _sleep_until(fault_start - executor_cfg.baseline_s - 5.0)
+            log(f"phase: {len(plan.faults)} faults")
+            executor = Executor(DockerOps(), GroundTruthLog(folder.ground_truth_file), executor_cfg)
+            executor.run(plan.schedule_plan(), t0=fault_start)
+        folder.ground_truth_file.touch()
+        last_end = fault_start + max((f.end_s for f in plan.faults), default=0.0)
+        log(f"phase: cool-down {plan.cooldown_s:.0f} s")
+        _sleep_until(last_end + plan.cooldown_s)
+    finally:
+        progress.stop()
+        state["end"] = time.time()
+
+
+def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict, log: Log) -> None:
+    from harness.collect import collect_dataset
+    from harness.labels import labels_from_ground_truth, read_ground_truth
+    from testbed.topology import service_graph
+
+    config = testbed_config_for(plan)
+    start = state["load_start"] + plan.warmup_s
+    end = state["end"]
+    if end - start < 2 * plan.step_s:
+        raise RunFailed(f"only {end - start:.0f} s after the warm-up were run: nothing to collect")
+    records = read_ground_truth(folder.ground_truth_file) if folder.ground_truth_file.exists() else []
+    log("phase: collecting metrics from Prometheus")
+    time.sleep(plan.scrape_interval_s * 2)  # let the last scrapes land
+    dataset = collect_dataset(
+        config.prometheus_url,
+        start=pd.Timestamp(start, unit="s", tz="UTC"),
+        end=pd.Timestamp(end, unit="s", tz="UTC"),
+        step_s=plan.step_s,
+        groups=plan.metric_groups,
+        services=plan.collect_services,
+        graph=service_graph(),
+        labels=lambda grid: labels_from_ground_truth(records, grid),
+        meta={
+            "name": folder.path.name,
+            "scenario": scenario.name,
+            "train_end": _iso(state["fault_start"]) if state["fault_start"] else None,
+            "faults": records,
+        },
+    )
+    dataset.save(folder.dataset_dir)
+    log(f"dataset: {len(dataset.metrics)} steps x {dataset.metrics.shape[1]} series, {int(dataset.y.sum())} anomalous steps")
+    if scenario.evaluate.requested:
+        from harness.evaluate import evaluate_scenario
+
+        log("phase: evaluating detectors and classifiers")
+        evaluate_scenario(scenario.evaluate, dataset, folder.path, log=log)
+
+
+def _teardown(plan: RunPlan, log: Log) -> None:
+    from injectors.cleanup import clean
+    from injectors.docker_ops import DockerOps
+    from testbed.engine import engine_answers
+    from testbed.lifecycle import down
+
+    if not engine_answers():
+        return
+    try:
+        clean(DockerOps())
+    finally:
+        down(testbed_config_for(plan), log=log)
