@@ -5,7 +5,7 @@ Importing this package registers every metric; ``METRICS.get("vus_pr")`` returns
 """
 
 from harness.scoring.base import KIND_SIGNATURES, METRICS, Metric, MetricKind, f_beta
-from harness.scoring.breakdown import (
+from harness.scoring.grouping import (
     SeedSummary,
     aggregate_seeds,
     aggregate_table,
@@ -41,7 +41,7 @@ from harness.scoring.events import (
 )
 from harness.scoring.ranking import OracleF1, best_f1, best_f1_threshold, pr_auc, roc_auc
 from harness.scoring.rootcause import ac_at_k, avg_at_k
-from harness.scoring.vus import VusResult, vus, vus_pr, vus_roc
+from harness.scoring.vus import VusResult, vus_per_window, vus_pr, vus_roc
 
 __all__ = [
     "KIND_SIGNATURES",
@@ -83,7 +83,7 @@ __all__ = [
     "roc_auc",
     "segment_events",
     "segment_runs",
-    "vus",
+    "vus_per_window",
     "vus_pr",
     "vus_roc",
 ]

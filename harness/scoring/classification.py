@@ -16,13 +16,13 @@ from harness.scoring.base import register
 
 
 def _labels(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    truth = np.asarray(y_true, dtype=object)
-    pred = np.asarray(y_pred, dtype=object)
+    truth = np.asarray(y_true).astype(str)
+    pred = np.asarray(y_pred).astype(str)
     if truth.ndim != 1 or pred.ndim != 1:
         raise BadInput(f"class labels must be 1-D, got shapes {truth.shape} and {pred.shape}")
     if len(truth) != len(pred):
         raise BadInput(f"y_true and y_pred differ in length: {len(truth)} != {len(pred)}")
-    return truth.astype(str), pred.astype(str)
+    return truth, pred
 
 
 def confusion_matrix(
@@ -34,17 +34,29 @@ def confusion_matrix(
     BadInput rather than silently dropped.
     """
     truth, pred = _labels(y_true, y_pred)
-    order = [str(x) for x in labels] if labels is not None else sorted(set(truth) | set(pred))
-    index = {name: i for i, name in enumerate(order)}
-    if len(index) != len(order):
+    if labels is None:
+        order = [str(x) for x in np.unique(np.concatenate([truth, pred]))]
+    else:
+        order = [str(x) for x in labels]
+    if len(set(order)) != len(order):
         raise BadInput(f"labels repeat a name: {order}")
-    for value in (*truth, *pred):
-        if value not in index:
-            raise BadInput(f"class label {str(value)!r} is not in the label order {order}")
-    matrix = np.zeros((len(order), len(order)), dtype=np.int64)
-    if len(truth):
-        np.add.at(matrix, ([index[v] for v in truth], [index[v] for v in pred]), 1)
+    true_idx, pred_idx = _codes(truth, order), _codes(pred, order)
+    size = len(order)
+    flat = np.bincount(true_idx * size + pred_idx, minlength=size * size)
+    matrix = flat.reshape(size, size).astype(np.int64)
     return matrix, order
+
+
+def _codes(values: np.ndarray, order: list[str]) -> np.ndarray:
+    """Index of each value in ``order``; a value outside it is a BadInput."""
+    names = np.array(order, dtype=str)
+    sorter = np.argsort(names)
+    pos = np.searchsorted(names, values, sorter=sorter) if len(names) else np.zeros(len(values), dtype=np.int64)
+    pos = np.minimum(pos, max(len(names) - 1, 0))
+    found = names[sorter[pos]] == values if len(names) else np.zeros(len(values), dtype=bool)
+    if not found.all():
+        raise BadInput(f"class label {str(values[~found][0])!r} is not in the label order {order}")
+    return sorter[pos]
 
 
 def per_class_precision_recall(

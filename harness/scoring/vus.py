@@ -51,7 +51,7 @@ class VusResult:
         return float(np.mean(self.pr_per_window))
 
 
-def vus(
+def vus_per_window(
     y_true: Any, scores: Any, window: int = DEFAULT_WINDOW, n_thresholds: int = DEFAULT_THRESHOLDS
 ) -> VusResult:
     """Range-AUC-ROC and range-AUC-PR for every buffer length ``0 .. window``.
@@ -96,13 +96,13 @@ def vus(
 
 
 def vus_roc(y_true: Any, scores: Any, window: int = DEFAULT_WINDOW, n_thresholds: int = DEFAULT_THRESHOLDS) -> float:
-    """Volume under the range-ROC surface (Paparrizos et al. 2022); see :func:`vus`."""
-    return vus(y_true, scores, window, n_thresholds).vus_roc
+    """Volume under the range-ROC surface (Paparrizos et al. 2022); see :func:`vus_per_window`."""
+    return vus_per_window(y_true, scores, window, n_thresholds).vus_roc
 
 
 def vus_pr(y_true: Any, scores: Any, window: int = DEFAULT_WINDOW, n_thresholds: int = DEFAULT_THRESHOLDS) -> float:
-    """Volume under the range-PR surface (Paparrizos et al. 2022); see :func:`vus`."""
-    return vus(y_true, scores, window, n_thresholds).vus_pr
+    """Volume under the range-PR surface (Paparrizos et al. 2022); see :func:`vus_per_window`."""
+    return vus_per_window(y_true, scores, window, n_thresholds).vus_pr
 
 
 def _cumcount(first_k: np.ndarray, k: int) -> np.ndarray:
@@ -136,19 +136,19 @@ def _buffer_true_positives(
     # <= 1), so those steps reduce to counts per (distance, threshold) and one matrix product.
     order = np.argsort(pos, kind="stable")
     pos, dist = pos[order], dist[order]
-    group_starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+    group_starts = np.flatnonzero(np.concatenate(([True], pos[1:] != pos[:-1])))
     sizes = np.diff(np.append(group_starts, len(pos)))
     windows = np.arange(window + 1, dtype=np.float64)[:, None]
     single = group_starts[sizes == 1]
     counts = np.bincount(dist[single] * (k + 1) + first_k[pos[single]], minlength=(half + 1) * (k + 1))
-    cum_counts = np.cumsum(counts.reshape(half + 1, k + 1), axis=1)[:, :k]
+    cum_counts = np.cumsum(counts.reshape(half + 1, k + 1), axis=1)[:, :k].astype(np.float64)
     out += _weights(np.arange(half + 1), windows) @ cum_counts
 
     shared = np.flatnonzero(np.repeat(sizes > 1, sizes))  # contributions to multi-event steps
     if len(shared) == 0:
         return out
     pos, dist = pos[shared], dist[shared]
-    starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+    starts = np.flatnonzero(np.concatenate(([True], pos[1:] != pos[:-1])))
     step_k = first_k[pos[starts]]
     by_k = np.argsort(step_k, kind="stable")
     n_alarmed = np.searchsorted(step_k[by_k], np.arange(k), side="right")  # steps with first_k <= j
@@ -187,14 +187,13 @@ def _existence_ratio(events: np.ndarray, first_k: np.ndarray, window: int, k: in
     reach = np.hstack([np.full((n_events, 1), sentinel), reach])  # column h: buffer of h steps
 
     gaps = events[1:, 0] - events[:-1, 1]
-    out = np.zeros((window + 1, k))
-    for w in range(window + 1):
-        h = w // 2
+    by_half = np.empty((half + 1, k))  # windows 2h and 2h + 1 share the buffer h
+    for h in range(half + 1):
         event_min = np.minimum(inside, reach[:, h])
-        starts = np.flatnonzero(np.r_[True, gaps > 2 * h])  # TSB-AD: e_i + h < s_(i+1) - h
+        starts = np.flatnonzero(np.concatenate(([True], gaps > 2 * h)))  # TSB-AD: e_i + h < s_(i+1) - h
         group_min = np.minimum.reduceat(event_min, starts)
-        out[w] = np.cumsum(np.bincount(group_min, minlength=k + 2)[:k]) / len(starts)
-    return out
+        by_half[h] = np.cumsum(np.bincount(group_min, minlength=k + 2)[:k]) / len(starts)
+    return by_half[np.arange(window + 1) // 2]
 
 
 PAPARRIZOS = "Paparrizos et al., PVLDB 2022 (VUS); matches TSB-AD 1.5"

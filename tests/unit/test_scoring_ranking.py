@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from harness.errors import BadInput
-from harness.scoring import best_f1, best_f1_threshold, pr_auc, roc_auc, vus, vus_pr, vus_roc
+from harness.scoring import best_f1, best_f1_threshold, pr_auc, roc_auc, vus_per_window, vus_pr, vus_roc
 
 Y = np.array([0, 0, 1, 1])
 S = np.array([0.1, 0.4, 0.35, 0.8])
@@ -81,7 +81,7 @@ def test_vus_buffer_credits_an_alarm_next_to_the_event() -> None:
     # One-point event at 2; the top score sits at 3, one step after it (normal).
     y = np.array([0, 0, 1, 0, 0])
     s = np.array([0.0, 0.1, 0.5, 0.9, 0.2])
-    result = vus(y, s, window=2, n_thresholds=5)
+    result = vus_per_window(y, s, window=2, n_thresholds=5)
     # w = 0 and 1 have no buffer: the alarm at 3 is a plain false positive.
     assert result.roc_per_window[:2] == pytest.approx([0.75, 0.75])
     assert result.pr_per_window[:2] == pytest.approx([0.5, 0.5])
@@ -104,11 +104,11 @@ def test_vus_perfect_detector_and_edges() -> None:
     y[100] = 1  # one-point event
     y[-5:] = 1  # event at the end
     s = y.astype(float)
-    result = vus(y, s, window=10)
+    result = vus_per_window(y, s, window=10)
     assert result.vus_roc == pytest.approx(1.0)
     assert result.vus_pr == pytest.approx(1.0)
 
 
 def test_vus_rejects_bad_parameters() -> None:
     with pytest.raises(BadInput, match="window"):
-        vus([0, 1], [0.0, 1.0], window=-1)
+        vus_per_window([0, 1], [0.0, 1.0], window=-1)

@@ -34,7 +34,7 @@ from harness.scoring import (
     range_precision,
     range_recall,
     roc_auc,
-    vus,
+    vus_per_window,
 )
 
 prts = pytest.importorskip("prts")
@@ -100,7 +100,7 @@ def test_vus_matches_tsb_ad(seed: int, n: int, window: int, layout: str, ties: b
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = tsb_basic.generate_curve(y, s, window)
-    ours = vus(y, s, window=window)
+    ours = vus_per_window(y, s, window=window)
     assert ours.vus_roc == pytest.approx(float(ref[6]), abs=TOL)
     assert ours.vus_pr == pytest.approx(float(ref[7]), abs=TOL)
 
@@ -111,7 +111,7 @@ def test_vus_matches_tsb_ad_on_constant_scores() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = tsb_basic.generate_curve(y, s, 12)
-    ours = vus(y, s, window=12)
+    ours = vus_per_window(y, s, window=12)
     assert ours.vus_roc == pytest.approx(float(ref[6]), abs=TOL)
     assert ours.vus_pr == pytest.approx(float(ref[7]), abs=TOL)
 
@@ -124,7 +124,7 @@ def test_get_metrics_defaults_match() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = tsb_metrics.get_metrics(s, y)
-    ours = vus(y, s)
+    ours = vus_per_window(y, s)
     assert ours.vus_pr == pytest.approx(float(ref["VUS-PR"]), abs=TOL)
     assert ours.vus_roc == pytest.approx(float(ref["VUS-ROC"]), abs=TOL)
     assert roc_auc(y, s) == pytest.approx(float(ref["AUC-ROC"]), abs=TOL)
