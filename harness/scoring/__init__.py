@@ -10,6 +10,7 @@ from harness.scoring.grouping import (
     aggregate_seeds,
     aggregate_table,
     breakdown,
+    breakdown_by,
     breakdown_items,
     group_masks,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "best_f1",
     "best_f1_threshold",
     "breakdown",
+    "breakdown_by",
     "breakdown_items",
     "confusion_matrix",
     "detected_event_fraction",

@@ -61,6 +61,21 @@ def breakdown(
     return out
 
 
+def breakdown_by(
+    metric: Callable[..., float], labels: pd.DataFrame, x: Any, by: str = "fault_type", **context: Any
+) -> dict[str, float]:
+    """:func:`breakdown` straight from a dataset's labels frame (``Dataset.labels``).
+
+    ``by`` is a label column: ``"fault_type"``, ``"fault_id"``, or ``"root_cause"`` (split on
+    commas: one group per target service).
+    """
+    if by not in labels.columns or "anomaly" not in labels.columns:
+        raise BadInput(f"labels have no {by!r} or 'anomaly' column (columns: {list(labels.columns)})")
+    column = labels[by].fillna("").astype(str).to_numpy()
+    masks = group_masks(column, split="," if by == "root_cause" else None)
+    return breakdown(metric, labels["anomaly"].to_numpy(), x, masks, **context)
+
+
 def _cut(value: Any, keep: np.ndarray, n: int) -> Any:
     if isinstance(value, (np.ndarray, pd.Index, pd.Series, list)) and len(value) == n:
         return np.asarray(value)[keep]

@@ -184,3 +184,11 @@ def test_false_alarms_count_runs_not_steps() -> None:
 def test_delay_needs_a_clock() -> None:
     with pytest.raises(BadInput, match="step_s"):
         detection_delays_s(YD, PD)
+
+
+def test_false_alarms_unobserved_gap_does_not_count_as_fault_free_time() -> None:
+    t = np.array([0, 5, 10, 15, 20, 100, 105], dtype=float)  # 80 s without scrapes
+    y = np.zeros(7, dtype=int)
+    p = np.array([0, 0, 1, 0, 0, 0, 0])
+    # Each step counts at most the usual 5 s: 7 x 5 s = 35 s observed.
+    assert false_alarms_per_hour(y, p, timestamps_s=t) == pytest.approx(3600 / 35)

@@ -19,6 +19,7 @@ from harness.scoring import (
     aggregate_table,
     avg_at_k,
     breakdown,
+    breakdown_by,
     breakdown_items,
     confusion_matrix,
     group_masks,
@@ -120,6 +121,23 @@ def test_breakdown_cuts_timestamps_too() -> None:
     t = np.arange(6) * 10.0
     out = breakdown(metric, y, p, group_masks(["", "a", "a", "", "b", "b"]), timestamps_s=t)
     assert out == {"a": 10.0, "b": 0.0}
+
+
+def test_breakdown_by_labels_frame() -> None:
+    labels = pd.DataFrame(
+        {
+            "anomaly": [0, 1, 1, 0, 1, 1, 0],
+            "fault_type": ["", "cpu", "cpu", "", "mem", "mem", ""],
+            "root_cause": ["", "cart,db", "cart,db", "", "web", "web", ""],
+            "fault_id": ["", "f1", "f1", "", "f2", "f2", ""],
+        }
+    )
+    pred = np.array([0, 1, 0, 0, 0, 0, 1])
+    assert breakdown_by(point_recall, labels, pred) == {"cpu": 0.5, "mem": 0.0}
+    assert breakdown_by(point_recall, labels, pred, by="root_cause") == {"cart": 0.5, "db": 0.5, "web": 0.0}
+    assert breakdown_by(point_recall, labels, pred, by="fault_id") == {"f1": 0.5, "f2": 0.0}
+    with pytest.raises(BadInput, match="'service'"):
+        breakdown_by(point_recall, labels, pred, by="service")
 
 
 def test_breakdown_items_per_fault_type() -> None:
