@@ -73,6 +73,8 @@ def collect_metrics(
     if not step_s > 0:
         raise BadInput(f"step_s must be > 0, got {step_s}")
     window_s = rate_window_s if rate_window_s is not None else 4 * step_s
+    groups = list(groups) if groups is not None else None
+    services = list(services) if services is not None else None
     specs = select(groups, catalog)
     wanted = None if services is None else set(services)
     grid = make_grid(start_ts, end_ts, step_s)
@@ -80,10 +82,15 @@ def collect_metrics(
     grid_s = grid_seconds(make_grid(start_ts - pd.Timedelta(seconds=step_s), end_ts, step_s))
 
     queries = [q for spec in specs for q in spec.queries(window_s)]
+    own_client = client is None
     client = client or make_client(prometheus_url)
-    results = fetch_queries(
-        client, queries, float(grid_s[0]), float(grid_s[-1]), step_s, max_points=max_points, max_workers=max_workers
-    )
+    try:
+        results = fetch_queries(
+            client, queries, float(grid_s[0]), float(grid_s[-1]), step_s, max_points=max_points, max_workers=max_workers
+        )
+    finally:
+        if own_client:
+            client.close()
     raw_points = sum(len(s.values) for series in results.values() for s in series)
 
     columns: dict[ColumnKey, np.ndarray] = {}
@@ -96,7 +103,7 @@ def collect_metrics(
             specs_of[key] = spec
     if not columns:
         raise RunFailed(
-            f"Prometheus at {prometheus_url} returned no series for groups {list(groups or [])} "
+            f"Prometheus at {prometheus_url} returned no series for groups {groups if groups is not None else 'all'} "
             f"between {_iso(start_ts)} and {_iso(end_ts)}: is that the run's time range?"
         )
     order = _column_order(specs_of, specs, services)

@@ -97,7 +97,7 @@ def parse_result(result: Sequence[dict[str, Any]]) -> list[RawSeries]:
     out = []
     for item in result:
         values = item.get("values", [])
-        arr = np.array([(float(t), float(v)) for t, v in values], dtype=np.float64).reshape(-1, 2)
+        arr = np.array(values, dtype=np.float64).reshape(-1, 2)  # numpy parses "NaN", "+Inf" too
         out.append(RawSeries(labels=dict(item.get("metric", {})), times_s=arr[:, 0], values=arr[:, 1]))
     return out
 
