@@ -1,0 +1,274 @@
+"""Leaderboards (Markdown, CSV, one self-contained HTML page) as views of the tidy table.
+
+Every number on the page comes from :func:`harness.evaluate.evaluate`'s table through
+:func:`headline`, :func:`per_group` or :func:`confusion`; the score timelines are the only
+per-step data and come with the evaluation. Each number carries its protocol: ``[own]`` (the
+detector's own threshold), ``[oracle]`` (best-F1 threshold chosen on the test labels: an upper
+bound), ``[optimistic]`` (point-adjusted); the rest are threshold-free or per-fault.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.evaluate import (
+    ADJUSTED,
+    ALL,
+    EVENT_SPLIT,
+    FREE,
+    ORACLE,
+    OWN,
+    SEGMENTS,
+    Evaluation,
+    ScoreTimeline,
+    higher_is_better,
+)
+from harness.scores import summarize, write_scores
+
+SHORT = {OWN: "own", ORACLE: "oracle", ADJUSTED: "optimistic", FREE: "", SEGMENTS: "", EVENT_SPLIT: ""}
+DETECTOR_HEADLINE = [
+    ("f1", OWN), ("range_f1", OWN), ("vus_pr", FREE), ("pr_auc", FREE), ("roc_auc", FREE),
+    ("best_f1", ORACLE), ("pa_f1", ADJUSTED), ("mean_delay_s", OWN), ("false_alarms_per_h", OWN),
+    ("ac@1", SEGMENTS), ("ac@3", SEGMENTS), ("avg@5", SEGMENTS),
+]
+CLASSIFIER_HEADLINE = [("accuracy", EVENT_SPLIT), ("macro_f1", EVENT_SPLIT)]
+HEATMAPS = {"detector": ("f1", OWN), "classifier": ("class_recall", EVENT_SPLIT)}
+LEGEND = (
+    "Protocols: **[own]** the detector's own threshold; **[oracle]** the best-F1 threshold chosen "
+    "on the test labels (an upper bound no deployed detector reaches); **[optimistic]** point-"
+    "adjusted (one alarm credits a whole event: overstates detectors); unmarked detection metrics "
+    "are threshold-free; ac@k/avg@5 rank root causes on the labelled fault windows; classifiers "
+    "are scored with whole fault events held out (leave-events-out folds). Values: mean ± std over seeds."
+)
+
+
+def column_label(metric: str, protocol: str) -> str:
+    short = SHORT.get(protocol, protocol)
+    return f"{metric} [{short}]" if short else metric
+
+
+def headline(table: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """One row per (dataset, model) of ``kind``: ``<label> mean`` / ``<label> std`` columns.
+
+    Rows are ranked per dataset by the first headline metric present (higher is better).
+    """
+    wanted = DETECTOR_HEADLINE if kind == "detector" else CLASSIFIER_HEADLINE
+    summary = summarize(table[(table["kind"] == kind) & (table["breakdown"] == ALL)])
+    present = set(zip(summary["metric"], summary["protocol"]))
+    keys = [k for k in wanted if k in present]
+    out = summary[["dataset", "model"]].drop_duplicates().sort_values(["dataset", "model"]).reset_index(drop=True)
+    for metric, protocol in keys:
+        part = summary[(summary["metric"] == metric) & (summary["protocol"] == protocol)]
+        part = part[["dataset", "model", "mean", "std"]].rename(
+            columns={"mean": f"{column_label(metric, protocol)} mean", "std": f"{column_label(metric, protocol)} std"}
+        )
+        out = out.merge(part, on=["dataset", "model"], how="left")
+    if keys:
+        first = f"{column_label(*keys[0])} mean"
+        ascending = not higher_is_better(keys[0][0])
+        out = out.sort_values(["dataset", first], ascending=[True, ascending], na_position="last", kind="stable")
+    return out.reset_index(drop=True)
+
+
+def per_group(table: pd.DataFrame, kind: str, metric: str, protocol: str, prefix: str = "fault_type=") -> dict[str, pd.DataFrame]:
+    """``{dataset: models x groups}`` of the seed mean of one metric, for breakdowns ``prefix...``."""
+    part = table[(table["kind"] == kind) & (table["metric"] == metric) & (table["protocol"] == protocol)
+                 & table["breakdown"].str.startswith(prefix)]
+    out: dict[str, pd.DataFrame] = {}
+    for dataset, rows in part.groupby("dataset", sort=True):
+        means = rows.groupby(["model", "breakdown"])["value"].mean().unstack("breakdown")
+        means.columns = [c[len(prefix):] for c in means.columns]
+        out[str(dataset)] = means.sort_index()
+    return out
+
+
+def confusion(table: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+    """``{(dataset, model): true x predicted}`` confusion counts, mean over seeds."""
+    part = table[(table["kind"] == "classifier") & (table["metric"] == "confusion")]
+    out: dict[tuple[str, str], pd.DataFrame] = {}
+    for (dataset, model), rows in part.groupby(["dataset", "model"], sort=True):
+        cells = rows["breakdown"].str.extract(r"^true=(?P<true>.*),pred=(?P<pred>.*)$")
+        frame = pd.concat([cells, rows["value"]], axis=1).groupby(["true", "pred"])["value"].mean().unstack("pred")
+        labels = sorted(set(frame.index) | set(frame.columns))
+        out[(str(dataset), str(model))] = frame.reindex(index=labels, columns=labels).fillna(0.0)
+    return out
+
+
+# ---- text ----------------------------------------------------------------------------------
+def _fmt(mean: float, std: float) -> str:
+    if not np.isfinite(mean):
+        return "n/a"
+    digits = 1 if abs(mean) >= 10 else 3
+    text = f"{mean:.{digits}f}"
+    return f"{text} ± {std:.{digits}f}" if np.isfinite(std) else text
+
+
+def display_frame(head: pd.DataFrame) -> pd.DataFrame:
+    """``headline`` with ``mean ± std`` strings, one column per metric, a rank per dataset."""
+    labels = [c[: -len(" mean")] for c in head.columns if c.endswith(" mean")]
+    rows = []
+    for _, row in head.iterrows():
+        rows.append({"dataset": row["dataset"], "model": row["model"],
+                     **{label: _fmt(row[f"{label} mean"], row[f"{label} std"]) for label in labels}})
+    frame = pd.DataFrame(rows, columns=["dataset", "model", *labels])
+    frame.insert(0, "rank", frame.groupby("dataset").cumcount() + 1 if len(frame) else [])
+    return frame
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "_(none)_\n"
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, row in frame.iterrows():
+        lines.append("| " + " | ".join(str(v) for v in row.tolist()) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _group_display(frame: pd.DataFrame) -> pd.DataFrame:
+    shown = frame.map(lambda v: "n/a" if not np.isfinite(v) else f"{v:.3f}")
+    return shown.reset_index().rename(columns={"index": "model"})
+
+
+def _seeds(table: pd.DataFrame) -> str:
+    return ", ".join(str(s) for s in sorted(table["seed"].unique().tolist()))
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The leaderboard as Markdown: headline tables, then per-fault-type tables, then the legend."""
+    parts = [f"# Leaderboard\n\nDatasets: {', '.join(sorted(table['dataset'].unique()))}. Seeds: {_seeds(table)}.\n"]
+    for kind, title in (("detector", "Detectors"), ("classifier", "Classifiers")):
+        head = headline(table, kind)
+        if head.empty:
+            continue
+        parts.append(f"\n## {title}\n\n" + _markdown_table(display_frame(head)))
+        metric, protocol = HEATMAPS[kind]
+        for dataset, frame in per_group(table, kind, metric, protocol).items():
+            parts.append(f"\n### {column_label(metric, protocol)} per fault type on {dataset}\n\n"
+                         + _markdown_table(_group_display(frame)))
+        if kind == "detector":
+            for dataset, frame in per_group(table, kind, "ac@1", SEGMENTS).items():
+                parts.append(f"\n### ac@1 per fault type on {dataset}\n\n" + _markdown_table(_group_display(frame)))
+    parts.append("\n" + LEGEND + "\n")
+    return "".join(parts)
+
+
+def csv_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The headline tables of both kinds stacked, numeric (mean and std columns)."""
+    frames = [headline(table, kind).assign(kind=kind) for kind in ("detector", "classifier")]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=["kind", "dataset", "model"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[["kind", *[c for c in out.columns if c != "kind"]]]
+
+
+# ---- HTML ----------------------------------------------------------------------------------
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
+h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}h3{font-size:1.05em}
+table{border-collapse:collapse;font-size:.85em;margin:.6em 0}th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}
+th{background:#f3f5f8}td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}tr:nth-child(even) td{background:#fafafa}
+img{max-width:100%;border:1px solid #eee;margin:.4em 0}.legend{font-size:.85em;color:#444;background:#f8f8f0;padding:.6em 1em}
+"""
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "<p><em>(none)</em></p>"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in frame.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def figures(table: pd.DataFrame, timelines: Sequence[ScoreTimeline] = ()) -> dict[str, bytes]:
+    """``{file name: PNG bytes}`` for every plot of the page (also written to ``plots/``)."""
+    from harness import plots
+
+    out: dict[str, bytes] = {}
+    by_dataset: dict[str, list[ScoreTimeline]] = {}
+    for tl in timelines:
+        by_dataset.setdefault(tl.dataset, []).append(tl)
+    for dataset, tls in sorted(by_dataset.items()):
+        out[f"timelines-{dataset}.png"] = plots.timelines_png(tls, f"Anomaly scores on the test part of {dataset}")
+    for kind, (metric, protocol) in HEATMAPS.items():
+        for dataset, frame in per_group(table, kind, metric, protocol).items():
+            out[f"heatmap-{kind}-{dataset}.png"] = plots.heatmap_png(
+                frame, f"{column_label(metric, protocol)} per fault type ({kind}s, {dataset})")
+    for (dataset, model), matrix in confusion(table).items():
+        out[f"confusion-{model}-{dataset}.png"] = plots.confusion_png(matrix, f"{model} on {dataset} (windows, mean over seeds)")
+    return out
+
+
+def html_page(table: pd.DataFrame, pngs: Mapping[str, bytes], title: str = "Faultlab leaderboard") -> str:
+    """One self-contained page (CSS inline, plots as data URIs)."""
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>",
+             f"<p>Datasets: {html.escape(', '.join(sorted(table['dataset'].unique())))}. Seeds: {_seeds(table)}.</p>"]
+    for kind, name in (("detector", "Detectors"), ("classifier", "Classifiers")):
+        head = headline(table, kind)
+        if head.empty:
+            continue
+        parts.append(f"<h2>{name}</h2>" + _html_table(display_frame(head)))
+        for file, png in pngs.items():
+            if file.startswith(f"heatmap-{kind}-"):
+                parts.append(f"<h3>Per fault type</h3>{_img(png, file)}")
+        if kind == "detector":
+            for file, png in pngs.items():
+                if file.startswith("timelines-"):
+                    parts.append(f"<h3>Score timelines</h3><p>Fault windows shaded by type; dashed: the detector's own threshold.</p>{_img(png, file)}")
+        else:
+            confusions = [(f, p) for f, p in pngs.items() if f.startswith("confusion-")]
+            if confusions:
+                parts.append("<h3>Confusion matrices</h3>" + "".join(_img(p, f) for f, p in confusions))
+    parts.append(f"<p class='legend'>{html.escape(LEGEND).replace('**', '')}</p></body></html>")
+    return "\n".join(parts)
+
+
+def write_reports(
+    results: Evaluation | pd.DataFrame,
+    out_dir: str | Path,
+    timelines: Sequence[ScoreTimeline] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Write scores.json, leaderboard.md/.csv/.html and plots/*.png into ``out_dir``.
+
+    Used by ``faultlab run`` (into the run folder) and ``faultlab bench``. ``extra`` goes into
+    scores.json as provenance. Returns ``{"scores": path, "markdown": ..., "csv": ...,
+    "html": ..., "plots": folder}``.
+    """
+    if isinstance(results, Evaluation):
+        table, timelines = results.table, results.timelines if timelines is None else timelines
+    else:
+        table = results
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_dir = out / "plots"
+    plot_dir.mkdir(exist_ok=True)
+    pngs = figures(table, timelines or ())
+    for name, png in pngs.items():
+        (plot_dir / name).write_bytes(png)
+    paths = {
+        "scores": write_scores(table, out / "scores.json", extra),
+        "markdown": out / "leaderboard.md",
+        "csv": out / "leaderboard.csv",
+        "html": out / "leaderboard.html",
+        "plots": plot_dir,
+    }
+    paths["markdown"].write_text(markdown(table))
+    csv_frame(table).to_csv(paths["csv"], index=False, float_format="%.6g")
+    paths["html"].write_text(html_page(table, pngs))
+    return paths
