@@ -68,7 +68,7 @@ def write_scores(table: pd.DataFrame, path: str | Path, extra: Mapping[str, Any]
         "summary": _records(summarize(table)),
     }
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(_dumps(doc))
+    tmp.write_text(dumps_rows(doc))
     tmp.replace(path)
     return path
 
@@ -107,7 +107,7 @@ def read_scores(source: str | Path) -> pd.DataFrame:
     return table
 
 
-def _dumps(doc: Mapping[str, Any]) -> str:
+def dumps_rows(doc: Mapping[str, Any]) -> str:
     """Indented JSON with one line per row: readable in a diff, a few hundred kB, not MBs."""
     lines = ["{"]
     items = list(doc.items())

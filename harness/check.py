@@ -1,0 +1,299 @@
+"""The CI regression gate: re-score methods on a dataset and compare with a baseline file.
+
+A baseline file says what to run (dataset, detectors, classifiers with params and seeds,
+metrics) and what it scored (the seed mean of every metric/protocol on the ``all`` breakdown),
+with an absolute tolerance, globally and per metric::
+
+    {"format_version": 1, "dataset": "synthetic",
+     "detectors": [{"name": "zscore", "params": {}, "seeds": [0]}], "classifiers": [...],
+     "metrics": [], "window_steps": 12, "folds": 3,
+     "tolerance": 0.02, "tolerances": {"mean_delay_s": 5.0},
+     "scores": [{"kind", "model", "metric", "protocol", "value"}]}
+
+A score *regresses* when it is worse than its baseline by more than its tolerance ("worse"
+follows the metric's direction: a longer detection delay is worse), or when a baseline score
+is missing or has become undefined. Improvements never fail; ``update`` rewrites the file on
+purpose. Runs are seeded, so on one machine the numbers repeat exactly; the tolerance absorbs
+floating-point and library-version noise elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.errors import BadInput
+from harness.evaluate import ALL, MethodSpec, as_specs, higher_is_better
+from harness.scores import dumps_rows
+
+FORMAT_VERSION = 1
+DEFAULT_TOLERANCE = 0.02
+#: Metrics not on a 0..1 scale get tolerances in their own units.
+DEFAULT_TOLERANCES = {"mean_delay_s": 5.0, "false_alarms_per_h": 2.0}
+KEY = ["kind", "model", "metric", "protocol"]
+NOT_GATED = {"confusion"}  # counts, not scores
+DIFF_COLUMNS = ["status", "kind", "model", "metric", "protocol", "baseline", "current", "delta", "tolerance"]
+FAILING = ("regressed", "missing")
+
+
+@dataclass
+class Baseline:
+    """What to re-score and the scores to hold it to (``scores``: KEY columns + ``value``)."""
+
+    dataset: str
+    detectors: list[MethodSpec]
+    classifiers: list[MethodSpec]
+    scores: pd.DataFrame
+    metrics: list[str] = field(default_factory=list)
+    tolerance: float = DEFAULT_TOLERANCE
+    tolerances: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCES))
+    window_steps: int = 12
+    folds: int = 3
+
+    def tolerance_for(self, metric: str) -> float:
+        return float(self.tolerances.get(metric, self.tolerance))
+
+    def to_json(self) -> dict[str, Any]:
+        def spec(s: MethodSpec) -> dict[str, Any]:
+            return {"name": s.name, "params": dict(s.params), "seeds": [int(x) for x in s.seeds]}
+
+        scores = [
+            {**{k: row[k] for k in KEY}, "value": None if not math.isfinite(row["value"]) else float(row["value"])}
+            for row in self.scores.sort_values(KEY).to_dict(orient="records")
+        ]
+        return {
+            "format_version": FORMAT_VERSION,
+            "dataset": self.dataset,
+            "detectors": [spec(s) for s in self.detectors],
+            "classifiers": [spec(s) for s in self.classifiers],
+            "metrics": list(self.metrics),
+            "window_steps": self.window_steps,
+            "folds": self.folds,
+            "tolerance": self.tolerance,
+            "tolerances": dict(sorted(self.tolerances.items())),
+            "scores": scores,
+        }
+
+
+@dataclass
+class CheckResult:
+    """The diff table (one row per gated score, DIFF_COLUMNS) and whether the gate passed."""
+
+    diff: pd.DataFrame
+    dataset: str
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        return self.diff[self.diff["status"].isin(FAILING)]
+
+    @property
+    def passed(self) -> bool:
+        return self.failures.empty
+
+
+# ---- baseline file -------------------------------------------------------------------------
+def load_baseline(path: str | Path) -> Baseline:
+    """Read and validate a baseline file; BadInput names the file and the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"baseline {path}: no such file (create it with --update)")
+    try:
+        doc = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"baseline {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(doc, dict):
+        raise BadInput(f"baseline {path}: expected a JSON object")
+    version = doc.get("format_version", FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise BadInput(f"baseline {path}: field 'format_version' is {version!r}, expected {FORMAT_VERSION}")
+
+    def field_of(name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        value = doc.get(name, default)
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise BadInput(f"baseline {path}: field {name!r} has the wrong type ({type(value).__name__})")
+        return value
+
+    dataset = field_of("dataset", str, "")
+    if not dataset:
+        raise BadInput(f"baseline {path}: field 'dataset' is missing")
+    tolerance = float(field_of("tolerance", (int, float), DEFAULT_TOLERANCE))
+    tolerances = field_of("tolerances", dict, dict(DEFAULT_TOLERANCES))
+    for name, value in [("tolerance", tolerance), *tolerances.items()]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise BadInput(f"baseline {path}: tolerance {name!r} must be a number >= 0, got {value!r}")
+    rows = field_of("scores", list, [])
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or any(k not in row for k in (*KEY, "value")):
+            raise BadInput(f"baseline {path}: scores[{i}] needs fields {', '.join(KEY)}, value")
+        if row["value"] is not None and (isinstance(row["value"], bool) or not isinstance(row["value"], (int, float))):
+            raise BadInput(f"baseline {path}: scores[{i}].value must be a number or null, got {row['value']!r}")
+    scores = pd.DataFrame(rows, columns=[*KEY, "value"])
+    scores["value"] = pd.to_numeric(scores["value"]).astype(np.float64)
+    try:
+        detectors = as_specs(field_of("detectors", list, []))
+        classifiers = as_specs(field_of("classifiers", list, []))
+    except BadInput as exc:
+        raise BadInput(f"baseline {path}: {exc}") from None
+    return Baseline(
+        dataset=dataset,
+        detectors=detectors,
+        classifiers=classifiers,
+        scores=scores,
+        metrics=[str(m) for m in field_of("metrics", list, [])],
+        tolerance=tolerance,
+        tolerances={str(k): float(v) for k, v in tolerances.items()},
+        window_steps=int(field_of("window_steps", int, 12)),
+        folds=int(field_of("folds", int, 3)),
+    )
+
+
+def save_baseline(baseline: Baseline, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps_rows(baseline.to_json()))
+    return path
+
+
+def gated_scores(table: pd.DataFrame) -> pd.DataFrame:
+    """Seed means of the ``all`` breakdown, one row per KEY: what a baseline holds."""
+    part = table[(table["breakdown"] == ALL) & ~table["metric"].isin(NOT_GATED)]
+    if part.empty:
+        return pd.DataFrame(columns=[*KEY, "value"])
+    means = part.groupby(KEY, sort=True)["value"].apply(lambda v: float(np.nanmean(v)) if np.isfinite(v).any() else math.nan)
+    return means.reset_index()
+
+
+# ---- comparison ----------------------------------------------------------------------------
+def compare_to_baseline(current: pd.DataFrame, baseline: Baseline, dataset: str = "") -> CheckResult:
+    """Diff ``gated_scores`` of a fresh run against the baseline's scores (see the module docstring)."""
+    merged = baseline.scores.merge(current, on=KEY, how="outer", suffixes=("_baseline", "_current"), indicator=True)
+    rows = []
+    for row in merged.to_dict(orient="records"):
+        base, now = row["value_baseline"], row["value_current"]
+        tol = baseline.tolerance_for(row["metric"])
+        sign = 1.0 if higher_is_better(row["metric"]) else -1.0
+        delta = now - base if row["_merge"] == "both" else math.nan
+        if row["_merge"] == "right_only":
+            status = "new"
+        elif row["_merge"] == "left_only" or (math.isfinite(base) and not math.isfinite(now)):
+            status = "missing"
+        elif not math.isfinite(base):
+            status = "ok"
+        elif sign * delta < -tol - 1e-12:
+            status = "regressed"
+        elif sign * delta > tol:
+            status = "improved"
+        else:
+            status = "ok"
+        rows.append({"status": status, "kind": row["kind"], "model": row["model"], "metric": row["metric"],
+                     "protocol": row["protocol"], "baseline": base, "current": now, "delta": delta, "tolerance": tol})
+    order = {"regressed": 0, "missing": 1, "improved": 2, "new": 3, "ok": 4}
+    diff = pd.DataFrame(rows, columns=DIFF_COLUMNS)
+    diff = diff.sort_values(["status", "kind", "model", "metric", "protocol"], key=lambda s: s.map(order) if s.name == "status" else s)
+    return CheckResult(diff=diff.reset_index(drop=True), dataset=dataset or baseline.dataset)
+
+
+def run_check(
+    baseline_path: str | Path,
+    dataset: str | Path | None = None,
+    *,
+    tolerance: float | None = None,
+    tolerances: Mapping[str, float] | None = None,
+    update: bool = False,
+    detectors: Sequence[Any] | None = None,
+    classifiers: Sequence[Any] | None = None,
+    seeds: Sequence[int] | None = None,
+) -> CheckResult:
+    """Re-score what the baseline names (or the given methods) and diff; ``update`` rewrites it.
+
+    Without a baseline file, ``update`` creates one (methods: the given ones, else every
+    registered detector and classifier, seed 0; dataset: the given one, else ``synthetic``).
+    """
+    from detectors import CLASSIFIERS, DETECTORS
+    from harness.datasets import resolve_dataset
+    from harness.evaluate import evaluate
+
+    path = Path(baseline_path)
+    if path.exists() or not update:
+        baseline = load_baseline(path)
+    else:
+        baseline = Baseline(dataset=str(dataset or "synthetic"), detectors=as_specs(DETECTORS.names()),
+                            classifiers=as_specs(CLASSIFIERS.names()), scores=pd.DataFrame(columns=[*KEY, "value"]))
+    if tolerance is not None:
+        if tolerance < 0:
+            raise BadInput(f"--tolerance must be >= 0, got {tolerance}")
+        baseline.tolerance = float(tolerance)
+    baseline.tolerances.update({k: float(v) for k, v in (tolerances or {}).items()})
+    if detectors is not None or classifiers is not None:
+        baseline.detectors = as_specs(detectors or [])
+        baseline.classifiers = as_specs(classifiers or [])
+    if seeds is not None:
+        baseline.detectors = as_specs(baseline.detectors, seeds)
+        baseline.classifiers = as_specs(baseline.classifiers, seeds)
+    if dataset is not None and update:
+        baseline.dataset = str(dataset)
+    data = resolve_dataset(dataset if dataset is not None else baseline.dataset)
+    table = evaluate(data, baseline.detectors, baseline.classifiers, metrics=baseline.metrics or None,
+                     window_steps=baseline.window_steps, folds=baseline.folds)
+    current = gated_scores(table)
+    if update:
+        baseline.scores = current
+        save_baseline(baseline, path)
+    return compare_to_baseline(current, baseline, data.name)
+
+
+# ---- reports -------------------------------------------------------------------------------
+def _num(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:.4g}"
+
+
+def render_diff(result: CheckResult, show_all: bool = False) -> str:
+    """A plain-text table of the failing (or, with ``show_all``, every) score, then a tally."""
+    rows = result.diff if show_all else result.diff[result.diff["status"] != "ok"]
+    counts = result.diff["status"].value_counts()
+    tally = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("regressed", "missing", "improved", "new", "ok"))
+    verdict = "PASSED" if result.passed else "FAILED"
+    header = f"faultlab check on {result.dataset}: {verdict} ({tally})"
+    if rows.empty:
+        return header + "\n"
+    shown = rows.assign(
+        baseline=rows["baseline"].map(_num), current=rows["current"].map(_num),
+        delta=rows["delta"].map(lambda v: "n/a" if not math.isfinite(v) else f"{v:+.4g}"),
+        tolerance=rows["tolerance"].map(_num),
+    )
+    widths = {c: max(len(c), *(len(str(v)) for v in shown[c])) for c in DIFF_COLUMNS}
+    lines = ["  ".join(c.ljust(widths[c]) for c in DIFF_COLUMNS), "  ".join("-" * widths[c] for c in DIFF_COLUMNS)]
+    for row in shown.itertuples(index=False):
+        lines.append("  ".join(str(getattr(row, c)).ljust(widths[c]) for c in DIFF_COLUMNS).rstrip())
+    return "\n".join(lines) + "\n\n" + header + "\n"
+
+
+def junit_xml(result: CheckResult) -> str:
+    """JUnit XML: one test case per gated score, a ``<failure>`` for each regression."""
+    suite = ET.Element("testsuite", {
+        "name": f"faultlab check {result.dataset}", "tests": str(len(result.diff)),
+        "failures": str(len(result.failures)), "errors": "0", "skipped": "0",
+    })
+    for row in result.diff.itertuples(index=False):
+        case = ET.SubElement(suite, "testcase", {
+            "classname": f"faultlab.{result.dataset}.{row.kind}.{row.model}",
+            "name": f"{row.metric} [{row.protocol}]", "time": "0",
+        })
+        if row.status in FAILING:
+            message = (f"{row.metric} [{row.protocol}] {row.status}: baseline {_num(row.baseline)}, "
+                       f"current {_num(row.current)}, tolerance {_num(row.tolerance)}")
+            ET.SubElement(case, "failure", {"message": message, "type": row.status}).text = message
+        else:
+            ET.SubElement(case, "system-out").text = f"{row.status}: baseline {_num(row.baseline)}, current {_num(row.current)}"
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

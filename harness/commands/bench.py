@@ -1,0 +1,50 @@
+"""``faultlab bench --dataset NAME_OR_PATH [--detectors A,B] [--classifiers C] [--seeds 0,1,2] [--out DIR]``.
+
+Scores detectors and classifiers on a recorded (or registered) dataset and writes the same
+reports as ``faultlab run``: scores.json, leaderboard.md/.csv/.html and plots/. No Docker.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.commands._args import name_list, seed_list
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("bench", help="score detectors on a dataset and write a leaderboard (no Docker)")
+    parser.add_argument("--dataset", action="append", required=True, metavar="NAME_OR_PATH",
+                        help="registered dataset, dataset folder or run folder (repeat for several)")
+    parser.add_argument("--detectors", metavar="A,B", help="detector names (default: all registered; 'none' for none)")
+    parser.add_argument("--classifiers", metavar="A,B", help="classifier names (default: all registered; 'none' for none)")
+    parser.add_argument("--seeds", metavar="0,1,2", default="0", help="seeds to run every method with (default: 0)")
+    parser.add_argument("--metrics", metavar="A,B", help="metric names (default: all registered)")
+    parser.add_argument("--out", type=Path, help="output folder (default: runs/<UTC-time>-bench-<dataset>)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from detectors import CLASSIFIERS, DETECTORS
+    from harness.datasets import resolve_dataset
+    from harness.evaluate import run_evaluation
+    from harness.leaderboard import markdown, write_reports
+
+    detectors = name_list(args.detectors, "--detectors")
+    classifiers = name_list(args.classifiers, "--classifiers")
+    seeds = seed_list(args.seeds)
+    datasets = [resolve_dataset(d) for d in args.dataset]
+    evaluation = run_evaluation(
+        datasets,
+        DETECTORS.names() if detectors is None else detectors,
+        CLASSIFIERS.names() if classifiers is None else classifiers,
+        seeds,
+        name_list(args.metrics, "--metrics"),
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or Path("runs") / f"{stamp}-bench-{'+'.join(d.name for d in datasets)}"
+    paths = write_reports(evaluation, out, extra={"command": "bench", "datasets_given": args.dataset, "seeds": seeds})
+    print(markdown(evaluation.table))
+    print(paths["html"].parent)
+    return 0

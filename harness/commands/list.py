@@ -1,0 +1,79 @@
+"""``faultlab list faults | detectors | classifiers | metrics | datasets``: what the registries hold."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from typing import Any
+
+from harness.errors import RunFailed
+
+#: what -> (module to import, registry attribute)
+SOURCES = {
+    "faults": ("injectors", "FAULTS"),
+    "detectors": ("detectors", "DETECTORS"),
+    "classifiers": ("detectors", "CLASSIFIERS"),
+    "metrics": ("harness.scoring", "METRICS"),
+    "datasets": ("harness.datasets", "DATASETS"),
+}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("list", help="list registered faults, detectors, classifiers, metrics or datasets")
+    parser.add_argument("what", choices=sorted(SOURCES), help="which registry")
+    parser.add_argument("--json", action="store_true", help="print a JSON list of {name, description, ...}")
+    parser.set_defaults(func=run)
+
+
+def load_registry(what: str) -> Any:
+    """Import the registry's package only now, so one broken optional dependency is named clearly."""
+    module, attribute = SOURCES[what]
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except ImportError as exc:
+        raise RunFailed(f"cannot list {what}: importing {module} failed ({exc}); is the package installed?") from None
+
+
+def _first_line(obj: Any) -> str:
+    doc = (getattr(obj, "__doc__", None) or "").strip()
+    return doc.splitlines()[0].strip() if doc else ""
+
+
+def describe(what: str, name: str, obj: Any) -> dict[str, Any]:
+    """One entry: name, one-line description, and what else the kind has to say."""
+    if what == "metrics":
+        entry = {"name": name, "description": _first_line(obj.fn), "kind": obj.kind,
+                 "higher_is_better": obj.higher_is_better}
+        if obj.caveat:
+            entry["caveat"] = obj.caveat
+        if obj.params:
+            entry["params"] = dict(obj.params)
+        return entry
+    if what in ("detectors", "classifiers"):
+        params = getattr(obj, "Params", None)
+        fields = list(getattr(params, "model_fields", {}) or {})
+        return {"name": name, "description": _first_line(obj), "params": fields}
+    if what == "faults":
+        return {"name": name, "description": getattr(obj, "description", "") or _first_line(obj)}
+    return {"name": name, "description": _first_line(obj)}
+
+
+def entries(what: str) -> list[dict[str, Any]]:
+    return [describe(what, name, obj) for name, obj in load_registry(what).items()]
+
+
+def run(args: argparse.Namespace) -> int:
+    items = entries(args.what)
+    if args.json:
+        print(json.dumps(items, indent=2))
+        return 0
+    width = max((len(e["name"]) for e in items), default=0)
+    for e in items:
+        extra = ""
+        if args.what == "metrics":
+            extra = f"  [{e['kind']}{', ' + e['caveat'] if 'caveat' in e else ''}{', lower is better' if not e['higher_is_better'] else ''}]"
+        elif args.what in ("detectors", "classifiers") and e["params"]:
+            extra = f"  (params: {', '.join(e['params'])})"
+        print(f"{e['name'].ljust(width)}  {e['description']}{extra}")
+    return 0
