@@ -21,6 +21,10 @@ COMMAND_MODULES = [
     "harness.commands.schema",
     "harness.commands.inject",
     "harness.commands.run",
+    "harness.commands.list",
+    "harness.commands.bench",
+    "harness.commands.check",
+    "harness.commands.compare",
 ]
 
 
