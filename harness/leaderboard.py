@@ -172,9 +172,9 @@ def csv_frame(table: pd.DataFrame) -> pd.DataFrame:
 
 # ---- HTML ----------------------------------------------------------------------------------
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1400px;color:#222;padding:0 1em}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}h3{font-size:1.05em}
-table{border-collapse:collapse;font-size:.85em;margin:.6em 0}th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}
+.scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.8em;margin:.6em 0}th,td{border:1px solid #ddd;padding:.25em .5em;text-align:right;white-space:nowrap}
 th{background:#f3f5f8}td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}tr:nth-child(even) td{background:#fafafa}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}.legend{font-size:.85em;color:#444;background:#f8f8f0;padding:.6em 1em}
 """
@@ -187,7 +187,7 @@ def _html_table(frame: pd.DataFrame) -> str:
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in frame.itertuples(index=False)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def _img(png: bytes, alt: str) -> str:

@@ -58,7 +58,7 @@ def timelines_png(timelines: Sequence[ScoreTimeline], title: str = "") -> bytes:
                 ax.axvspan(x[start], x[min(end, len(x) - 1)], color=colors[fault_type], alpha=0.25, lw=0)
         low, mid, high = np.quantile(tl.scores, [0.25, 0.5, 0.75])
         typical = abs(tl.threshold - mid) + (high - low)  # how far "normal" reaches
-        if np.max(tl.scores) - mid > 50 * max(typical, 1e-9):
+        if np.max(tl.scores) - mid > 100 * max(typical, 1e-9):
             ax.set_yscale("symlog", linthresh=max(abs(tl.threshold), high - low, 1e-6))
         ax.set_ylabel("score", fontsize=8)
         ax.set_title(f"{tl.model}  (seed {tl.seed}, threshold {tl.threshold:.3g})", fontsize=9, loc="left")
@@ -77,8 +77,7 @@ def heatmap_png(frame: pd.DataFrame, title: str, vmin: float = 0.0, vmax: float 
     """Models (rows) x groups (columns) coloured by value, each cell printed; NaN cells grey."""
     values = frame.to_numpy(dtype=np.float64)
     fig, ax = plt.subplots(figsize=(1.1 * frame.shape[1] + 2.8, 0.45 * frame.shape[0] + 1.4))
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("#dddddd")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="#dddddd")
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(range(frame.shape[1]), [str(c) for c in frame.columns], rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(frame.shape[0]), [str(i) for i in frame.index], fontsize=8)
