@@ -1,0 +1,53 @@
+"""`faultlab list ...` reads each registry; a broken import is named, not a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.cli import main
+from harness.commands import list as list_command
+
+
+@pytest.mark.parametrize(("what", "expected"), [
+    ("detectors", {"static_threshold", "zscore", "iforest"}),
+    ("classifiers", {"random_forest"}),
+    ("metrics", {"f1", "pa_f1", "best_f1", "vus_pr", "ac@1", "accuracy"}),
+    ("datasets", {"synthetic", "synthetic-large"}),
+    ("faults", {"cpu", "memory_leak", "packet_loss"}),
+])
+def test_list_shows_every_registered_name(capsys, what, expected):
+    registry = list_command.load_registry(what)
+    assert main(["list", what]) == 0
+    names = {line.split()[0] for line in capsys.readouterr().out.splitlines()}
+    assert names == set(registry.names())
+    assert expected <= names
+
+
+def test_list_json_describes_metric_caveats_and_directions(capsys):
+    assert main(["list", "metrics", "--json"]) == 0
+    items = {e["name"]: e for e in json.loads(capsys.readouterr().out)}
+    assert items["pa_f1"]["caveat"] == "optimistic"
+    assert items["best_f1"]["caveat"] == "oracle"
+    assert items["mean_delay_s"]["higher_is_better"] is False
+    assert items["ac@3"]["params"] == {"k": 3}
+
+
+def test_list_detectors_shows_parameters(capsys):
+    assert main(["list", "detectors"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("zscore"))
+    assert "params: threshold, smooth_steps" in line
+
+
+def test_missing_package_is_one_clear_sentence(monkeypatch, capsys):
+    monkeypatch.setitem(list_command.SOURCES, "faults", ("no_such_package_xyz", "FAULTS"))
+    assert main(["list", "faults"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot list faults: importing no_such_package_xyz failed" in err
+
+
+def test_unknown_registry_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["list", "gizmos"])
+    assert exc.value.code == 2
