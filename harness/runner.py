@@ -251,10 +251,18 @@ def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, 
     dataset.save(folder.dataset_dir)
     log(f"dataset: {len(dataset.metrics)} steps x {dataset.metrics.shape[1]} series, {int(dataset.y.sum())} anomalous steps")
     if scenario.evaluate.requested:
-        from harness.evaluate import evaluate_scenario
+        evaluate_run(scenario, dataset, folder, log)
 
-        log("phase: evaluating detectors and classifiers")
-        evaluate_scenario(scenario.evaluate, dataset, folder.path, log=log)
+
+def evaluate_run(scenario: Scenario, dataset, folder: RunFolder, log: Log = _stderr) -> None:
+    """Score the scenario's detectors and classifiers on the run's dataset; write the reports."""
+    from harness.evaluate import run_evaluation
+    from harness.leaderboard import write_reports
+
+    ev = scenario.evaluate
+    log(f"phase: evaluating {len(ev.detectors)} detectors and {len(ev.classifiers)} classifiers")
+    evaluation = run_evaluation(dataset, ev.detectors, ev.classifiers, None, ev.metrics or None)
+    write_reports(evaluation, folder.path, extra={"command": "run", "scenario": scenario.name})
 
 
 def _teardown(plan: RunPlan, log: Log) -> None:
