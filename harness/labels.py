@@ -31,10 +31,8 @@ position by position; ``root_cause`` is the union of their targets in first-seen
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,23 +56,6 @@ class FaultSpan:
     applied_at: pd.Timestamp | None
     reverted_at: pd.Timestamp | None
     labelled: bool
-
-
-def read_ground_truth(path: str | Path) -> list[dict[str, Any]]:
-    """Read a JSON Lines ground-truth log; a torn last line (killed writer) is skipped."""
-    path = Path(path)
-    records: list[dict[str, Any]] = []
-    lines = path.read_text().splitlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            if number == len(lines):
-                break
-            raise BadInput(f"{path}:{number}: not a JSON object ({exc.msg})") from None
-    return records
 
 
 def _timestamp(value: Any, where: str) -> pd.Timestamp | None:

@@ -72,18 +72,27 @@ class GroundTruthLog:
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
-    """Every record in order; a torn last line (writer killed mid-write) is skipped."""
-    records = []
+    """Every record in order; a torn last line (writer killed mid-write) is skipped.
+
+    A broken line anywhere else means the journal was damaged, not interrupted: BadInput
+    naming the file and line, rather than labels silently built from part of it.
+    """
+    from harness.errors import BadInput
+
+    records: list[dict[str, Any]] = []
     path = Path(path)
     if not path.exists():
         return records
-    for line in path.read_text(encoding="utf-8").splitlines():
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+        except json.JSONDecodeError as exc:
+            if number == len(lines):
+                break
+            raise BadInput(f"{path}:{number}: not a JSON object ({exc.msg})") from None
     return records
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Set up, then run the quickstart: bring the testbed up, drive load for a minute, print a
-# health and metrics summary, and take everything down.
+# Set up, then run the quickstart scenario end to end (about 10 minutes of load and faults,
+# plus the first image build): testbed up, load, every fault type once, collection,
+# detectors scored, leaderboard printed, testbed down. The run folder's path is printed last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/faultlab testbed smoke --load-s 60 "$@"
+exec .venv/bin/faultlab run scenarios/quickstart.yaml "$@"
