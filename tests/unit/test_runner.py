@@ -1,0 +1,112 @@
+"""The runner's orchestration: what happens on success, on Ctrl-C and on a failed phase.
+
+The live phases (Docker, Prometheus) are replaced by small fakes: this tests the runner's own
+logic (ordering, teardown, the manifest's ``complete`` flag, saving what was collected), which
+the end-to-end integration test cannot interrupt at will.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+import harness.runner as runner
+from harness.errors import BadInput, RunFailed
+
+SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "ci-smoke.yaml"
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Record the phases; the live part is swapped per test via ``calls['live']``."""
+    seen: dict = {"order": [], "live": None}
+
+    def live(scenario, plan, folder, state, log):
+        seen["order"].append("live")
+        state["load_start"] = time.time() - 100
+        state["fault_start"] = state["load_start"] + plan.fault_phase_start_s
+        if seen["live"] is not None:
+            seen["live"]()
+
+    def collect(scenario, plan, folder, state, log):
+        seen["order"].append("collect")
+        folder.dataset_dir.mkdir()
+        (folder.dataset_dir / "meta.json").write_text("{}")
+
+    monkeypatch.setattr(runner, "_run_live", live)
+    monkeypatch.setattr(runner, "_collect_and_evaluate", collect)
+    monkeypatch.setattr(runner, "_teardown", lambda plan, log: seen["order"].append("teardown"))
+    monkeypatch.setattr(runner, "write_manifest", _manifest_without_host_probe(runner.write_manifest))
+    return seen
+
+
+def _manifest_without_host_probe(write):
+    def wrapped(folder, **kwargs):
+        return write(folder, host={"cpu_count": 2}, **kwargs)
+
+    return wrapped
+
+
+def manifest(result) -> dict:
+    return json.loads((result.folder.path / "manifest.json").read_text())
+
+
+def test_a_complete_run_collects_tears_down_and_says_complete(calls, tmp_path):
+    result = runner.run_scenario(SCENARIO, out=tmp_path, log=lambda m: None)
+    assert result.complete and result.error is None
+    assert calls["order"] == ["live", "collect", "teardown"]
+    m = manifest(result)
+    assert m["complete"] is True and m["scenario"] == "ci-smoke"
+    assert "dataset/meta.json" in m["files"] and "plan.yaml" in m["files"]
+
+
+def test_ctrl_c_still_collects_and_marks_the_run_incomplete(calls, tmp_path):
+    def interrupt():
+        raise KeyboardInterrupt
+
+    calls["live"] = interrupt
+    result = runner.run_scenario(SCENARIO, out=tmp_path, log=lambda m: None)
+    assert not result.complete and "interrupted" in result.error
+    assert calls["order"] == ["live", "collect", "teardown"]
+    assert manifest(result)["complete"] is False
+
+
+def test_a_failed_phase_is_reported_and_the_testbed_still_goes_down(calls, tmp_path):
+    def fail():
+        raise RunFailed("testbed not healthy after 300 s")
+
+    calls["live"] = fail
+    result = runner.run_scenario(SCENARIO, out=tmp_path, log=lambda m: None)
+    assert not result.complete and "not healthy" in result.error
+    assert calls["order"][-1] == "teardown"
+    assert manifest(result)["error"].startswith("testbed not healthy")
+
+
+def test_keep_up_leaves_the_testbed_running(calls, tmp_path):
+    runner.run_scenario(SCENARIO, keep_up=True, out=tmp_path, log=lambda m: None)
+    assert "teardown" not in calls["order"]
+
+
+def test_a_bad_scenario_starts_nothing_and_makes_no_folder(calls, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ntrain_s: 60\nfaults: [{type: cpux, target: cart, start_s: 0, duration_s: 30}]\n")
+    with pytest.raises(BadInput, match="cpux"):
+        runner.run_scenario(bad, out=tmp_path / "runs", log=lambda m: None)
+    assert calls["order"] == []
+    assert not (tmp_path / "runs").exists()
+
+
+def test_progress_line_names_phase_and_current_fault():
+    from harness.scenario import load_scenario, resolve_plan
+
+    plan = resolve_plan(load_scenario(SCENARIO))
+    progress = runner.Progress(plan, load_start=1000.0, log=lambda m: None)
+    assert "warm-up" in progress.line(1000.0 + 5)
+    assert "training" in progress.line(1000.0 + plan.warmup_s + 1)
+    first = plan.faults[0]
+    line = progress.line(1000.0 + plan.fault_phase_start_s + first.start_s + 1)
+    assert first.fault_id in line and first.type in line and "left" in line
+    assert "cool-down" in progress.line(1000.0 + plan.duration_s - 1)
