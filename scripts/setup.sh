@@ -25,10 +25,14 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv" >&2
   "$PYTHON" -m venv .venv
 fi
+# pip, quietly: keep errors, drop the notes about configured-but-absent local indexes.
+pip_install() {
+  .venv/bin/python -m pip install -q "$@" 2>&1 | { grep -v "is neither a file nor a directory" || true; }
+}
 # torch first and pinned: an unpinned torch pulls several GB of CUDA packages.
-.venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[test]"
+pip_install "torch==2.13.0"
+pip_install -e ".[test]"
 # Reference implementations our metrics are checked against (test-only; they pin numpy<2,
 # which we do not want, so they come without their dependencies).
-.venv/bin/python -m pip install -q --no-deps tsb-ad prts
+pip_install --no-deps tsb-ad prts
 echo "setup: ready (.venv/bin/faultlab)" >&2
