@@ -9,6 +9,7 @@ function plus one registration.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from harness.dataset import Dataset, load_dataset
@@ -31,6 +32,17 @@ def synthetic_large() -> Dataset:
     return generate(
         SyntheticSpec(name="synthetic-large", train_steps=4000, faults_per_type=10, gap_steps=(40, 120), fault_steps=(30, 90))
     )
+
+
+RECORDED_DIR = Path(__file__).resolve().parent / "data"
+
+
+@DATASETS.register("quickstart-recorded")
+def quickstart_recorded() -> Dataset:
+    """Real testbed run of the quickstart scenario (2026-11-25, 5 s scrape; its file is in provenance/): 115 steps, 289 series, 11 faults."""
+    data = load_dataset(RECORDED_DIR / "quickstart-recorded")
+    # provenance/ keeps the run's scenario, plan, ground truth and manifest as recorded.
+    return replace(data, meta={**data.meta, "name": "quickstart-recorded"})
 
 
 def resolve_dataset(name_or_path: str | Path) -> Dataset:

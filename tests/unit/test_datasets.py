@@ -49,3 +49,18 @@ def test_unknown_name_is_bad_input_naming_it():
 def test_existing_folder_that_is_not_a_dataset_is_bad_input(tmp_path):
     with pytest.raises(BadInput, match="neither a dataset folder nor a run folder"):
         resolve_dataset(tmp_path)
+
+
+def test_recorded_quickstart_is_a_real_run_whose_labels_follow_its_journal():
+    """The shipped recording: labels re-derived from its own ground truth match, 11 faults, a graph."""
+    from harness.datasets import RECORDED_DIR
+    from harness.labels import labels_from_ground_truth, read_ground_truth
+
+    data = resolve_dataset("quickstart-recorded")
+    records = read_ground_truth(RECORDED_DIR / "quickstart-recorded" / "provenance" / "ground_truth.jsonl")
+    again = labels_from_ground_truth(records, data.labels.index)
+    pd.testing.assert_frame_equal(again, data.labels, check_dtype=False)
+    assert data.labels.loc[data.labels["anomaly"] == 1, "fault_id"].nunique() == 11
+    assert data.train().y.sum() == 0 and len(data.test().metrics) > len(data.train().metrics)
+    assert {"gateway", "postgres", "redis"} <= set(data.graph.names)
+    assert data.mask is not None and data.mask.shape == data.metrics.shape
