@@ -14,12 +14,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.errors import BadInput, RunFailed
 from testbed.baseimage import REGISTRY_BASE, ensure_base_image, image_exists
-from testbed.engine import compose_command, ensure_engine
+from testbed.engine import compose_command, engine_answers, ensure_engine
 
 TESTBED_DIR = Path(__file__).resolve().parent
 COMPOSE_FILE = TESTBED_DIR / "compose.yaml"
@@ -121,7 +121,7 @@ def build(config: TestbedConfig = TestbedConfig(), log: Log = _stderr) -> dict[s
     """Build both images (base image resolved without a registry if need be); return their ids."""
     ensure_engine()
     base = ensure_base_image(config.base_image, log=log)
-    config = _with(config, base_image=base)
+    config = replace(config, base_image=base)
     ensure_wheelhouse(log)
     log(f"building {config.images['runtime']} from {base}")
     compose(config, "build", "postgres")
@@ -145,17 +145,11 @@ def up(config: TestbedConfig = TestbedConfig(), wait_s: float = 300.0, log: Log 
     if not all(image_exists(name) for name in config.images.values()):
         build(config, log=log)
     base = ensure_base_image(config.base_image, log=log)
-    config = _with(config, base_image=base)
+    config = replace(config, base_image=base)
     log(f"starting project {config.project!r}")
     compose(config, "up", "-d", "--no-build", "--remove-orphans")
     wait_healthy(config, wait_s=wait_s, log=log)
     return status(config)
-
-
-def _with(config: TestbedConfig, **changes) -> TestbedConfig:
-    from dataclasses import replace
-
-    return replace(config, **changes)
 
 
 def containers(config: TestbedConfig = TestbedConfig()) -> list[dict]:
@@ -222,13 +216,7 @@ def status(config: TestbedConfig = TestbedConfig()) -> dict:
 
 def down(config: TestbedConfig = TestbedConfig(), log: Log = _stderr) -> None:
     """Stop and remove every container, network and volume of the project."""
-    if not _engine_up_quietly():
+    if not engine_answers():
         return
     log(f"stopping project {config.project!r}")
     compose(config, "down", "--volumes", "--remove-orphans", "--timeout", "10")
-
-
-def _engine_up_quietly() -> bool:
-    from testbed.engine import engine_answers
-
-    return engine_answers()
