@@ -195,6 +195,11 @@ def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict,
     log("phase: testbed up")
     up(config, log=log)
     state["image_ids"] = image_ids(config)
+    executor_cfg = ExecutorConfig(baseline_s=min(60.0, plan.train_s), clean_first=True)
+    executor = Executor(DockerOps(), GroundTruthLog(folder.ground_truth_file), executor_cfg)
+    if plan.faults:
+        log(f"phase: preflight of {len(plan.faults)} faults")
+        executor.preflight(plan.schedule_plan())
     state["load_start"] = restart_load(config)
     fault_start = state["load_start"] + plan.fault_phase_start_s
     state["fault_start"] = fault_start
@@ -202,13 +207,11 @@ def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict,
     progress.start()
     try:
         log(f"phase: warm-up {plan.warmup_s:.0f} s, fault-free training period {plan.train_s:.0f} s")
-        executor_cfg = ExecutorConfig(baseline_s=min(60.0, plan.train_s), clean_first=True)
         if plan.faults:
             # The executor samples the targets' counters for its baseline before the first
             # fault, so it starts that long before the fault phase.
             _sleep_until(fault_start - executor_cfg.baseline_s - 5.0)
             log(f"phase: {len(plan.faults)} faults")
-            executor = Executor(DockerOps(), GroundTruthLog(folder.ground_truth_file), executor_cfg)
             executor.run(plan.schedule_plan(), t0=fault_start)
         folder.ground_truth_file.touch()
         last_end = fault_start + max((f.end_s for f in plan.faults), default=0.0)

@@ -80,6 +80,17 @@ class Executor:
             faults.append(fault_cls(ctx, params))
         return Active(planned, faults, t0 + planned.start_s, t0 + planned.end_s)
 
+    def preflight(self, plan: Plan) -> None:
+        """Check every planned fault's needs now (targets, tools, NET_ADMIN, netem, memory).
+
+        The runner calls this right after the testbed is up, before the warm-up and training
+        period, so a fault that could not work fails the run at once instead of minutes later.
+        """
+        for planned in plan.faults:
+            active = self.build(planned, t0=0.0)
+            for fault in active.faults:
+                check_fault(fault, planned.duration_s)
+
     def _record(self, event: str, active: Active, **fields: Any) -> dict[str, Any]:
         p = active.planned
         record = make_record(

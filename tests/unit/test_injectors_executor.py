@@ -77,3 +77,26 @@ def test_apply_failure_is_logged_failed_and_reverted(tmp_path):
     assert [r["event"] for r in records] == ["intent", "failed"]
     assert records[-1]["outcome"] == "failed" and "engine said no" in records[-1]["error"]
     assert ops.calls == ["unpause cart"]  # revert runs anyway, harmlessly
+
+
+def test_preflight_checks_every_planned_fault_without_applying_any(tmp_path):
+    """A stopped target fails the preflight (which the runner calls before the load starts)."""
+    from dataclasses import replace
+
+    from harness.errors import RunFailed
+
+    class StoppedPayment(FakeOps):
+        def resolve(self, name):
+            target = super().resolve(name)
+            return replace(target, running=name != "payment")
+
+    faults = [
+        PlannedFault(fault_id="f1", type="pause", targets=["cart"], start_s=0.0, duration_s=10.0),
+        PlannedFault(fault_id="f2", type="pause", targets=["payment"], start_s=20.0, duration_s=10.0),
+    ]
+    ops = StoppedPayment()
+    log = GroundTruthLog(tmp_path / "gt.jsonl")
+    with pytest.raises(RunFailed, match="f2.*payment.*not running"):
+        Executor(ops, log, config()).preflight(Plan(faults=faults))
+    assert ops.calls == [] and read_records(log.path) == []
+    Executor(FakeOps(), log, config()).preflight(Plan(faults=faults))  # all running: passes
