@@ -41,6 +41,7 @@ ORACLE = "oracle-best-f1"
 FREE = "threshold-free"
 ADJUSTED = "point-adjusted (optimistic)"
 SEGMENTS = "labelled-segments"
+SEGMENTS_METRIC = "labelled-segments (metric level)"
 EVENT_SPLIT = "leave-events-out"
 ALL = "all"
 

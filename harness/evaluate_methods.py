@@ -115,6 +115,38 @@ def _root_cause_rows(detector: Any, test: Dataset, spec: MethodSpec, dataset: st
             idx = [i for i, t in enumerate(truth) if target in t]
             value = metric([ranked[i] for i in idx], [truth[i] for i in idx])
             rows.append(_row("detector", spec, dataset, seed, metric.name, SEGMENTS, f"target={target}", value))
+    return rows + _metric_level_rows(rankings, segments, spec, dataset, seed, metrics)
+
+
+def _metric_level_rows(rankings: Sequence[Any], segments: Sequence[Any], spec: MethodSpec, dataset: str, seed: int,
+                       metrics: Sequence[Metric]) -> list[dict[str, Any]]:
+    """AC@k / Avg@k over ranked *metrics* (``service:metric`` columns), where the method ranks them.
+
+    The truth of a fault is its target's columns named by the fault type's ``dataset_metrics``
+    (e.g. ``cart:cpu_cores`` for a CPU fault on cart); faults without such a declaration
+    (packet loss, pause, kill) and overlapping faults are left out of this level.
+    """
+    from harness.evaluate import ALL, SEGMENTS_METRIC
+    from injectors import FAULTS
+
+    def truth_of(segment: Any) -> set[str]:
+        if segment.fault_type not in FAULTS:
+            return set()
+        wanted = FAULTS.get(segment.fault_type).dataset_metrics
+        return {f"{service}:{m}" for service in segment.root_cause for m in wanted}
+
+    truth = [truth_of(s) for s in segments]
+    ranked = [[name for name, _ in r.metrics] for r in rankings]
+    keep = [i for i in range(len(segments)) if truth[i] and ranked[i]]
+    if not keep:
+        return []
+    ranked, truth = [ranked[i] for i in keep], [truth[i] for i in keep]
+    types = [segments[i].fault_type for i in keep]
+    rows = []
+    for metric in metrics:
+        rows.append(_row("detector", spec, dataset, seed, metric.name, SEGMENTS_METRIC, ALL, metric(ranked, truth)))
+        for key, value in breakdown_items(metric, types, ranked, truth).items():
+            rows.append(_row("detector", spec, dataset, seed, metric.name, SEGMENTS_METRIC, f"fault_type={key}", value))
     return rows
 
 

@@ -26,17 +26,19 @@ from harness.evaluate import (
     ORACLE,
     OWN,
     SEGMENTS,
+    SEGMENTS_METRIC,
     Evaluation,
     ScoreTimeline,
     higher_is_better,
 )
 from harness.scores import summarize, write_scores
 
-SHORT = {OWN: "own", ORACLE: "oracle", ADJUSTED: "optimistic", FREE: "", SEGMENTS: "", EVENT_SPLIT: ""}
+SHORT = {OWN: "own", ORACLE: "oracle", ADJUSTED: "optimistic", FREE: "", SEGMENTS: "", SEGMENTS_METRIC: "metric",
+         EVENT_SPLIT: ""}
 DETECTOR_HEADLINE = [
     ("f1", OWN), ("range_f1", OWN), ("vus_pr", FREE), ("pr_auc", FREE), ("roc_auc", FREE),
     ("best_f1", ORACLE), ("pa_f1", ADJUSTED), ("mean_delay_s", OWN), ("false_alarms_per_h", OWN),
-    ("ac@1", SEGMENTS), ("ac@3", SEGMENTS), ("avg@5", SEGMENTS),
+    ("ac@1", SEGMENTS), ("ac@3", SEGMENTS), ("avg@5", SEGMENTS), ("ac@1", SEGMENTS_METRIC), ("ac@3", SEGMENTS_METRIC),
 ]
 CLASSIFIER_HEADLINE = [("accuracy", EVENT_SPLIT), ("macro_f1", EVENT_SPLIT)]
 HEATMAPS = {"detector": ("f1", OWN), "classifier": ("class_recall", EVENT_SPLIT)}
@@ -44,7 +46,8 @@ LEGEND = (
     "Protocols: **[own]** the detector's own threshold; **[oracle]** the best-F1 threshold chosen "
     "on the test labels (an upper bound no deployed detector reaches); **[optimistic]** point-"
     "adjusted (one alarm credits a whole event: overstates detectors); unmarked detection metrics "
-    "are threshold-free; ac@k/avg@5 rank root causes on the labelled fault windows; classifiers "
+    "are threshold-free; ac@k/avg@5 rank root-cause services on the labelled fault windows, **[metric]** "
+    "ranks service:metric columns against the metrics each fault type declares (injectors' dataset_metrics); classifiers "
     "are scored with whole fault events held out (leave-events-out folds). Values: mean ± std over seeds."
 )
 

@@ -107,6 +107,10 @@ class Fault(ABC):
     mechanisms: ClassVar[tuple[str, ...]]
     needs: ClassVar[tuple[Need, ...]] = ("exec",)
     tools: ClassVar[tuple[str, ...]] = ()  # programs that must exist inside the target
+    #: Dataset metrics (``harness/collect/catalog.py`` names) of the *target* that carry this
+    #: fault's effect: the metric-level root-cause truth. Empty where no single metric is the
+    #: cause (packet loss, pause and kill show up in the callers' latency and errors).
+    dataset_metrics: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
 
     def __init__(self, ctx: FaultContext, params: FaultParams) -> None:

@@ -58,6 +58,7 @@ def stress_args(load_pct: float, eff_cores: float) -> tuple[int, float]:
 
 @FAULTS.register("cpu")
 class CpuFault(Fault):
+    dataset_metrics = ("cpu_cores",)
     name = "cpu"
     Params = CpuParams
     mechanisms = ("stress-ng",)

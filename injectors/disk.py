@@ -28,6 +28,7 @@ def data_file(fault_id: str) -> str:
 
 @FAULTS.register("disk")
 class DiskFault(Fault):
+    dataset_metrics = ("disk_read_bytes_per_s", "disk_write_bytes_per_s")
     name = "disk"
     Params = DiskParams
     mechanisms = ("fio",)

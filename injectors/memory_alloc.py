@@ -24,6 +24,7 @@ class MemoryAllocParams(FaultParams):
 
 @FAULTS.register("memory_alloc")
 class MemoryAllocFault(Fault):
+    dataset_metrics = ("memory_bytes", "rss_bytes")
     name = "memory_alloc"
     Params = MemoryAllocParams
     mechanisms = ("python3-alloc",)

@@ -27,6 +27,7 @@ class MemoryLeakParams(FaultParams):
 
 @FAULTS.register("memory_leak")
 class MemoryLeakFault(Fault):
+    dataset_metrics = ("memory_bytes", "rss_bytes")
     name = "memory_leak"
     Params = MemoryLeakParams
     mechanisms = ("python3-leak",)

@@ -28,6 +28,7 @@ class NetworkOverloadParams(FaultParams):
 
 @FAULTS.register("network_overload")
 class NetworkOverloadFault(Fault):
+    dataset_metrics = ("rx_bytes_per_s", "tx_bytes_per_s")
     name = "network_overload"
     Params = NetworkOverloadParams
     mechanisms = ("iperf3", "iperf3+tbf")

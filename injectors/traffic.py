@@ -65,6 +65,7 @@ class HttpFloodParams(FaultParams):
 
 @FAULTS.register("http_flood")
 class HttpFloodFault(TrafficFault):
+    dataset_metrics = ("request_rate",)
     name = "http_flood"
     Params = HttpFloodParams
     mode = "flood"
@@ -86,6 +87,7 @@ class SlowClientsParams(FaultParams):
 
 @FAULTS.register("slow_clients")
 class SlowClientsFault(TrafficFault):
+    dataset_metrics = ("in_flight",)
     name = "slow_clients"
     Params = SlowClientsParams
     mode = "slow"
@@ -109,6 +111,7 @@ class BotBurstParams(FaultParams):
 
 @FAULTS.register("bot_burst")
 class BotBurstFault(TrafficFault):
+    dataset_metrics = ("request_rate",)
     name = "bot_burst"
     Params = BotBurstParams
     mode = "bot"

@@ -13,6 +13,7 @@ from harness.dataset import Dataset, ServiceGraph
 from harness.datasets import resolve_dataset
 from harness.errors import BadInput
 from harness.evaluate import (
+    SEGMENTS_METRIC,
     ADJUSTED, ALL, COLUMNS, FREE, ORACLE, OWN, SEGMENTS, MethodSpec, as_specs, evaluate, run_evaluation,
 )
 from harness.evaluate_methods import event_folds
@@ -90,7 +91,7 @@ def test_every_number_carries_its_protocol(static_table):
 def test_root_cause_from_localize_on_labelled_segments():
     table = evaluate(tiny(), ["zscore"], metrics=["ac@1", "avg@5"])
     assert set(table["metric"]) == {"ac@1", "avg@5"}
-    assert set(table["protocol"]) == {SEGMENTS}
+    assert set(table["protocol"]) == {SEGMENTS, SEGMENTS_METRIC}  # services, and service:metric columns
     assert value(table, "ac@1", SEGMENTS) == 1.0  # a deviates, b does not
     assert value(table, "ac@1", SEGMENTS, "target=a") == 1.0
 
@@ -185,3 +186,28 @@ def test_read_scores_names_the_file_on_bad_input(tmp_path):
     (tmp_path / "scores.json").write_text('{"format_version": 1}')
     with pytest.raises(BadInput, match="'rows'"):
         read_scores(tmp_path)
+
+
+def test_metric_level_root_cause_uses_each_fault_types_declared_metrics():
+    """Hand-computed AC@1 / AC@3 over ranked ``service:metric`` columns.
+
+    cpu on cart: truth {cart:cpu_cores}, ranked first -> AC@1 1, AC@3 1.
+    memory_alloc on payment: truth {payment:memory_bytes, payment:rss_bytes}, only rss ranked
+    second -> AC@1 0, AC@3 1/min(3, 2) = 0.5. pause declares no metric: left out.
+    """
+    from types import SimpleNamespace as NS
+
+    from harness.evaluate import SEGMENTS_METRIC, MethodSpec
+    from harness.evaluate_methods import _metric_level_rows
+    from harness.scoring import METRICS
+
+    segments = [NS(fault_type="cpu", root_cause=("cart",)), NS(fault_type="pause", root_cause=("cart",)),
+                NS(fault_type="memory_alloc", root_cause=("payment",))]
+    rankings = [NS(metrics=[("cart:cpu_cores", 5.0), ("x:y", 1.0)]), NS(metrics=[("cart:cpu_cores", 1.0)]),
+                NS(metrics=[("q:r", 3.0), ("payment:rss_bytes", 2.0)])]
+    rows = _metric_level_rows(rankings, segments, MethodSpec("zscore"), "d", 0, [METRICS.get("ac@1"), METRICS.get("ac@3")])
+    value = {(r["metric"], r["breakdown"]): r["value"] for r in rows if r["protocol"] == SEGMENTS_METRIC}
+    assert value[("ac@1", "all")] == pytest.approx(0.5)
+    assert value[("ac@3", "all")] == pytest.approx(0.75)
+    assert value[("ac@3", "fault_type=memory_alloc")] == pytest.approx(0.5)
+    assert ("ac@1", "fault_type=pause") not in value
