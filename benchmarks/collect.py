@@ -5,7 +5,7 @@ create-blocks-from openmetrics``): 9 services with the container, HTTP, histogra
 dependency series of ``testbed/README.md``, plus locust and node-exporter series. Then, with the
 same ``prometheus_api_client`` client:
 
-* ``collector, N workers``: :func:`harness.collect.collect_metrics` over every group (one query
+* ``collector, N workers``: :func:`faultlab.harness.collect.collect_metrics` over every group (one query
   per catalogue entry, chunked, ``N`` threads), including the transform to a dataset frame;
 * ``raw series, N workers``: the plain loop's series, one query per metric name, through the
   collector's chunked concurrent fetch (same points as the plain loop: the fair comparison);
@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.collect import collect_metrics  # noqa: E402
-from harness.collect.fetch import fetch_queries, make_client  # noqa: E402
+from faultlab.harness.collect import collect_metrics  # noqa: E402
+from faultlab.harness.collect.fetch import fetch_queries, make_client  # noqa: E402
 from tests.prom_fixtures import OpenMetrics, backfill, running_prometheus  # noqa: E402
 
 T0_S = 1_735_689_600  # 2025-01-01T00:00:00Z

@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from injectors.cleanup import clean  # noqa: E402
-from injectors.docker_ops import DockerOps  # noqa: E402
-from injectors.executor import ExecutorConfig, inject_one  # noqa: E402
-from injectors.ground_truth import GroundTruthLog  # noqa: E402
+from faultlab.injectors.cleanup import clean  # noqa: E402
+from faultlab.injectors.docker_ops import DockerOps  # noqa: E402
+from faultlab.injectors.executor import ExecutorConfig, inject_one  # noqa: E402
+from faultlab.injectors.ground_truth import GroundTruthLog  # noqa: E402
 
 CASES = {
     "cpu": ("cart", {"load_pct": 90, "cores": 1}),

@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.scoring import METRICS, segment_events, vus_pr  # noqa: E402
+from faultlab.harness.scoring import METRICS, segment_events, vus_pr  # noqa: E402
 
 SERIES = [  # (column title, points, events)
     ("1M pts / 100 ev", 1_000_000, 100),

@@ -22,10 +22,10 @@ from pathlib import Path
 # This file is benchmarks/testbed.py: put the repository first so `testbed` is the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.runner import restart_load  # noqa: E402
-from testbed.baseimage import LOCAL_BASE  # noqa: E402
-from testbed.lifecycle import TestbedConfig, build, down, up  # noqa: E402
-from testbed.smoke import by_service, prom_query  # noqa: E402
+from faultlab.harness.runner import restart_load  # noqa: E402
+from faultlab.testbed.baseimage import LOCAL_BASE  # noqa: E402
+from faultlab.testbed.lifecycle import TestbedConfig, build, down, up  # noqa: E402
+from faultlab.testbed.smoke import by_service, prom_query  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

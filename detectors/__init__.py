@@ -1,4 +1,4 @@
-"""Detectors and classifiers: one module per method, registered by name on import.
+"""Detectors and classifiers: one module per method, found and registered on import.
 
 ``make_detector("zscore", {"threshold": 4}, seed=1)`` builds one from scenario parameters;
 ``DETECTORS`` / ``CLASSIFIERS`` list what exists (``faultlab list detectors``).
@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from detectors import iforest, random_forest, static_threshold, zscore  # noqa: F401  (registration)
-from detectors.base import Classifier, Detector, Localizer, RootCauseRanking, can_localize
-from detectors.registry import CLASSIFIERS, DETECTORS
-from detectors.windows import FaultSegment, FaultWindows, fault_segments, fault_windows
-from harness.errors import BadInput
+from faultlab.detectors.base import Classifier, Detector, Localizer, RootCauseRanking, can_localize
+from faultlab.detectors.registry import CLASSIFIERS, DETECTORS
+from faultlab.detectors.windows import FaultSegment, FaultWindows, fault_segments, fault_windows
+from faultlab.errors import BadInput
+from faultlab.registry import import_all
+
+# Every module of this package is imported, so each method registers itself: adding a
+# detector or classifier is one new file with ``@DETECTORS.register("name")`` above its class.
+import_all(__name__, __path__)
 
 __all__ = [
     "CLASSIFIERS",

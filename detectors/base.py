@@ -11,7 +11,7 @@ every method behaves the same to the runner, the bench and the tests.
 
 Window-based detectors return one score per time step too: a window's score goes to the
 window's last step and the first ``size-1`` steps are padded (see
-:func:`detectors.preprocess.window_scores_to_steps`).
+:func:`faultlab.detectors.preprocess.window_scores_to_steps`).
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from detectors.params import Params, build_params, check_seed
-from detectors.persist import read_model, write_model
-from detectors.preprocess import segments as flag_segments
-from detectors.registry import CLASSIFIERS, DETECTORS
-from harness.dataset import Dataset, ServiceGraph
-from harness.errors import BadInput
-from harness.registry import Registry
+from faultlab.detectors.params import Params, build_params, check_seed
+from faultlab.detectors.persist import read_model, write_model
+from faultlab.detectors.preprocess import segments as flag_segments
+from faultlab.detectors.registry import CLASSIFIERS, DETECTORS
+from faultlab.dataset import Dataset, ServiceGraph
+from faultlab.errors import BadInput
+from faultlab.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,7 @@ class Classifier(_Method):
 
     Fitted attributes: ``classes_`` (sorted fault types; ``predict_proba`` columns follow it),
     ``window_size_``, ``n_features_``, ``columns_`` and ``graph_`` (graph models use these to
-    map features to services; see :func:`detectors.windows.fault_windows`).
+    map features to services; see :func:`faultlab.detectors.windows.fault_windows`).
     """
 
     kind = "classifier"

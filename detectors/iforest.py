@@ -3,7 +3,7 @@
 Anomalies are few and different, so random axis-parallel splits isolate them in fewer steps;
 the score is scikit-learn's ``-score_samples`` (higher = more anomalous). With ``window > 1``
 each sample is the flattened last ``window`` steps, and its score goes to the window's last
-step (first ``window-1`` steps padded, see :func:`detectors.preprocess.window_scores_to_steps`).
+step (first ``window-1`` steps padded, see :func:`faultlab.detectors.preprocess.window_scores_to_steps`).
 
 Saving stores the (small) training matrix instead of pickling the forest; loading refits with
 the same seed, which rebuilds the identical forest on the same scikit-learn version.
@@ -17,11 +17,11 @@ import numpy as np
 from pydantic import Field
 from sklearn.ensemble import IsolationForest as _SkIsolationForest
 
-from detectors.base import Detector
-from detectors.params import Params
-from detectors.preprocess import Scaler, fit_scaler, window_scores_to_steps, windows_or_fail
-from detectors.registry import DETECTORS
-from harness.dataset import Dataset
+from faultlab.detectors.base import Detector
+from faultlab.detectors.params import Params
+from faultlab.detectors.preprocess import Scaler, fit_scaler, window_scores_to_steps, windows_or_fail
+from faultlab.detectors.registry import DETECTORS
+from faultlab.dataset import Dataset
 
 
 class IForestParams(Params):
@@ -37,7 +37,6 @@ class IForestParams(Params):
 class IForest(Detector):
     """scikit-learn ``IsolationForest`` with a seeded ``random_state`` and a training-quantile threshold."""
 
-    name = "iforest"
     Params = IForestParams
     params: IForestParams
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.errors import BadInput
+from faultlab.errors import BadInput
 
 
 class Params(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import BadInput
+from faultlab.errors import BadInput
 
 MODEL_FORMAT_VERSION = 1
 MODEL_FILE = "model.json"

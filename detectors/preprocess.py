@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.dataset import sliding_windows
-from harness.errors import BadInput
+from faultlab.dataset import sliding_windows
+from faultlab.errors import BadInput
 
 _TINY = 1e-12
 

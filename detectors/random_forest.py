@@ -16,9 +16,9 @@ import numpy as np
 from pydantic import Field
 from sklearn.ensemble import RandomForestClassifier as _SkRandomForest
 
-from detectors.base import Classifier
-from detectors.params import Params
-from detectors.registry import CLASSIFIERS
+from faultlab.detectors.base import Classifier
+from faultlab.detectors.params import Params
+from faultlab.detectors.registry import CLASSIFIERS
 
 STATISTICS = ("mean", "std", "min", "max", "slope")
 
@@ -49,7 +49,6 @@ class RandomForestParams(Params):
 class RandomForest(Classifier):
     """scikit-learn ``RandomForestClassifier`` on :func:`window_statistics`, seeded."""
 
-    name = "random_forest"
     Params = RandomForestParams
     params: RandomForestParams
 

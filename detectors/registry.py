@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.registry import Registry
+from faultlab.registry import Registry
 
 DETECTORS: Registry[Any] = Registry("detector")
 CLASSIFIERS: Registry[Any] = Registry("classifier")

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from detectors.base import Detector
-from detectors.params import Params
-from detectors.registry import DETECTORS
-from harness.dataset import Dataset
-from harness.errors import BadInput
+from faultlab.detectors.base import Detector
+from faultlab.detectors.params import Params
+from faultlab.detectors.registry import DETECTORS
+from faultlab.dataset import Dataset
+from faultlab.errors import BadInput
 
 
 class StaticThresholdParams(Params):
@@ -31,7 +31,6 @@ class StaticThresholdParams(Params):
 class StaticThreshold(Detector):
     """Alert when a chosen metric rises above a fixed limit."""
 
-    name = "static_threshold"
     Params = StaticThresholdParams
     params: StaticThresholdParams
 

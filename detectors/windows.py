@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.dataset import Dataset, ServiceGraph
-from harness.errors import BadInput
+from faultlab.dataset import Dataset, ServiceGraph
+from faultlab.errors import BadInput
 
 
 @dataclass(frozen=True)

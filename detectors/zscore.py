@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from detectors.base import Detector, Localizer
-from detectors.params import Params
-from detectors.preprocess import Scaler, fit_robust
-from detectors.registry import DETECTORS
-from harness.dataset import Dataset
+from faultlab.detectors.base import Detector, Localizer
+from faultlab.detectors.params import Params
+from faultlab.detectors.preprocess import Scaler, fit_robust
+from faultlab.detectors.registry import DETECTORS
+from faultlab.dataset import Dataset
 
 _TINY = 1e-12
 
@@ -41,7 +41,6 @@ class ZScoreParams(Params):
 class ZScore(Detector, Localizer):
     """Score = max over metrics of |x - median| / (1.4826 MAD), fitted on the training part."""
 
-    name = "zscore"
     Params = ZScoreParams
     params: ZScoreParams
 

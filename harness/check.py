@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.errors import BadInput
-from harness.evaluate import ALL, MethodSpec, as_specs, higher_is_better
-from harness.scores import dumps_rows
+from faultlab.errors import BadInput
+from faultlab.harness.evaluation import ALL, MethodSpec, as_specs, higher_is_better
+from faultlab.harness.results import dumps_rows
 
 FORMAT_VERSION = 1
 DEFAULT_TOLERANCE = 0.02
@@ -217,9 +217,9 @@ def run_check(
     Without a baseline file, ``update`` creates one (methods: the given ones, else every
     registered detector and classifier, seed 0; dataset: the given one, else ``synthetic``).
     """
-    from detectors import CLASSIFIERS, DETECTORS
-    from harness.datasets import resolve_dataset
-    from harness.evaluate import evaluate
+    from faultlab.detectors import CLASSIFIERS, DETECTORS
+    from faultlab.harness.dataset_index import resolve_dataset
+    from faultlab.harness.evaluation import evaluate
 
     path = Path(baseline_path)
     if path.exists() or not update:

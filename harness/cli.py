@@ -13,18 +13,18 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from harness.errors import BadInput, RunFailed
+from faultlab.errors import BadInput, RunFailed
 
 # One line per command module; adding a command is one module plus one line here.
 COMMAND_MODULES = [
-    "harness.commands.testbed",
-    "harness.commands.schema",
-    "harness.commands.inject",
-    "harness.commands.run",
-    "harness.commands.list",
-    "harness.commands.bench",
-    "harness.commands.check",
-    "harness.commands.compare",
+    "faultlab.harness.commands.testbed",
+    "faultlab.harness.commands.schema",
+    "faultlab.harness.commands.inject",
+    "faultlab.harness.commands.run",
+    "faultlab.harness.commands.list",
+    "faultlab.harness.commands.bench",
+    "faultlab.harness.commands.check",
+    "faultlab.harness.commands.compare",
 ]
 
 

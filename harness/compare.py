@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.errors import BadInput
-from harness.evaluate import ALL
-from harness.leaderboard import CLASSIFIER_HEADLINE, DETECTOR_HEADLINE, column_label
-from harness.scores import read_scores, summarize
+from faultlab.errors import BadInput
+from faultlab.harness.evaluation import ALL
+from faultlab.harness.leaderboard import CLASSIFIER_HEADLINE, DETECTOR_HEADLINE, column_label
+from faultlab.harness.results import read_scores, summarize
 
 ROW_KEY = ["kind", "model", "metric", "protocol"]
 
@@ -43,9 +43,9 @@ def load_source(source: str | Path, detectors: Sequence[Any] | None = None,
         return Source(path.parent.name or path.stem, read_scores(path))
     if path.is_dir() and (path / "scores.json").is_file():
         return Source(path.name, read_scores(path))
-    from detectors import CLASSIFIERS, DETECTORS
-    from harness.datasets import resolve_dataset
-    from harness.evaluate import evaluate
+    from faultlab.detectors import CLASSIFIERS, DETECTORS
+    from faultlab.harness.dataset_index import resolve_dataset
+    from faultlab.harness.evaluation import evaluate
 
     try:
         data = resolve_dataset(source)

@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.dataset import LABEL_COLUMNS
-from harness.errors import BadInput
-from injectors.ground_truth import read_records as read_ground_truth  # noqa: F401 (the one reader of the journal, re-exported)
+from faultlab.dataset import LABEL_COLUMNS
+from faultlab.errors import BadInput
+from faultlab.injectors.ground_truth import read_records as read_ground_truth  # noqa: F401 (the one reader of the journal, re-exported)
 
 TOOK_EFFECT = ("applied", "reverted", "partial")
 OUTCOME_RANK = {"applied": 0, "reverted": 0, "partial": 1, "failed": 2}

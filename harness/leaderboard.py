@@ -1,6 +1,6 @@
 """Leaderboards (Markdown, CSV, one self-contained HTML page) as views of the tidy table.
 
-Every number on the page comes from :func:`harness.evaluate.evaluate`'s table through
+Every number on the page comes from :func:`faultlab.harness.evaluation.evaluate`'s table through
 :func:`headline`, :func:`per_group` or :func:`confusion`; the score timelines are the only
 per-step data and come with the evaluation. Each number carries its protocol: ``[own]`` (the
 detector's own threshold), ``[oracle]`` (best-F1 threshold chosen on the test labels: an upper
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.evaluate import (
+from faultlab.harness.evaluation import (
     ADJUSTED,
     ALL,
     EVENT_SPLIT,
@@ -31,7 +31,7 @@ from harness.evaluate import (
     ScoreTimeline,
     higher_is_better,
 )
-from harness.scores import summarize, write_scores
+from faultlab.harness.results import summarize, write_scores
 
 SHORT = {OWN: "own", ORACLE: "oracle", ADJUSTED: "optimistic", FREE: "", SEGMENTS: "", SEGMENTS_METRIC: "metric",
          EVENT_SPLIT: ""}
@@ -199,7 +199,7 @@ def _img(png: bytes, alt: str) -> str:
 
 def figures(table: pd.DataFrame, timelines: Sequence[ScoreTimeline] = ()) -> dict[str, bytes]:
     """``{file name: PNG bytes}`` for every plot of the page (also written to ``plots/``)."""
-    from harness import plots
+    from faultlab.harness import plots
 
     out: dict[str, bytes] = {}
     by_dataset: dict[str, list[ScoreTimeline]] = {}

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from harness.evaluate import ScoreTimeline  # noqa: E402
+from faultlab.harness.evaluation import ScoreTimeline  # noqa: E402
 
 DPI = 110
 

@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInput
+from faultlab.errors import BadInput
 
 MANIFEST_VERSION = 1
 KEY_PACKAGES = (
@@ -287,8 +287,8 @@ class PreparedRun:
     """A validated scenario, its resolved plan, and the run folder they were written to."""
 
     folder: RunFolder
-    scenario: Any  # harness.scenario.Scenario
-    plan: Any  # harness.scenario.RunPlan
+    scenario: Any  # faultlab.harness.scenario.Scenario
+    plan: Any  # faultlab.harness.scenario.RunPlan
     started_at: datetime
 
 
@@ -300,7 +300,7 @@ def prepare_run(
     Nothing is created when the scenario is invalid. ``runs_dir`` defaults to the scenario's
     ``output.dir``.
     """
-    from harness.scenario import load_scenario, resolve_plan, write_plan
+    from faultlab.harness.scenario import load_scenario, resolve_plan, write_plan
 
     scenario = load_scenario(scenario_file)
     plan = resolve_plan(scenario)

@@ -24,9 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from harness.errors import BadInput, RunFailed
-from harness.runfolder import RunFolder, create_run_folder, utc_now, write_manifest
-from harness.scenario import RunPlan, Scenario, load_scenario, resolve_plan, write_plan
+from faultlab.errors import BadInput, RunFailed
+from faultlab.harness.runfolder import RunFolder, create_run_folder, utc_now, write_manifest
+from faultlab.harness.scenario import RunPlan, Scenario, load_scenario, resolve_plan, write_plan
 
 Log = Callable[[str], None]
 
@@ -100,7 +100,7 @@ def _iso(ts: float) -> str:
 
 def testbed_config_for(plan: RunPlan):
     """The testbed settings a plan asks for (scrape interval and load)."""
-    from testbed.lifecycle import TestbedConfig
+    from faultlab.testbed.lifecycle import TestbedConfig
 
     return TestbedConfig(
         scrape_interval_s=plan.scrape_interval_s,
@@ -112,7 +112,7 @@ def testbed_config_for(plan: RunPlan):
 
 def restart_load(config) -> float:
     """(Re)create the Locust container so the load shape's clock starts now; return that time."""
-    from testbed.lifecycle import compose
+    from faultlab.testbed.lifecycle import compose
 
     compose(config, "up", "-d", "--no-build", "--no-deps", "--force-recreate", "locust")
     return time.time()
@@ -186,10 +186,10 @@ def _evaluation_seeds(scenario: Scenario) -> dict[str, list[int]]:
 
 
 def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict, log: Log) -> None:
-    from injectors.docker_ops import DockerOps
-    from injectors.executor import Executor, ExecutorConfig
-    from injectors.ground_truth import GroundTruthLog
-    from testbed.lifecycle import image_ids, up
+    from faultlab.injectors.docker_ops import DockerOps
+    from faultlab.injectors.executor import Executor, ExecutorConfig
+    from faultlab.injectors.ground_truth import GroundTruthLog
+    from faultlab.testbed.lifecycle import image_ids, up
 
     config = testbed_config_for(plan)
     log("phase: testbed up")
@@ -223,9 +223,9 @@ def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict,
 
 
 def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict, log: Log) -> None:
-    from harness.collect import collect_dataset
-    from harness.labels import labels_from_ground_truth, read_ground_truth
-    from testbed.topology import service_graph
+    from faultlab.harness.collect import collect_dataset
+    from faultlab.harness.labels import labels_from_ground_truth, read_ground_truth
+    from faultlab.testbed.topology import service_graph
 
     config = testbed_config_for(plan)
     start = state["load_start"] + plan.warmup_s
@@ -259,8 +259,8 @@ def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, 
 
 def evaluate_run(scenario: Scenario, dataset, folder: RunFolder, log: Log = _stderr) -> None:
     """Score the scenario's detectors and classifiers on the run's dataset; write the reports."""
-    from harness.evaluate import run_evaluation
-    from harness.leaderboard import write_reports
+    from faultlab.harness.evaluation import run_evaluation
+    from faultlab.harness.leaderboard import write_reports
 
     ev = scenario.evaluate
     log(f"phase: evaluating {len(ev.detectors)} detectors and {len(ev.classifiers)} classifiers")
@@ -269,10 +269,10 @@ def evaluate_run(scenario: Scenario, dataset, folder: RunFolder, log: Log = _std
 
 
 def _teardown(plan: RunPlan, log: Log) -> None:
-    from injectors.cleanup import clean
-    from injectors.docker_ops import DockerOps
-    from testbed.engine import engine_answers
-    from testbed.lifecycle import down
+    from faultlab.injectors.cleanup import clean
+    from faultlab.injectors.docker_ops import DockerOps
+    from faultlab.testbed.engine import engine_answers
+    from faultlab.testbed.lifecycle import down
 
     if not engine_answers():
         return

@@ -2,7 +2,7 @@
 
 The shop of ``testbed/README.md`` (7 services, PostgreSQL, Redis, the real call graph) under
 a load with a slow "daily" cycle, a faster ripple and noise, recorded with the column names of
-``harness.collect.catalog``. A fault-free training period (``meta["train_end"]``) is followed
+``faultlab.harness.collect.catalog``. A fault-free training period (``meta["train_end"]``) is followed
 by injected faults of the six testbed types, each with a plausible footprint on its target
 and, through the call graph, on its callers' latency:
 
@@ -15,7 +15,7 @@ network_overload    +5..20 MB/s received and sent (+packets), a little CPU, late
 packet_loss         latency x2..4 (retransmissions), errors up, throughput down a little
 ==================  ==========================================================================
 
-Labels come from ground-truth-like records through :func:`harness.labels.labels_from_ground_truth`,
+Labels come from ground-truth-like records through :func:`faultlab.harness.labels.labels_from_ground_truth`,
 the same path a real run takes. Everything is drawn from one seeded generator: the same
 arguments always give the same dataset.
 """
@@ -27,10 +27,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from harness.dataset import Dataset, ServiceGraph
-from harness.errors import BadInput
-from harness.labels import labels_from_ground_truth
-from testbed.topology import service_graph
+from faultlab.dataset import Dataset, ServiceGraph
+from faultlab.errors import BadInput
+from faultlab.harness.labels import labels_from_ground_truth
+from faultlab.testbed.topology import service_graph
 
 FAULT_TYPES = ("cpu", "memory_leak", "memory_alloc", "disk", "network_overload", "packet_loss")
 MB = 1024.0 * 1024.0
@@ -131,7 +131,7 @@ def generate(spec: SyntheticSpec | None = None, **overrides: object) -> Dataset:
         "train_end": _iso(index[spec.train_steps]),
         "columns": columns,
         "faults": records,
-        "source": {"generator": "harness.synthetic", "seed": spec.seed, "faults_per_type": spec.faults_per_type},
+        "source": {"generator": "faultlab.harness.synthetic", "seed": spec.seed, "faults_per_type": spec.faults_per_type},
     }
     mask = pd.DataFrame(False, index=index, columns=metrics.columns)
     return Dataset(metrics=metrics, labels=labels, graph=graph, meta=meta, mask=mask)

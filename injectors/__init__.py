@@ -1,20 +1,12 @@
 """Fault injectors: one module per fault type, the scheduler, the ground-truth log, cleanup.
 
-Importing this package registers every fault type in :data:`FAULTS`.
+Importing this package imports every module in it, so each fault type registers itself in
+:data:`FAULTS`: adding a fault is one new file with ``@FAULTS.register("name")`` above its class.
 """
 
-from injectors.registry import FAULTS
+from faultlab.injectors.registry import FAULTS
+from faultlab.registry import import_all
 
-# one import per fault module: importing registers it
-from injectors import cpu as _cpu  # noqa: E402,F401
-from injectors import disk as _disk  # noqa: E402,F401
-from injectors import kill as _kill  # noqa: E402,F401
-from injectors import latency as _latency  # noqa: E402,F401
-from injectors import memory_alloc as _memory_alloc  # noqa: E402,F401
-from injectors import memory_leak as _memory_leak  # noqa: E402,F401
-from injectors import network_overload as _network_overload  # noqa: E402,F401
-from injectors import packet_loss as _packet_loss  # noqa: E402,F401
-from injectors import pause as _pause  # noqa: E402,F401
-from injectors import traffic as _traffic  # noqa: E402,F401
+import_all(__name__, __path__)
 
 __all__ = ["FAULTS"]

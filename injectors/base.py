@@ -5,7 +5,7 @@ One fault type is one module that subclasses :class:`Fault` and registers itself
 next to ``apply``; ``revert`` is idempotent (reverting twice, or reverting a fault that never got
 applied, is harmless). Everything a fault creates carries the owner mark ``faultlab:<fault_id>``
 (an environment variable of its processes, a comment on its firewall rules, a label on its
-helper containers, a fixed qdisc handle) so that :mod:`injectors.cleanup` finds leftovers after
+helper containers, a fixed qdisc handle) so that :mod:`faultlab.injectors.cleanup` finds leftovers after
 a SIGKILL of the harness.
 
 Size semantics (stated once, here and in the docs):
@@ -26,17 +26,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from faultlab.injectors.marks import owner_mark
+
 if TYPE_CHECKING:
-    from injectors.docker_ops import DockerOps
-    from injectors.targets import Target
+    from faultlab.injectors.docker_ops import DockerOps
+    from faultlab.injectors.targets import Target
 
-OWNER_PREFIX = "faultlab:"
-OWNER_ENV = "FAULTLAB_OWNER"
-OWNER_LABEL = "faultlab.owner"
-# tc qdisc handle used for every qdisc a fault installs: cleanup removes only this handle.
-QDISC_HANDLE = "4fa1:"
 
-# Preflight needs a fault can declare; see injectors.preflight for how each is checked.
+# Preflight needs a fault can declare; see faultlab.injectors.preflight for how each is checked.
 Need = Literal[
     "exec",  # a shell and the fault's tool inside the target (docker exec)
     "net_admin",  # privileged exec into the target's network namespace (iptables / tc)
@@ -49,10 +46,6 @@ Need = Literal[
 ]
 
 
-def owner_mark(fault_id: str) -> str:
-    """The mark every artefact of one fault carries (``faultlab:<fault_id>``)."""
-    return f"{OWNER_PREFIX}{fault_id}"
-
 
 class FaultParams(BaseModel):
     """Base of every fault's ``Params``: unknown keys are an error, values are validated."""
@@ -64,7 +57,7 @@ class FaultParams(BaseModel):
 class EffectSpec:
     """The container metric that shows a fault's effect and what level to expect.
 
-    ``metric`` names a series of :class:`injectors.counters.Sample` (see ``counters.METRICS``)
+    ``metric`` names a series of :class:`faultlab.injectors.counters.Sample` (see ``counters.METRICS``)
     or a fault-specific measurement. ``expected`` is the change over the baseline in ``unit``
     (``None`` when only the direction is known, then ``min_ratio`` of during/baseline applies).
     The fault counts as effective when the measured change reaches ``min_fraction`` of the
@@ -123,7 +116,7 @@ class Fault(ABC):
         """Validate raw params; a pydantic error becomes BadInput naming the fault and field."""
         from pydantic import ValidationError
 
-        from harness.errors import BadInput
+        from faultlab.errors import BadInput
 
         try:
             return cls.Params.model_validate(dict(raw or {}))

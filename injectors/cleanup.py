@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from injectors import kill as kill_fault
-from injectors import netns, procs
-from injectors.docker_ops import DockerOps
+from faultlab.injectors import kill as kill_fault
+from faultlab.injectors import netns, procs
+from faultlab.injectors.docker_ops import DockerOps
 
 
 @dataclass

@@ -11,9 +11,9 @@ import math
 
 from pydantic import Field, model_validator
 
-from injectors import procs
-from injectors.base import EffectSpec, Fault, FaultParams
-from injectors.registry import FAULTS
+from faultlab.injectors import procs
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.registry import FAULTS
 
 
 class CpuParams(FaultParams):
@@ -59,7 +59,6 @@ def stress_args(load_pct: float, eff_cores: float) -> tuple[int, float]:
 @FAULTS.register("cpu")
 class CpuFault(Fault):
     dataset_metrics = ("cpu_cores",)
-    name = "cpu"
     Params = CpuParams
     mechanisms = ("stress-ng",)
     needs = ("exec",)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from injectors import procs
-from injectors.base import EffectSpec, Fault, FaultParams
-from injectors.registry import FAULTS
+from faultlab.injectors import procs
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.registry import FAULTS
 
 MB = 2**20
 
@@ -29,7 +29,6 @@ def data_file(fault_id: str) -> str:
 @FAULTS.register("disk")
 class DiskFault(Fault):
     dataset_metrics = ("disk_read_bytes_per_s", "disk_write_bytes_per_s")
-    name = "disk"
     Params = DiskParams
     mechanisms = ("fio",)
     needs = ("exec",)

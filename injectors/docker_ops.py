@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.errors import RunFailed
-from injectors.base import OWNER_ENV, OWNER_LABEL, OWNER_PREFIX
-from injectors.targets import PROJECT_LABEL, Target, guard, project_name, target_from_attrs
+from faultlab.errors import RunFailed
+from faultlab.injectors.marks import OWNER_ENV, OWNER_LABEL, OWNER_PREFIX
+from faultlab.injectors.targets import PROJECT_LABEL, Target, guard, project_name, target_from_attrs
 
 
 class DockerOps:

@@ -1,6 +1,6 @@
 """The measured effect check: a fault's metric during the fault versus the minute before.
 
-Pure functions over :class:`injectors.counters.Sample` lists, so that the rule that decides
+Pure functions over :class:`faultlab.injectors.counters.Sample` lists, so that the rule that decides
 ``applied`` / ``partial`` / ``failed`` is unit-tested without Docker. The onset (offset) is the
 first (last) sample at which the metric is past the half-way mark between the baseline and the
 expected level; the return to baseline is the first sample after the revert that is not.
@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import fmean
 
-from injectors.base import EffectSpec
-from injectors.counters import Sample
+from faultlab.injectors.base import EffectSpec
+from faultlab.injectors.counters import Sample
 
 
 def _rate(field: str, scale: float) -> Callable[[Sample, Sample], float | None]:
@@ -109,7 +109,7 @@ def _past(spec: EffectSpec, value: float, level: float) -> bool:
     return value >= level if spec.direction == "up" else value <= level
 
 
-def evaluate(
+def measure_effect(
     spec: EffectSpec,
     samples: list[Sample],
     baseline_window: tuple[float, float],

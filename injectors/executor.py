@@ -1,7 +1,7 @@
 """Run a plan on time: record intent, apply, revert at the end, check the effect, log everything.
 
 Revert happens on the normal end of each fault, on Ctrl-C and on SIGTERM (both raise into the
-loop, whose ``finally`` reverts what is active). After a SIGKILL, :func:`injectors.cleanup.clean`
+loop, whose ``finally`` reverts what is active). After a SIGKILL, :func:`faultlab.injectors.cleanup.clean`
 (called at the start of every run too) removes the leftovers. The target's counters are sampled
 from the host at 2 Hz from before the first fault (the baseline minute) to a few seconds after
 the last revert (the return to baseline).
@@ -15,15 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import RunFailed
-from injectors import FAULTS
-from injectors.base import EffectSpec, Fault, FaultContext
-from injectors.counters import Sampler
-from injectors.docker_ops import DockerOps
-from injectors.effect import EffectResult, evaluate
-from injectors.ground_truth import GroundTruthLog, iso_ms, make_record
-from injectors.preflight import check_fault
-from injectors.schedule import Plan, PlannedFault
+from faultlab.errors import RunFailed
+from faultlab.injectors import FAULTS
+from faultlab.injectors.base import EffectSpec, Fault, FaultContext
+from faultlab.injectors.counters import Sampler
+from faultlab.injectors.docker_ops import DockerOps
+from faultlab.injectors.effect import EffectResult, measure_effect
+from faultlab.injectors.ground_truth import GroundTruthLog, iso_ms, make_record
+from faultlab.injectors.preflight import check_fault
+from faultlab.injectors.schedule import Plan, PlannedFault
 
 OUTCOME_RANK = {"applied": 0, "partial": 1, "failed": 2}
 
@@ -150,7 +150,7 @@ class Executor:
         for fault, spec, override in zip(active.faults, active.specs, active.measured, strict=False):
             samples = self.sampler.samples(fault.ctx.target.container_id)
             self_measured = type(fault).measure is not Fault.measure
-            result = evaluate(spec, samples, (f0 - self.config.baseline_s, f0), (f0, f1),
+            result = measure_effect(spec, samples, (f0 - self.config.baseline_s, f0), (f0, f1),
                               override=override if self_measured else None)
             if self_measured and override is None:
                 result = EffectResult("partial", None, None, None, None, None,
@@ -181,7 +181,7 @@ class Executor:
     def run(self, plan: Plan, t0: float | None = None) -> list[dict[str, Any]]:
         """Run every fault of ``plan`` at ``t0 + start_s`` (default: after the baseline)."""
         if self.config.clean_first:
-            from injectors.cleanup import clean
+            from faultlab.injectors.cleanup import clean
 
             clean(self.ops)
         start = self.clock()
@@ -254,7 +254,7 @@ def inject_one(ops: DockerOps, log: GroundTruthLog, fault_type: str, target: str
                params: dict[str, Any], config: ExecutorConfig | None = None,
                fault_id: str | None = None, scrape_interval_s: float = 5.0) -> dict[str, Any]:
     """Apply one fault by hand (``faultlab inject``) and return its last ground-truth record."""
-    from injectors.schedule import check_plan
+    from faultlab.injectors.schedule import check_plan
 
     fault_id = fault_id or f"manual-{fault_type}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
     planned = PlannedFault(fault_id=fault_id, type=fault_type, targets=[target], start_s=0.0,

@@ -77,7 +77,7 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     A broken line anywhere else means the journal was damaged, not interrupted: BadInput
     naming the file and line, rather than labels silently built from part of it.
     """
-    from harness.errors import BadInput
+    from faultlab.errors import BadInput
 
     records: list[dict[str, Any]] = []
     path = Path(path)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from injectors.base import EffectSpec, Fault, FaultParams
-from injectors.registry import FAULTS
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.registry import FAULTS
 
 
 def state_dir() -> Path:
@@ -26,7 +26,6 @@ class KillParams(FaultParams):
 
 @FAULTS.register("kill")
 class KillFault(Fault):
-    name = "kill"
     Params = KillParams
     mechanisms = ("docker-kill",)
     needs = ()

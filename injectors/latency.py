@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from injectors import netns
-from injectors.base import EffectSpec, Fault, FaultParams
-from injectors.registry import FAULTS
+from faultlab.injectors import netns
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.registry import FAULTS
 
 
 class LatencyParams(FaultParams):
@@ -21,7 +21,6 @@ class LatencyParams(FaultParams):
 
 @FAULTS.register("latency")
 class LatencyFault(Fault):
-    name = "latency"
     Params = LatencyParams
     mechanisms = ("netem",)
     needs = ("net_admin", "netem")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from injectors import procs
-from injectors.base import EffectSpec, Fault, FaultParams
-from injectors.registry import FAULTS
+from faultlab.injectors import procs
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.registry import FAULTS
 
 MB = 2**20
 ALLOC_SCRIPT = (
@@ -25,7 +25,6 @@ class MemoryAllocParams(FaultParams):
 @FAULTS.register("memory_alloc")
 class MemoryAllocFault(Fault):
     dataset_metrics = ("memory_bytes", "rss_bytes")
-    name = "memory_alloc"
     Params = MemoryAllocParams
     mechanisms = ("python3-alloc",)
     needs = ("exec", "memory")

@@ -9,9 +9,9 @@ import math
 
 from pydantic import Field
 
-from injectors import procs
-from injectors.base import EffectSpec, Fault, FaultParams
-from injectors.registry import FAULTS
+from faultlab.injectors import procs
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.registry import FAULTS
 
 MB = 2**20
 LEAK_SCRIPT = (
@@ -28,7 +28,6 @@ class MemoryLeakParams(FaultParams):
 @FAULTS.register("memory_leak")
 class MemoryLeakFault(Fault):
     dataset_metrics = ("memory_bytes", "rss_bytes")
-    name = "memory_leak"
     Params = MemoryLeakParams
     mechanisms = ("python3-leak",)
     needs = ("exec", "memory")

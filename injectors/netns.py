@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import shlex
 
-from harness.errors import RunFailed
-from injectors.base import OWNER_PREFIX, QDISC_HANDLE
-from injectors.docker_ops import DockerOps
-from injectors.targets import Target
+from faultlab.errors import RunFailed
+from faultlab.injectors.marks import OWNER_PREFIX, QDISC_HANDLE
+from faultlab.injectors.docker_ops import DockerOps
+from faultlab.injectors.targets import Target
 
 DEFAULT_DEV = "eth0"
 

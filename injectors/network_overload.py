@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from injectors import netns, procs
-from injectors.base import EffectSpec, Fault, FaultParams
-from injectors.registry import FAULTS
+from faultlab.injectors import netns, procs
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.registry import FAULTS
 
 IPERF_PORT = 5201
 
@@ -29,7 +29,6 @@ class NetworkOverloadParams(FaultParams):
 @FAULTS.register("network_overload")
 class NetworkOverloadFault(Fault):
     dataset_metrics = ("rx_bytes_per_s", "tx_bytes_per_s")
-    name = "network_overload"
     Params = NetworkOverloadParams
     mechanisms = ("iperf3", "iperf3+tbf")
     needs = ("exec", "runtime_image", "net_admin", "tbf")

@@ -12,10 +12,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from harness.errors import RunFailed
-from injectors import netns
-from injectors.base import EffectSpec, Fault, FaultParams
-from injectors.registry import FAULTS
+from faultlab.errors import RunFailed
+from faultlab.injectors import netns
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.registry import FAULTS
 
 
 class PacketLossParams(FaultParams):
@@ -25,7 +25,6 @@ class PacketLossParams(FaultParams):
 
 @FAULTS.register("packet_loss")
 class PacketLossFault(Fault):
-    name = "packet_loss"
     Params = PacketLossParams
     mechanisms = ("netem", "iptables-statistic")
     needs = ("net_admin", "iptables")

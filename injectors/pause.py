@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from injectors.base import EffectSpec, Fault, FaultParams
-from injectors.registry import FAULTS
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.registry import FAULTS
 
 
 class PauseParams(FaultParams):
@@ -12,7 +12,6 @@ class PauseParams(FaultParams):
 
 @FAULTS.register("pause")
 class PauseFault(Fault):
-    name = "pause"
     Params = PauseParams
     mechanisms = ("docker-pause",)
     needs = ()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import psutil
 
-from harness.errors import RunFailed
-from injectors import netns
-from injectors.base import Fault
+from faultlab.errors import RunFailed
+from faultlab.injectors import netns
+from faultlab.injectors.base import Fault
 
 MB = 2**20
 HOST_MARGIN_MB = 256.0  # left free on the host for the testbed and the harness
@@ -34,7 +34,7 @@ def check_memory(needed_mb: float, usage_bytes: int, limit_bytes: int, available
 
 
 def container_memory_usage(fault: Fault) -> int:
-    from injectors.counters import CgroupFiles, read_sample
+    from faultlab.injectors.counters import CgroupFiles, read_sample
 
     return read_sample(CgroupFiles.find(fault.ctx.target.container_id)).memory_bytes
 
@@ -78,7 +78,7 @@ def check_fault(fault: Fault, duration_s: float) -> list[str]:
                      target.memory_limit_bytes, psutil.virtual_memory().available, where)
         checked.append("memory")
     if "locust_image" in needs:
-        from injectors.traffic import locust_image
+        from faultlab.injectors.traffic import locust_image
 
         locust_image(ctx.ops)
         checked.append("locust_image")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import shlex
 
-from injectors.base import OWNER_ENV, OWNER_PREFIX
-from injectors.docker_ops import DockerOps
-from injectors.targets import Target
+from faultlab.injectors.marks import OWNER_ENV, OWNER_PREFIX
+from faultlab.injectors.docker_ops import DockerOps
+from faultlab.injectors.targets import Target
 
 
 def scan_script(mark: str | None, kill: bool) -> str:

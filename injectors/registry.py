@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.registry import Registry
+from faultlab.registry import Registry
 
 if TYPE_CHECKING:
-    from injectors.base import Fault
+    from faultlab.injectors.base import Fault
 
 FAULTS: Registry[type[Fault]] = Registry("fault")

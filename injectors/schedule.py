@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.errors import BadInput
+from faultlab.errors import BadInput
 
 DEFAULT_SCRAPE_INTERVAL_S = 5.0
 
@@ -205,7 +205,7 @@ def check_plan(
                 "most one sample of it, too few to label or detect"
             )
         if validate_types:
-            from injectors import FAULTS
+            from faultlab.injectors import FAULTS
 
             fault_cls = FAULTS.get(f.type)
             fault_cls.validate_params(f.params)

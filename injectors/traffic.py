@@ -13,9 +13,9 @@ from pathlib import Path
 
 from pydantic import Field
 
-from harness.errors import RunFailed
-from injectors.base import EffectSpec, Fault, FaultParams
-from injectors.registry import FAULTS
+from faultlab.errors import RunFailed
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.registry import FAULTS
 
 ATTACKS = Path(__file__).resolve().parent.parent / "testbed" / "app" / "loadgen" / "attacks.py"
 LOCUST_IMAGE = "faultlab/locust"
@@ -66,7 +66,6 @@ class HttpFloodParams(FaultParams):
 @FAULTS.register("http_flood")
 class HttpFloodFault(TrafficFault):
     dataset_metrics = ("request_rate",)
-    name = "http_flood"
     Params = HttpFloodParams
     mode = "flood"
     description = "users_factor x base_users extra users requesting back to back"
@@ -88,7 +87,6 @@ class SlowClientsParams(FaultParams):
 @FAULTS.register("slow_clients")
 class SlowClientsFault(TrafficFault):
     dataset_metrics = ("in_flight",)
-    name = "slow_clients"
     Params = SlowClientsParams
     mode = "slow"
     description = "hold `connections` unfinished requests open (slowloris-style, bounded)"
@@ -112,7 +110,6 @@ class BotBurstParams(FaultParams):
 @FAULTS.register("bot_burst")
 class BotBurstFault(TrafficFault):
     dataset_metrics = ("request_rate",)
-    name = "bot_burst"
     Params = BotBurstParams
     mode = "bot"
     description = "bots hammer one endpoint at rate_rps requests/s"

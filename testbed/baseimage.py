@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness.errors import RunFailed
+from faultlab.errors import RunFailed
 
 REGISTRY_BASE = "debian:bookworm-slim"
 LOCAL_BASE = "faultlab/debian:bookworm"

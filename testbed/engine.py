@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness.errors import RunFailed
+from faultlab.errors import RunFailed
 
 DAEMON_JSON = Path("/etc/docker/daemon.json")
 DAEMON_CONFIG = {"bip": "198.18.0.1/24", "default-address-pools": [{"base": "198.18.0.0/15", "size": 24}]}

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.errors import BadInput, RunFailed
-from testbed.baseimage import REGISTRY_BASE, ensure_base_image, image_exists
-from testbed.engine import compose_command, engine_answers, ensure_engine
+from faultlab.errors import BadInput, RunFailed
+from faultlab.testbed.baseimage import REGISTRY_BASE, ensure_base_image, image_exists
+from faultlab.testbed.engine import compose_command, engine_answers, ensure_engine
 
 TESTBED_DIR = Path(__file__).resolve().parent
 COMPOSE_FILE = TESTBED_DIR / "compose.yaml"

@@ -11,7 +11,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from testbed.lifecycle import APP_SERVICES, TestbedConfig, down, prometheus_targets_down, up
+from faultlab.testbed.lifecycle import APP_SERVICES, TestbedConfig, down, prometheus_targets_down, up
 
 
 def prom_query(prometheus_url: str, query: str) -> list[dict]:

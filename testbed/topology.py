@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.dataset import ServiceGraph
-from testbed.app.topology import TOPOLOGY_FILE, load_topology
+from faultlab.dataset import ServiceGraph
+from faultlab.testbed.app.topology import TOPOLOGY_FILE, load_topology
 
 
 def service_graph(path: str | Path = TOPOLOGY_FILE) -> ServiceGraph:

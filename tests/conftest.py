@@ -30,7 +30,7 @@ def project_leftovers(project: str) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="session")
 def testbed_config():
-    from testbed.lifecycle import TestbedConfig
+    from faultlab.testbed.lifecycle import TestbedConfig
 
     return TestbedConfig(scrape_interval_s=2.0, load_params={"users": 8})
 
@@ -38,14 +38,14 @@ def testbed_config():
 @pytest.fixture(scope="session")
 def testbed(testbed_config):
     """The running stack (status dict), up once per session, down (and checked) at the end."""
-    from testbed.lifecycle import down, up
+    from faultlab.testbed.lifecycle import down, up
 
     info = up(testbed_config)
     yield info
     if os.environ.get("FAULTLAB_KEEP_TESTBED") == "1":
         return
     try:
-        from injectors.cleanup import clean_all
+        from faultlab.injectors.cleanup import clean_all
     except ImportError:
         clean_all = None
     if clean_all is not None:

@@ -1,11 +1,11 @@
-"""Collection: Prometheus series -> the dataset format (``harness.dataset``).
+"""Collection: Prometheus series -> the dataset format (``faultlab.dataset``).
 
 ``catalog`` says which series become which columns, ``fetch`` gets them (chunked, concurrent,
 retried), ``transform`` turns them into aligned rates and values, ``collector`` puts it together.
 """
 
-from harness.collect.catalog import CATALOG, MetricSpec, select
-from harness.collect.collector import CollectedMetrics, collect_dataset, collect_metrics, no_fault_labels
+from faultlab.harness.collect.catalog import CATALOG, MetricSpec, select
+from faultlab.harness.collect.collector import CollectedMetrics, collect_dataset, collect_metrics, no_fault_labels
 
 __all__ = [
     "CATALOG",

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from harness.dataset import METRIC_GROUPS
-from harness.errors import BadInput
+from faultlab.dataset import METRIC_GROUPS
+from faultlab.errors import BadInput
 
 Kind = Literal["counter", "gauge"]
 
@@ -38,7 +38,7 @@ class MetricSpec:
 
     metric: str  # dataset metric name; with split_label, a format string with one "{}"
     query: str  # PromQL; a raw selector for counters
-    group: str  # one of harness.dataset.METRIC_GROUPS
+    group: str  # one of faultlab.dataset.METRIC_GROUPS
     kind: Kind
     unit: str
     service: str | None = None  # fixed service name; None: read the ``service`` label

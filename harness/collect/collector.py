@@ -1,7 +1,7 @@
-"""From a Prometheus server and a time range to a :class:`harness.dataset.Dataset`.
+"""From a Prometheus server and a time range to a :class:`faultlab.dataset.Dataset`.
 
 The collector knows nothing about faults: labels come in ready-made (a DataFrame on the grid,
-or a callable that builds one from the grid, e.g. ``harness.labels.labels_from_ground_truth``
+or a callable that builds one from the grid, e.g. ``faultlab.harness.labels.labels_from_ground_truth``
 bound to the ground-truth records).
 """
 
@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from prometheus_api_client import PrometheusConnect
 
-from harness.collect.catalog import CATALOG, MetricSpec, select
-from harness.collect.fetch import MAX_POINTS_PER_QUERY, fetch_queries, make_client
-from harness.collect.transform import (
+from faultlab.harness.collect.catalog import CATALOG, MetricSpec, select
+from faultlab.harness.collect.fetch import MAX_POINTS_PER_QUERY, fetch_queries, make_client
+from faultlab.harness.collect.transform import (
     ColumnKey,
     fill_gaps,
     grid_seconds,
@@ -26,8 +26,8 @@ from harness.collect.transform import (
     spec_columns,
     to_utc,
 )
-from harness.dataset import LABEL_COLUMNS, Dataset, ServiceGraph
-from harness.errors import BadInput, RunFailed
+from faultlab.dataset import LABEL_COLUMNS, Dataset, ServiceGraph
+from faultlab.errors import BadInput, RunFailed
 
 LabelsLike = pd.DataFrame | Callable[[pd.DatetimeIndex], pd.DataFrame] | None
 TimeLike = Any  # datetime, pandas Timestamp, ISO 8601 string or unix seconds
@@ -176,7 +176,7 @@ def collect_dataset(
     meta: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> Dataset:
-    """Collect a run's metrics into a Dataset (see ``harness.dataset`` for the format).
+    """Collect a run's metrics into a Dataset (see ``faultlab.dataset`` for the format).
 
     ``labels`` is a DataFrame on the grid or a callable ``grid -> DataFrame``; None means no
     faults. ``meta`` entries (``name``, ``train_end``, ``faults``, provenance) are kept and win

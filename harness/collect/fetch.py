@@ -19,8 +19,8 @@ import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
-from harness.collect.transform import RawSeries
-from harness.errors import BadInput, RunFailed
+from faultlab.harness.collect.transform import RawSeries
+from faultlab.errors import BadInput, RunFailed
 
 #: Prometheus's hard limit is 11,000 points per series per query; stay clear of it.
 MAX_POINTS_PER_QUERY = 10_000

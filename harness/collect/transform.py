@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.collect.catalog import MetricSpec
+from faultlab.harness.collect.catalog import MetricSpec
 
 ColumnKey = tuple[str, str]  # (service, metric)
 

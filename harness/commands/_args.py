@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.errors import BadInput
+from faultlab.errors import BadInput
 
 
 def name_list(text: str | None, option: str) -> list[str] | None:

@@ -10,7 +10,7 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.commands._args import name_list, seed_list
+from faultlab.harness.commands._args import name_list, seed_list
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,10 +26,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from detectors import CLASSIFIERS, DETECTORS
-    from harness.datasets import resolve_dataset
-    from harness.evaluate import run_evaluation
-    from harness.leaderboard import markdown, write_reports
+    from faultlab.detectors import CLASSIFIERS, DETECTORS
+    from faultlab.harness.dataset_index import resolve_dataset
+    from faultlab.harness.evaluation import run_evaluation
+    from faultlab.harness.leaderboard import markdown, write_reports
 
     detectors = name_list(args.detectors, "--detectors")
     classifiers = name_list(args.classifiers, "--classifiers")

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.commands._args import float_pairs, name_list, seed_list
+from faultlab.harness.commands._args import float_pairs, name_list, seed_list
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,8 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.check import junit_xml, render_diff, run_check
-    from harness.errors import BadInput
+    from faultlab.harness.check import junit_xml, render_diff, run_check
+    from faultlab.errors import BadInput
 
     detectors = name_list(args.detectors, "--detectors")
     classifiers = name_list(args.classifiers, "--classifiers")

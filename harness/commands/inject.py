@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import BadInput
+from faultlab.errors import BadInput
 
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -39,10 +39,10 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 
 def _inject(args: argparse.Namespace) -> int:
-    from injectors import FAULTS
-    from injectors.docker_ops import DockerOps
-    from injectors.executor import ExecutorConfig, inject_one
-    from injectors.ground_truth import GroundTruthLog
+    from faultlab.injectors import FAULTS
+    from faultlab.injectors.docker_ops import DockerOps
+    from faultlab.injectors.executor import ExecutorConfig, inject_one
+    from faultlab.injectors.ground_truth import GroundTruthLog
 
     fault_cls = FAULTS.get(args.type)
     params = parse_params(args.param or [])
@@ -60,8 +60,8 @@ def _inject(args: argparse.Namespace) -> int:
 def _clean(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from injectors.cleanup import clean
-    from injectors.docker_ops import DockerOps
+    from faultlab.injectors.cleanup import clean
+    from faultlab.injectors.docker_ops import DockerOps
 
     report = clean(DockerOps())
     print(json.dumps(asdict(report)))

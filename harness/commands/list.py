@@ -7,15 +7,15 @@ import importlib
 import json
 from typing import Any
 
-from harness.errors import RunFailed
+from faultlab.errors import RunFailed
 
 #: what -> (module to import, registry attribute)
 SOURCES = {
-    "faults": ("injectors", "FAULTS"),
-    "detectors": ("detectors", "DETECTORS"),
-    "classifiers": ("detectors", "CLASSIFIERS"),
-    "metrics": ("harness.scoring", "METRICS"),
-    "datasets": ("harness.datasets", "DATASETS"),
+    "faults": ("faultlab.injectors", "FAULTS"),
+    "detectors": ("faultlab.detectors", "DETECTORS"),
+    "classifiers": ("faultlab.detectors", "CLASSIFIERS"),
+    "metrics": ("faultlab.harness.scoring", "METRICS"),
+    "datasets": ("faultlab.harness.dataset_index", "DATASETS"),
 }
 
 

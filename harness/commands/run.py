@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.runner import run_scenario
+    from faultlab.harness.runner import run_scenario
 
     result = run_scenario(args.scenario, keep_up=args.keep_up, out=args.out)
     leaderboard = result.folder.path / "leaderboard.md"

@@ -1,4 +1,4 @@
-"""``faultlab schema``: print the scenario JSON Schema (for editors; see harness.scenario.schema)."""
+"""``faultlab schema``: print the scenario JSON Schema (for editors; see faultlab.harness.scenario.schema)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.scenario import json_schema
+    from faultlab.harness.scenario import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if args.out:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from harness.errors import BadInput
+from faultlab.errors import BadInput
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +43,7 @@ def _config_args(p: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace):
-    from testbed.lifecycle import TestbedConfig
+    from faultlab.testbed.lifecycle import TestbedConfig
 
     params = {"users": args.users}
     if args.shape_params:
@@ -55,7 +55,7 @@ def _config(args: argparse.Namespace):
 
 
 def _build(args: argparse.Namespace) -> int:
-    from testbed.lifecycle import build
+    from faultlab.testbed.lifecycle import build
 
     for name, image_id in build().items():
         print(f"{name}: {image_id}")
@@ -63,7 +63,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from testbed.lifecycle import up
+    from faultlab.testbed.lifecycle import up
 
     info = up(_config(args), wait_s=args.wait)
     print(f"testbed up: app {info['app']}, prometheus {info['prometheus']}, locust {info['locust']}")
@@ -71,7 +71,7 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from testbed.lifecycle import status
+    from faultlab.testbed.lifecycle import status
 
     info = status()
     if args.json:
@@ -86,7 +86,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    from testbed.lifecycle import down
+    from faultlab.testbed.lifecycle import down
 
     _clean_faults()
     down()
@@ -96,13 +96,13 @@ def _down(args: argparse.Namespace) -> int:
 def _clean_faults() -> None:
     """Remove fault leftovers before the stack goes (injectors own the how)."""
     try:
-        from injectors.cleanup import clean_all
+        from faultlab.injectors.cleanup import clean_all
     except ImportError:
         return
     clean_all()
 
 
 def _smoke(args: argparse.Namespace) -> int:
-    from testbed.smoke import run_smoke
+    from faultlab.testbed.smoke import run_smoke
 
     return run_smoke(_config(args), load_s=args.load_s, keep_up=args.keep_up)

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from harness.errors import BadInput
-from harness.scenario.model import MethodSpec, Scenario
+from faultlab.errors import BadInput
+from faultlab.harness.scenario.model import MethodSpec, Scenario
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,13 @@ def describe_error(err: Mapping[str, Any]) -> str:
 # ---- the testbed's services ------------------------------------------------------------------
 def testbed_nodes() -> list[str]:
     """Services and databases of the shop, from ``testbed/app/topology.json``."""
-    from testbed.app.topology import load_topology
+    from faultlab.testbed.app.topology import load_topology
 
     return [n.name for n in load_topology().nodes]
 
 
 def testbed_databases() -> list[str]:
-    from testbed.app.topology import load_topology
+    from faultlab.testbed.app.topology import load_topology
 
     return load_topology().databases
 
@@ -104,7 +104,7 @@ def check_services(scenario: Scenario, known: list[str]) -> tuple[list[str], lis
 
 # ---- load ------------------------------------------------------------------------------------
 def check_load(scenario: Scenario) -> list[Problem]:
-    from testbed.app.loadgen.shapes import SHAPES, make_shape
+    from faultlab.testbed.app.loadgen.shapes import SHAPES, make_shape
 
     load = scenario.load
     if load.shape not in SHAPES:
@@ -122,7 +122,7 @@ def check_load(scenario: Scenario) -> list[Problem]:
 
 # ---- faults ----------------------------------------------------------------------------------
 def _fault_class(type_name: str) -> Any:
-    import injectors
+    from faultlab import injectors
 
     return injectors.FAULTS.get(type_name)
 
@@ -145,7 +145,7 @@ def check_fault_params(
 def _http_only(type_name: str) -> bool:
     """Traffic faults send HTTP to the target's port 8080: only services can take them."""
     try:
-        from injectors.traffic import TrafficFault
+        from faultlab.injectors.traffic import TrafficFault
 
         return issubclass(_fault_class(type_name), TrafficFault)
     except (ImportError, BadInput):
@@ -262,12 +262,12 @@ def check_evaluate(scenario: Scenario) -> list[Problem]:
     evaluate = scenario.evaluate
     problems: list[Problem] = []
     if evaluate.detectors or evaluate.classifiers:
-        from detectors import CLASSIFIERS, DETECTORS
+        from faultlab.detectors import CLASSIFIERS, DETECTORS
 
         problems += _check_methods(evaluate.detectors, DETECTORS, "detectors")
         problems += _check_methods(evaluate.classifiers, CLASSIFIERS, "classifiers")
     if evaluate.metrics:
-        from harness.scoring import METRICS
+        from faultlab.harness.scoring import METRICS
 
         for i, name in enumerate(evaluate.metrics):
             if name not in METRICS:

@@ -11,49 +11,15 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from harness.errors import BadInput
-from harness.scenario.checks import Problem, check_scenario, describe_error, join_path
-from harness.scenario.model import Scenario
-from harness.scenario.plan import resolve_plan
+from faultlab.errors import BadInput
+from faultlab.harness.scenario.checks import Problem, check_scenario, describe_error, join_path
+from faultlab.harness.scenario.model import Scenario
+from faultlab.harness.scenario.plan import resolve_plan
+from faultlab.harness.scenario.yamlfile import parse_yaml
 
 MAX_PROBLEMS_SHOWN = 5
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping (YAML keeps the last one)."""
-
-
-def _construct_mapping(
-    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
-) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def parse_yaml(text: str, source: str) -> Any:
-    """YAML text -> Python data; a syntax error names the line and column."""
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        what = exc.problem or exc.context or "invalid YAML"
-        raise BadInput(f"{source}: YAML syntax error at {where}: {what}") from None
-    except yaml.YAMLError as exc:
-        raise BadInput(f"{source}: YAML syntax error: {exc}") from None
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

@@ -2,8 +2,8 @@
 
 This module only checks the *shape* of a scenario (unknown fields are errors everywhere).
 Names that live in registries (fault types and their params, detectors, metrics, load shapes,
-services) are checked by :mod:`harness.scenario.checks`, which imports those registries lazily.
-The fault entries and the generator are the injector's own models (``injectors.schedule``), so
+services) are checked by :mod:`faultlab.harness.scenario.checks`, which imports those registries lazily.
+The fault entries and the generator are the injector's own models (``faultlab.injectors.schedule``), so
 a scenario and ``faultlab inject`` accept exactly the same fault descriptions.
 """
 
@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.dataset import METRIC_GROUPS
-from injectors.schedule import FaultEntry, GeneratorSpec
+from faultlab.dataset import METRIC_GROUPS
+from faultlab.injectors.schedule import FaultEntry, GeneratorSpec
 
 MAX_SCRAPE_INTERVAL_S = 5.0
 LOAD_SHAPES = ("constant", "steps", "sine", "spike")

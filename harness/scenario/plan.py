@@ -15,9 +15,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.errors import BadInput
-from harness.scenario.model import Scenario
-from injectors import schedule
+from faultlab.errors import BadInput
+from faultlab.harness.scenario.checks import join_path
+from faultlab.harness.scenario.model import Scenario
+from faultlab.harness.scenario.yamlfile import parse_yaml
+from faultlab.injectors import schedule
 
 PLAN_VERSION = 1
 
@@ -63,7 +65,7 @@ class RunPlan(BaseModel):
         return self.fault_phase_start_s + last + self.cooldown_s
 
     def schedule_plan(self) -> schedule.Plan:
-        """The fault part as the injector's :class:`injectors.schedule.Plan`."""
+        """The fault part as the injector's :class:`faultlab.injectors.schedule.Plan`."""
         return schedule.Plan(
             faults=list(self.faults), seed=self.schedule_seed, allow_overlap=self.allow_overlap
         )
@@ -138,9 +140,6 @@ def write_plan(plan: RunPlan, path: str | Path) -> Path:
 
 def read_plan(path: str | Path) -> RunPlan:
     """Read a ``plan.yaml`` written by :func:`write_plan`; errors name the file and field."""
-    from harness.scenario.checks import join_path
-    from harness.scenario.loader import parse_yaml
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.scenario.model import Scenario
+from faultlab.harness.scenario.model import Scenario
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -18,20 +18,20 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 def _names(kind: str) -> list[str] | None:
     try:
         if kind == "faults":
-            from injectors import FAULTS
+            from faultlab.injectors import FAULTS
 
             return FAULTS.names() or None
         if kind == "shapes":
-            from testbed.app.loadgen.shapes import SHAPES
+            from faultlab.testbed.app.loadgen.shapes import SHAPES
 
             return sorted(SHAPES)
         if kind in ("detectors", "classifiers"):
-            import detectors
+            from faultlab import detectors
 
             registry = detectors.DETECTORS if kind == "detectors" else detectors.CLASSIFIERS
             return registry.names() or None
         if kind == "metrics":
-            from harness.scoring import METRICS
+            from faultlab.harness.scoring import METRICS
 
             return METRICS.names() or None
     except ImportError:

@@ -4,8 +4,8 @@ Importing this package registers every metric; ``METRICS.get("vus_pr")`` returns
 :class:`Metric` whose ``kind`` says how to call it (see :data:`KIND_SIGNATURES`).
 """
 
-from harness.scoring.base import KIND_SIGNATURES, METRICS, Metric, MetricKind, f_beta
-from harness.scoring.grouping import (
+from faultlab.harness.scoring.base import KIND_SIGNATURES, METRICS, Metric, MetricKind, f_beta
+from faultlab.harness.scoring.grouping import (
     SeedSummary,
     aggregate_seeds,
     aggregate_table,
@@ -14,13 +14,13 @@ from harness.scoring.grouping import (
     breakdown_items,
     group_masks,
 )
-from harness.scoring.classification import (
+from faultlab.harness.scoring.classification import (
     accuracy,
     confusion_matrix,
     macro_f1,
     per_class_precision_recall,
 )
-from harness.scoring.detection import (
+from faultlab.harness.scoring.detection import (
     pa_f1,
     pa_precision,
     pa_recall,
@@ -32,7 +32,7 @@ from harness.scoring.detection import (
     range_precision,
     range_recall,
 )
-from harness.scoring.events import (
+from faultlab.harness.scoring.events import (
     detected_event_fraction,
     detection_delays_s,
     false_alarms_per_hour,
@@ -40,9 +40,9 @@ from harness.scoring.events import (
     segment_events,
     segment_runs,
 )
-from harness.scoring.ranking import OracleF1, best_f1, best_f1_threshold, pr_auc, roc_auc
-from harness.scoring.rootcause import ac_at_k, avg_at_k
-from harness.scoring.vus import VusResult, vus_per_window, vus_pr, vus_roc
+from faultlab.harness.scoring.ranking import OracleF1, best_f1, best_f1_threshold, pr_auc, roc_auc
+from faultlab.harness.scoring.rootcause import ac_at_k, avg_at_k
+from faultlab.harness.scoring.vus import VusResult, vus_per_window, vus_pr, vus_roc
 
 __all__ = [
     "KIND_SIGNATURES",

@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from harness.errors import BadInput
-from harness.registry import Registry
+from faultlab.errors import BadInput
+from faultlab.registry import Registry
 
 MetricKind = Literal["binary", "score", "events", "classification", "rootcause"]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import BadInput
-from harness.scoring.base import register
+from faultlab.errors import BadInput
+from faultlab.harness.scoring.base import register
 
 
 def _labels(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +65,7 @@ def per_class_precision_recall(
     """``{label: {"precision", "recall", "f1", "support"}}``.
 
     Precision is 0 for a class never predicted; recall and F1 are ``nan`` for a class with no
-    true example (see :mod:`harness.scoring.base`).
+    true example (see :mod:`faultlab.harness.scoring.base`).
     """
     matrix, order = confusion_matrix(y_true, y_pred, labels)
     tp = np.diag(matrix).astype(np.float64)

@@ -1,6 +1,6 @@
 """Detection metrics from binary predictions: point-wise, point-adjusted and range-based.
 
-All take ``(y_true, y_pred)`` 0/1 arrays of one length; see :mod:`harness.scoring.base` for the
+All take ``(y_true, y_pred)`` 0/1 arrays of one length; see :mod:`faultlab.harness.scoring.base` for the
 ``nan`` / 0 conventions (recall and F1 are ``nan`` without labelled anomalies; precision is 0
 without positive predictions).
 """
@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from harness.errors import BadInput
-from harness.scoring.base import as_binary, check_same_length, f_beta, register, safe_ratio
-from harness.scoring.events import segment_events
+from faultlab.errors import BadInput
+from faultlab.harness.scoring.base import as_binary, check_same_length, f_beta, register, safe_ratio
+from faultlab.harness.scoring.events import segment_events
 
 Cardinality = Literal["one", "reciprocal"]
 Bias = Literal["flat", "front", "middle", "back"]

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import BadInput
-from harness.scoring.base import as_binary, check_same_length, register
+from faultlab.errors import BadInput
+from faultlab.harness.scoring.base import as_binary, check_same_length, register
 
 
 def segment_events(y: Any) -> np.ndarray:

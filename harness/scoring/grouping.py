@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.errors import BadInput
-from harness.scoring.base import as_binary
+from faultlab.errors import BadInput
+from faultlab.harness.scoring.base import as_binary
 
 
 def group_masks(column: Sequence[str] | np.ndarray, split: str | None = None, empty: str = "") -> dict[str, np.ndarray]:

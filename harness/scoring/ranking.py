@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.scoring.base import as_binary, as_scores, check_same_length, register
+from faultlab.harness.scoring.base import as_binary, as_scores, check_same_length, register
 
 
 @dataclass(frozen=True)

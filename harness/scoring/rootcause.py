@@ -12,8 +12,8 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from harness.errors import BadInput
-from harness.scoring.base import register
+from faultlab.errors import BadInput
+from faultlab.harness.scoring.base import register
 
 
 def _hits(ranked: Sequence[Sequence[str]], truth: Sequence[Collection[str]], k: int) -> np.ndarray:

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import BadInput
-from harness.scoring.base import as_binary, as_scores, check_same_length, register
-from harness.scoring.events import segment_events
+from faultlab.errors import BadInput
+from faultlab.harness.scoring.base import as_binary, as_scores, check_same_length, register
+from faultlab.harness.scoring.events import segment_events
 
 DEFAULT_WINDOW = 100  # TSB-AD get_metrics(slidingWindow=100)
 DEFAULT_THRESHOLDS = 250  # TSB-AD generate_curve(thre=250)

@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from injectors.cleanup import clean, leftovers
-from injectors.docker_ops import DockerOps
-from injectors.executor import ExecutorConfig, inject_one
-from injectors.ground_truth import GroundTruthLog, read_records
+from faultlab.injectors.cleanup import clean, leftovers
+from faultlab.injectors.docker_ops import DockerOps
+from faultlab.injectors.executor import ExecutorConfig, inject_one
+from faultlab.injectors.ground_truth import GroundTruthLog, read_records
 
 pytestmark = pytest.mark.integration
 
@@ -159,8 +159,8 @@ def test_packet_loss_30pct(ops, tmp_path):
 
 
 def test_latency_refused_without_netem(ops, tmp_path):
-    from harness.errors import RunFailed
-    from injectors.netns import netem_available
+    from faultlab.errors import RunFailed
+    from faultlab.injectors.netns import netem_available
 
     if netem_available(ops, ops.resolve("cart")):
         r = inject(ops, tmp_path, "latency", "cart", {"delay_ms": 50})
@@ -205,7 +205,7 @@ def test_traffic_anomalies(ops, tmp_path, fault_type, params):
 def test_sigkill_mid_fault_then_clean_leaves_nothing(ops, tmp_path):
     log = tmp_path / "gt.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "inject", "packet_loss", "--target", "cart",
+        [sys.executable, "-m", "faultlab.harness.cli", "inject", "packet_loss", "--target", "cart",
          "--duration", "60", "--baseline-s", "1", "--log", str(log), "--param", "loss_pct=20"],
         env={**os.environ})
     deadline = time.time() + 60
@@ -221,7 +221,7 @@ def test_sigkill_mid_fault_then_clean_leaves_nothing(ops, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     assert leftovers(ops)["rules"], "the fault was not in place before the SIGKILL"
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "clean"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "faultlab.harness.cli", "clean"], capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     nothing_left(ops)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.dataset import load_dataset
-from harness.labels import read_ground_truth
-from harness.runfolder import read_manifest, sha256_file
-from harness.runner import run_scenario
+from faultlab.dataset import load_dataset
+from faultlab.harness.labels import read_ground_truth
+from faultlab.harness.runfolder import read_manifest, sha256_file
+from faultlab.harness.runner import run_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +79,7 @@ def test_dataset_is_rescored_without_docker(run, tmp_path):
     """Re-score the recorded dataset in a process where the docker package cannot be imported."""
     code = (
         "import sys; sys.modules['docker'] = None\n"
-        "from harness.cli import main\n"
+        "from faultlab.harness.cli import main\n"
         f"sys.exit(main(['bench', '--dataset', {str(run.folder.path)!r}, '--detectors', 'zscore', '--out', {str(tmp_path)!r}]))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from testbed.lifecycle import ALL_SERVICES, APP_SERVICES, DATABASES, prometheus_targets_down
-from testbed.smoke import by_service, prom_query
+from faultlab.testbed.lifecycle import ALL_SERVICES, APP_SERVICES, DATABASES, prometheus_targets_down
+from faultlab.testbed.smoke import by_service, prom_query
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ def test_no_scrape_target_down(after_load):
 
 def test_dependency_calls_follow_the_graph(after_load):
     """Outbound call counters reproduce the topology's edges (the graph is readable from metrics)."""
-    from testbed.topology import service_graph
+    from faultlab.testbed.topology import service_graph
 
     graph = service_graph()
     result = prom_query(after_load.prometheus_url, f"sum by (service, dependency) (rate(dependency_requests_total[{LOAD_S}s]))")

@@ -13,10 +13,10 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from testbed.app.handlers import shipping_cost_cents
-from testbed.app.service import create_app, default_urls
-from testbed.app.stores import seed_products
-from testbed.app.topology import load_topology
+from faultlab.testbed.app.handlers import shipping_cost_cents
+from faultlab.testbed.app.service import create_app, default_urls
+from faultlab.testbed.app.stores import seed_products
+from faultlab.testbed.app.topology import load_topology
 
 TOPOLOGY = load_topology()
 # Start order: callees before callers, so each caller knows its callees' URLs.

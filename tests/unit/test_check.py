@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.check import KEY, Baseline, compare_to_baseline, junit_xml, load_baseline, render_diff
-from harness.cli import main
-from harness.errors import BadInput
+from faultlab.harness.check import KEY, Baseline, compare_to_baseline, junit_xml, load_baseline, render_diff
+from faultlab.harness.cli import main
+from faultlab.errors import BadInput
 
 CI_BASELINE = Path(__file__).resolve().parents[2] / "ci" / "baselines" / "synthetic.json"
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from harness.cli import main
-from harness.commands import list as list_command
+from faultlab.harness.cli import main
+from faultlab.harness.commands import list as list_command
 
 
 @pytest.mark.parametrize(("what", "expected"), [

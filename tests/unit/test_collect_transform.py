@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.collect.catalog import MetricSpec
-from harness.collect.transform import (
+from faultlab.harness.collect.catalog import MetricSpec
+from faultlab.harness.collect.transform import (
     RawSeries,
     counter_rate,
     fill_gaps,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from harness.cli import main
-from harness.compare import Source, load_source, render_markdown, side_by_side
-from harness.errors import BadInput
-from harness.evaluate import ALL, COLUMNS, FREE, OWN
-from harness.scores import write_scores
+from faultlab.harness.cli import main
+from faultlab.harness.compare import Source, load_source, render_markdown, side_by_side
+from faultlab.errors import BadInput
+from faultlab.harness.evaluation import ALL, COLUMNS, FREE, OWN
+from faultlab.harness.results import write_scores
 
 
 def table(model: str, f1: list[float], dataset: str = "d") -> pd.DataFrame:

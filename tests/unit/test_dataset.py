@@ -1,4 +1,4 @@
-"""``harness.dataset``: columns, splits, windows, per-service tensors, graph, save/load."""
+"""``faultlab.dataset``: columns, splits, windows, per-service tensors, graph, save/load."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.dataset import Dataset, ServiceGraph, load_dataset, sliding_windows
-from harness.errors import BadInput
+from faultlab.dataset import Dataset, ServiceGraph, load_dataset, sliding_windows
+from faultlab.errors import BadInput
 
 GRAPH = ServiceGraph(
     nodes=[{"name": "api", "kind": "service"}, {"name": "db", "kind": "database"}],

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from detectors import fault_segments, fault_windows, make_classifier, make_detector
-from detectors.random_forest import window_statistics
-from harness.dataset import Dataset, ServiceGraph
-from harness.datasets import resolve_dataset
-from harness.errors import BadInput
+from faultlab.detectors import fault_segments, fault_windows, make_classifier, make_detector
+from faultlab.detectors.random_forest import window_statistics
+from faultlab.dataset import Dataset, ServiceGraph
+from faultlab.harness.dataset_index import resolve_dataset
+from faultlab.errors import BadInput
 
 
 def _tiny(values: dict[str, list[float]]) -> Dataset:

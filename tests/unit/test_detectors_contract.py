@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors import CLASSIFIERS, DETECTORS, Classifier, Detector, fault_windows, make_classifier, make_detector
-from harness.errors import BadInput
-from harness.synthetic import generate
+from faultlab.detectors import CLASSIFIERS, DETECTORS, Classifier, Detector, fault_windows, make_classifier, make_detector
+from faultlab.errors import BadInput
+from faultlab.harness.synthetic import generate
 
 DETECTOR_NAMES = DETECTORS.names()
 CLASSIFIER_NAMES = CLASSIFIERS.names()

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detectors import fault_segments, fault_windows
-from detectors.persist import read_model, write_model
-from detectors.preprocess import fit_minmax, fit_robust, segments, window_scores_to_steps, windows_or_fail
-from harness.dataset import Dataset, ServiceGraph
-from harness.errors import BadInput
+from faultlab.detectors import fault_segments, fault_windows
+from faultlab.detectors.persist import read_model, write_model
+from faultlab.detectors.preprocess import fit_minmax, fit_robust, segments, window_scores_to_steps, windows_or_fail
+from faultlab.dataset import Dataset, ServiceGraph
+from faultlab.errors import BadInput
 
 
 def test_robust_scaler_uses_median_and_scaled_mad():
@@ -103,7 +103,7 @@ def test_model_files_hold_json_and_arrays_only(tmp_path):
 
 def test_torch_state_dict_round_trips_through_model_files(tmp_path):
     import torch  # a runtime dependency (pyproject.toml)
-    from detectors.persist import arrays_to_tensors, tensors_to_arrays
+    from faultlab.detectors.persist import arrays_to_tensors, tensors_to_arrays
 
     torch.manual_seed(0)
     layer = torch.nn.Linear(3, 2)

@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.dataset import Dataset, ServiceGraph
-from harness.datasets import resolve_dataset
-from harness.errors import BadInput
-from harness.evaluate import (
+from faultlab.dataset import Dataset, ServiceGraph
+from faultlab.harness.dataset_index import resolve_dataset
+from faultlab.errors import BadInput
+from faultlab.harness.evaluation import (
     SEGMENTS_METRIC,
     ADJUSTED, ALL, COLUMNS, FREE, ORACLE, OWN, SEGMENTS, MethodSpec, as_specs, evaluate, run_evaluation,
 )
-from harness.evaluate_methods import event_folds
-from harness.scores import read_scores, summarize, write_scores
+from faultlab.harness.evaluation.methods import event_folds
+from faultlab.harness.results import read_scores, summarize, write_scores
 
 STATIC = {"name": "static_threshold", "params": {"metric": "a:cpu_cores", "value": 2.0}}
 
@@ -197,9 +197,9 @@ def test_metric_level_root_cause_uses_each_fault_types_declared_metrics():
     """
     from types import SimpleNamespace as NS
 
-    from harness.evaluate import SEGMENTS_METRIC, MethodSpec
-    from harness.evaluate_methods import _metric_level_rows
-    from harness.scoring import METRICS
+    from faultlab.harness.evaluation import SEGMENTS_METRIC, MethodSpec
+    from faultlab.harness.evaluation.methods import _metric_level_rows
+    from faultlab.harness.scoring import METRICS
 
     segments = [NS(fault_type="cpu", root_cause=("cart",)), NS(fault_type="pause", root_cause=("cart",)),
                 NS(fault_type="memory_alloc", root_cause=("payment",))]

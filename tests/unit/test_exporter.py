@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.exposition import generate_latest
 
-from testbed.app.cgroups import (
+from faultlab.testbed.app.cgroups import (
     detect_layout,
     parse_cfs_quota,
     parse_cpu_max,
@@ -26,7 +26,7 @@ from testbed.app.cgroups import (
     read_process_io,
     sum_interfaces,
 )
-from testbed.app.exporter import Container, ContainerCollector, parse_container_list
+from faultlab.testbed.app.exporter import Container, ContainerCollector, parse_container_list
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cgroup"
 PROC = FIXTURES / "proc"

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from injectors.ground_truth import (
+from faultlab.injectors.ground_truth import (
     REQUIRED_FIELDS,
     GroundTruthLog,
     fold,

@@ -7,16 +7,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.errors import BadInput, RunFailed
-from injectors import FAULTS
-from injectors.base import EffectSpec, FaultContext
-from injectors.counters import Sample, count_established, parse_net_dev, parse_proc_io
-from injectors.cpu import effective_cores, stress_args
-from injectors.effect import evaluate, series
-from injectors.netns import parse_qdisc_stats, parse_rule_counters
-from injectors.preflight import check_memory
-from injectors.procs import scan_script
-from injectors.targets import Target, guard, target_from_attrs
+from faultlab.errors import BadInput, RunFailed
+from faultlab.injectors import FAULTS
+from faultlab.injectors.base import EffectSpec, FaultContext
+from faultlab.injectors.counters import Sample, count_established, parse_net_dev, parse_proc_io
+from faultlab.injectors.cpu import effective_cores, stress_args
+from faultlab.injectors.effect import measure_effect, series
+from faultlab.injectors.netns import parse_qdisc_stats, parse_rule_counters
+from faultlab.injectors.preflight import check_memory
+from faultlab.injectors.procs import scan_script
+from faultlab.injectors.targets import Target, guard, target_from_attrs
 
 MB = 2**20
 ALL = {"cpu", "memory_leak", "memory_alloc", "disk", "network_overload", "packet_loss",
@@ -135,7 +135,7 @@ def test_effect_applied_with_onset_offset_and_return():
     # baseline 0.05 cores for 10 s, fault at 0.9 cores over t in (10, 20], then back
     levels = [0.05] * 10 + [0.9] * 10 + [0.05] * 5
     spec = EffectSpec("cpu_cores", "cores", "up", expected=0.9)
-    res = evaluate(spec, samples_cpu(levels), (0.0, 10.0), (10.0, 20.0), settle_s=1.0)
+    res = measure_effect(spec, samples_cpu(levels), (0.0, 10.0), (10.0, 20.0), settle_s=1.0)
     assert res.outcome == "applied"
     assert res.baseline == pytest.approx(0.05)
     assert res.during == pytest.approx(0.9)
@@ -145,23 +145,23 @@ def test_effect_applied_with_onset_offset_and_return():
 
 def test_effect_weak_is_partial_and_none_is_failed():
     spec = EffectSpec("cpu_cores", "cores", "up", expected=0.9)
-    weak = evaluate(spec, samples_cpu([0.05] * 10 + [0.3] * 10), (0, 10), (10, 20))
+    weak = measure_effect(spec, samples_cpu([0.05] * 10 + [0.3] * 10), (0, 10), (10, 20))
     assert weak.outcome == "partial" and "weaker" in weak.error
-    none = evaluate(spec, samples_cpu([0.05] * 20), (0, 10), (10, 20))
+    none = measure_effect(spec, samples_cpu([0.05] * 20), (0, 10), (10, 20))
     assert none.outcome == "failed" and "no measurable effect" in none.error
 
 
 def test_effect_without_baseline_is_partial_never_silent():
     spec = EffectSpec("cpu_cores", "cores", "up", expected=0.9)
-    res = evaluate(spec, samples_cpu([0.9] * 10), (100, 110), (0, 10))
+    res = measure_effect(spec, samples_cpu([0.9] * 10), (100, 110), (0, 10))
     assert res.outcome == "partial" and "not measured" in res.error
 
 
 def test_effect_override_for_self_measured_faults():
     spec = EffectSpec("dropped_pct", "%", "up", expected=30.0)
-    res = evaluate(spec, [], (0, 10), (10, 20), override={"baseline": 0.0, "during": 28.0})
+    res = measure_effect(spec, [], (0, 10), (10, 20), override={"baseline": 0.0, "during": 28.0})
     assert res.outcome == "applied" and (res.onset_t, res.offset_t) == (10, 20)
-    low = evaluate(spec, [], (0, 10), (10, 20), override={"baseline": 0.0, "during": 5.0})
+    low = measure_effect(spec, [], (0, 10), (10, 20), override={"baseline": 0.0, "during": 5.0})
     assert low.outcome == "partial"
 
 
@@ -216,7 +216,7 @@ def test_rule_pattern_matches_quoted_and_plain_comments():
     import re
     import shlex
 
-    from injectors.netns import delete_rules_script
+    from faultlab.injectors.netns import delete_rules_script
 
     def pattern(mark):
         script = delete_rules_script(mark)

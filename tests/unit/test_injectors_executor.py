@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from injectors import executor as executor_mod
-from injectors.executor import Executor, ExecutorConfig
-from injectors.ground_truth import GroundTruthLog, read_records
-from injectors.schedule import Plan, PlannedFault
-from injectors.targets import Target
+from faultlab.injectors import executor as executor_mod
+from faultlab.injectors.executor import Executor, ExecutorConfig
+from faultlab.injectors.ground_truth import GroundTruthLog, read_records
+from faultlab.injectors.schedule import Plan, PlannedFault
+from faultlab.injectors.targets import Target
 
 
 class FakeOps:
@@ -83,7 +83,7 @@ def test_preflight_checks_every_planned_fault_without_applying_any(tmp_path):
     """A stopped target fails the preflight (which the runner calls before the load starts)."""
     from dataclasses import replace
 
-    from harness.errors import RunFailed
+    from faultlab.errors import RunFailed
 
     class StoppedPayment(FakeOps):
         def resolve(self, name):

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from harness.errors import BadInput
-from harness.labels import fault_spans, labels_from_ground_truth, read_ground_truth
+from faultlab.errors import BadInput
+from faultlab.harness.labels import fault_spans, labels_from_ground_truth, read_ground_truth
 
 T0 = pd.Timestamp("2026-01-01T00:00:00Z")
 

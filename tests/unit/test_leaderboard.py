@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.cli import main
-from harness.evaluate import ADJUSTED, ALL, COLUMNS, EVENT_SPLIT, FREE, ORACLE, OWN, ScoreTimeline
-from harness.leaderboard import confusion, csv_frame, display_frame, headline, markdown, per_group, write_reports
+from faultlab.harness.cli import main
+from faultlab.harness.evaluation import ADJUSTED, ALL, COLUMNS, EVENT_SPLIT, FREE, ORACLE, OWN, ScoreTimeline
+from faultlab.harness.leaderboard import confusion, csv_frame, display_frame, headline, markdown, per_group, write_reports
 
 
 def rows(model: str, metric: str, protocol: str, values: list[float], breakdown: str = ALL, kind: str = "detector") -> list[dict]:

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import numpy
 import pytest
 
-from harness import runfolder
-from harness.errors import BadInput
-from harness.runfolder import (
+from faultlab.harness import runfolder
+from faultlab.errors import BadInput
+from faultlab.harness.runfolder import (
     cgroup_layout,
     create_run_folder,
     read_manifest,
@@ -120,7 +120,7 @@ def test_host_facts_report_cores_and_kernel(monkeypatch):
 
 
 def test_prepare_run_writes_scenario_and_plan_and_creates_nothing_when_invalid(tmp_path):
-    from harness.scenario import read_plan
+    from faultlab.harness.scenario import read_plan
 
     good = tmp_path / "smoke.yaml"
     good.write_text(

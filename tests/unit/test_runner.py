@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import harness.runner as runner
-from harness.errors import BadInput, RunFailed
+import faultlab.harness.runner as runner
+from faultlab.errors import BadInput, RunFailed
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "ci-smoke.yaml"
 
@@ -100,7 +100,7 @@ def test_a_bad_scenario_starts_nothing_and_makes_no_folder(calls, tmp_path):
 
 
 def test_progress_line_names_phase_and_current_fault():
-    from harness.scenario import load_scenario, resolve_plan
+    from faultlab.harness.scenario import load_scenario, resolve_plan
 
     plan = resolve_plan(load_scenario(SCENARIO))
     progress = runner.Progress(plan, load_start=1000.0, log=lambda m: None)

@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from harness.cli import main
-from harness.errors import BadInput
-from harness.scenario import (
+from faultlab.harness.cli import main
+from faultlab.errors import BadInput
+from faultlab.harness.scenario import (
     json_schema,
     load_scenario,
     parse_yaml,
@@ -19,8 +19,8 @@ from harness.scenario import (
     scenario_from_data,
     write_plan,
 )
-from injectors import FAULTS
-from injectors.schedule import overlaps
+from faultlab.injectors import FAULTS
+from faultlab.injectors.schedule import overlaps
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.yaml"))

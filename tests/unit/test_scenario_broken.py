@@ -13,8 +13,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.errors import BadInput
-from harness.scenario import load_scenario
+from faultlab.errors import BadInput
+from faultlab.harness.scenario import load_scenario
 
 CORPUS = Path(__file__).with_name("scenarios_broken")
 CASES = sorted(CORPUS.glob("*.yaml"))

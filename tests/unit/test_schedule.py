@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import BadInput
-from injectors.schedule import (
+from faultlab.errors import BadInput
+from faultlab.injectors.schedule import (
     FaultEntry,
     GeneratorSpec,
     PlannedFault,

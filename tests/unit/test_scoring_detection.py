@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from harness.errors import BadInput
-from harness.scoring import (
+from faultlab.errors import BadInput
+from faultlab.harness.scoring import (
     detected_event_fraction,
     detection_delays_s,
     false_alarms_per_hour,

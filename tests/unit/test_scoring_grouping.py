@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.errors import BadInput
-from harness.scoring import (
+from faultlab.errors import BadInput
+from faultlab.harness.scoring import (
     KIND_SIGNATURES,
     METRICS,
     Metric,

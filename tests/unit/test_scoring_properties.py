@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.scoring import (
+from faultlab.harness.scoring import (
     METRICS,
     pr_auc,
     point_f1,

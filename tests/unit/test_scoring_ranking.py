@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from harness.errors import BadInput
-from harness.scoring import best_f1, best_f1_threshold, pr_auc, roc_auc, vus_per_window, vus_pr, vus_roc
+from faultlab.errors import BadInput
+from faultlab.harness.scoring import best_f1, best_f1_threshold, pr_auc, roc_auc, vus_per_window, vus_pr, vus_roc
 
 Y = np.array([0, 0, 1, 1])
 S = np.array([0.1, 0.4, 0.35, 0.8])

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from harness.scoring import (
+from faultlab.harness.scoring import (
     accuracy,
     best_f1,
     confusion_matrix,

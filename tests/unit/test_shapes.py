@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from testbed.app.loadgen.shapes import make_shape
+from faultlab.testbed.app.loadgen.shapes import make_shape
 
 
 def test_constant_holds_and_ends() -> None:

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.dataset import METRIC_GROUPS
-from harness.errors import BadInput
-from harness.synthetic import FAULT_TYPES, MB, generate
-from testbed.topology import service_graph
+from faultlab.dataset import METRIC_GROUPS
+from faultlab.errors import BadInput
+from faultlab.harness.synthetic import FAULT_TYPES, MB, generate
+from faultlab.testbed.topology import service_graph
 
 
 @pytest.fixture(scope="module")

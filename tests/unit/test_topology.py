@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.dataset import ServiceGraph
-from testbed.app.topology import parse_topology
-from testbed.topology import service_graph, write_graph
+from faultlab.dataset import ServiceGraph
+from faultlab.testbed.app.topology import parse_topology
+from faultlab.testbed.topology import service_graph, write_graph
 
 README = Path(__file__).resolve().parents[2] / "testbed" / "README.md"
 
@@ -45,7 +45,7 @@ def test_graph_matches_readme_table() -> None:
 
 
 def test_ports_match_readme_table() -> None:
-    from testbed.app.topology import load_topology
+    from faultlab.testbed.app.topology import load_topology
 
     topo = load_topology()
     for name, (port, _) in _readme_table().items():

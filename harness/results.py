@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.errors import BadInput
-from harness.evaluate import COLUMNS
+from faultlab.errors import BadInput
+from faultlab.harness.evaluation import COLUMNS
 
 FORMAT_VERSION = 1
 KEY_COLUMNS = ["kind", "model", "dataset", "metric", "protocol", "breakdown"]
@@ -32,7 +32,7 @@ KEY_COLUMNS = ["kind", "model", "dataset", "metric", "protocol", "breakdown"]
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, std (ddof=1) and count of finite values over seeds, one row per key."""
-    from harness.scoring import aggregate_table
+    from faultlab.harness.scoring import aggregate_table
 
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from harness.dataset import Dataset, load_dataset
-from harness.errors import BadInput
-from harness.registry import Registry
-from harness.synthetic import SyntheticSpec, generate
+from faultlab.dataset import Dataset, load_dataset
+from faultlab.errors import BadInput
+from faultlab.registry import Registry
+from faultlab.harness.synthetic import SyntheticSpec, generate
 
 DATASETS: Registry[Callable[[], Dataset]] = Registry("dataset")
 

@@ -1,24 +1,24 @@
 """Scoring one detector or classifier for one seed on one dataset: rows of the tidy table.
 
-Kept apart from :mod:`harness.evaluate` (which loops and assembles) so each file has one job.
+Kept apart from :mod:`faultlab.harness.evaluation.grid` (which loops and assembles) so each file has one job.
 See that module's docstring for the meaning of the columns and protocols.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from harness.dataset import Dataset
-from harness.errors import BadInput
-from harness.scoring import METRICS, Metric, best_f1_threshold, breakdown, breakdown_items, group_masks
-from harness.scoring.classification import confusion_matrix, per_class_precision_recall
-from harness.scoring.events import to_seconds
-
-if TYPE_CHECKING:
-    from harness.evaluate import MethodSpec, ScoreTimeline
+from faultlab.dataset import Dataset
+from faultlab.errors import BadInput
+from faultlab.harness.scoring import METRICS, Metric, best_f1_threshold, breakdown, breakdown_items, group_masks
+from faultlab.harness.scoring.classification import confusion_matrix, per_class_precision_recall
+from faultlab.harness.scoring.events import to_seconds
+from faultlab.harness.evaluation.table import (
+    ADJUSTED, ALL, EVENT_SPLIT, FREE, ORACLE, OWN, SEGMENTS, SEGMENTS_METRIC, MethodSpec, ScoreTimeline,
+)
 
 DETECTOR_KINDS = ("binary", "events", "score", "rootcause")
 
@@ -47,8 +47,7 @@ def score_detector(
     dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequence[Metric]
 ) -> tuple[list[dict[str, Any]], ScoreTimeline]:
     """Fit on ``dataset.train()``, score ``dataset.test()``, one row per metric/protocol/breakdown."""
-    from detectors import can_localize, make_detector
-    from harness.evaluate import ADJUSTED, ALL, FREE, ORACLE, OWN, ScoreTimeline
+    from faultlab.detectors import can_localize, make_detector
 
     train, test = dataset.train(), dataset.test()
     if len(train.metrics) == 0:
@@ -95,8 +94,7 @@ def score_detector(
 
 def _root_cause_rows(detector: Any, test: Dataset, spec: MethodSpec, dataset: str, seed: int, metrics: Sequence[Metric]) -> list[dict[str, Any]]:
     """AC@k / Avg@k from ``localize`` on the labelled fault segments (root cause apart from detection)."""
-    from detectors import fault_segments
-    from harness.evaluate import ALL, SEGMENTS
+    from faultlab.detectors import fault_segments
 
     segments = [s for s in fault_segments(test) if s.root_cause]
     if not segments:
@@ -126,8 +124,7 @@ def _metric_level_rows(rankings: Sequence[Any], segments: Sequence[Any], spec: M
     (e.g. ``cart:cpu_cores`` for a CPU fault on cart); faults without such a declaration
     (packet loss, pause, kill) and overlapping faults are left out of this level.
     """
-    from harness.evaluate import ALL, SEGMENTS_METRIC
-    from injectors import FAULTS
+    from faultlab.injectors import FAULTS
 
     def truth_of(segment: Any) -> set[str]:
         if segment.fault_type not in FAULTS:
@@ -172,8 +169,7 @@ def score_classifier(
     dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequence[Metric], window_steps: int, folds: int
 ) -> list[dict[str, Any]]:
     """Cross-validated fault-type predictions over event-level folds, then one row per metric."""
-    from detectors import fault_segments, fault_windows, make_classifier
-    from harness.evaluate import ALL, EVENT_SPLIT
+    from faultlab.detectors import fault_segments, fault_windows, make_classifier
 
     if folds < 2:
         raise BadInput(f"classifier folds must be >= 2, got {folds}")

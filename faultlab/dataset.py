@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.errors import BadInput
+from faultlab.errors import BadInput
 
 FORMAT_VERSION = 1
 METRIC_GROUPS = ("cpu", "memory", "network", "disk", "application")

@@ -6,10 +6,12 @@ it then shows up in ``faultlab list`` and scenarios can refer to it by that name
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
-from harness.errors import BadInput
+from faultlab.errors import BadInput
 
 T = TypeVar("T")
 
@@ -22,11 +24,16 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
-        """Decorator: ``@FAULTS.register("cpu")`` above a class or function."""
+        """Decorator: ``@FAULTS.register("cpu")`` above a class or function.
+
+        The name is written once: a registered class gets it as its ``name`` attribute.
+        """
 
         def deco(obj: T) -> T:
             if name in self._items and self._items[name] is not obj:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
+            if isinstance(obj, type):
+                obj.name = name  # type: ignore[attr-defined]
             self._items[name] = obj
             return obj
 
@@ -57,3 +64,15 @@ class Registry(Generic[T]):
 
     def items(self) -> list[tuple[str, T]]:
         return [(k, self._items[k]) for k in self.names()]
+
+
+def import_all(package: str, path: Iterable[str]) -> list[str]:
+    """Import every module of ``package`` (its ``__path__``), so each registers itself.
+
+    Adding a fault, detector or classifier is then one new file: nothing to list by hand.
+    Modules whose name starts with ``_`` are skipped (private helpers).
+    """
+    names = sorted(m.name for m in pkgutil.iter_modules(list(path)) if not m.name.startswith("_"))
+    for name in names:
+        importlib.import_module(f"{package}.{name}")
+    return names

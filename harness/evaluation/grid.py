@@ -1,0 +1,102 @@
+"""Detectors x datasets x seeds x metrics -> one tidy table (TimeEval's shape, see STYLE.md).
+
+One row per ``kind x model x dataset x seed x metric x protocol x breakdown``:
+
+=========  =====================================================================================
+kind       ``detector`` or ``classifier``
+model      the registered name, with its parameters when any are set: ``zscore(threshold=4)``
+protocol   how the number was obtained, printed next to it everywhere:
+           ``own-threshold`` (the detector's ``threshold_``), ``oracle-best-f1`` (the threshold
+           that maximises F1 on the test labels: an upper bound), ``threshold-free`` (from
+           scores), ``point-adjusted (optimistic)``, ``labelled-segments`` (root cause ranked
+           on the true fault windows), ``leave-events-out`` (classifiers)
+breakdown  ``all``, ``fault_type=<type>``, ``target=<service>``; for confusion-matrix cells
+           ``true=<type>,pred=<type>``
+=========  =====================================================================================
+
+Detectors are fitted on the dataset's fault-free train split and scored on its test split.
+Classifiers see fault windows (:func:`faultlab.detectors.fault_windows`) in a seeded k-fold split that
+keeps every fault event's windows on one side (stratified by fault type, grouped by fault id,
+as TELESTO's leave-one-group-out evaluation, Sec. 3.2): a window is never judged by a model
+that saw its neighbours. Every report (scores.json, leaderboard, check, compare) is a view of
+this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from faultlab.dataset import Dataset
+from faultlab.detectors import CLASSIFIERS, DETECTORS
+from faultlab.errors import BadInput
+from faultlab.harness.evaluation.methods import score_classifier, score_detector, select_metrics
+from faultlab.harness.evaluation.table import COLUMNS, Evaluation, ScoreTimeline, as_specs
+
+def evaluate(
+    datasets: Dataset | Sequence[Dataset],
+    detectors: Iterable[Any] | None = None,
+    classifiers: Iterable[Any] | None = None,
+    seeds: Sequence[int] | None = None,
+    metrics: Sequence[str] | None = None,
+    *,
+    window_steps: int = 12,
+    folds: int = 3,
+) -> pd.DataFrame:
+    """The tidy results table (see the module docstring); :func:`run_evaluation` also keeps timelines."""
+    return run_evaluation(
+        datasets, detectors, classifiers, seeds, metrics, window_steps=window_steps, folds=folds
+    ).table
+
+
+def run_evaluation(
+    datasets: Dataset | Sequence[Dataset],
+    detectors: Iterable[Any] | None = None,
+    classifiers: Iterable[Any] | None = None,
+    seeds: Sequence[int] | None = None,
+    metrics: Sequence[str] | None = None,
+    *,
+    window_steps: int = 12,
+    folds: int = 3,
+) -> Evaluation:
+    """Fit, score and measure every method on every dataset for every seed.
+
+    ``metrics`` restricts the registered metrics by name (empty/None: all of them);
+    ``window_steps`` is the classifier window length and ``folds`` the number of event-level
+    folds. Unknown names are a BadInput before anything is fitted.
+    """
+    data = [datasets] if isinstance(datasets, Dataset) else list(datasets)
+    if not data:
+        raise BadInput("no dataset to evaluate on")
+    names = [d.name for d in data]
+    if len(set(names)) != len(names):
+        raise BadInput(f"two datasets share the name {sorted({n for n in names if names.count(n) > 1})[0]!r}")
+    det_specs = as_specs(detectors, seeds)
+    clf_specs = as_specs(classifiers, seeds)
+    if not det_specs and not clf_specs:
+        raise BadInput("nothing to evaluate: give at least one detector or classifier")
+    for spec in det_specs:
+        DETECTORS.get(spec.name)
+    for spec in clf_specs:
+        CLASSIFIERS.get(spec.name)
+    chosen = select_metrics(metrics)
+
+    rows: list[dict[str, Any]] = []
+    timelines: list[ScoreTimeline] = []
+    for dataset in data:
+        for spec in det_specs:
+            for i, seed in enumerate(spec.seeds):
+                found, timeline = score_detector(dataset, spec, int(seed), chosen)
+                rows += found
+                if i == 0:
+                    timelines.append(timeline)
+        for spec in clf_specs:
+            for seed in spec.seeds:
+                rows += score_classifier(dataset, spec, int(seed), chosen, window_steps, folds)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["seed"] = table["seed"].astype(np.int64)
+    table["value"] = table["value"].astype(np.float64)
+    return Evaluation(table=table, timelines=timelines)

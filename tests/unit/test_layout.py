@@ -1,0 +1,132 @@
+"""The package layout: one ``faultlab`` import package, layers that run one way, no import circles."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+#: repository folder -> import package (the mapping in pyproject.toml)
+PARTS = {"faultlab": "faultlab", "testbed": "faultlab.testbed", "injectors": "faultlab.injectors",
+         "detectors": "faultlab.detectors", "harness": "faultlab.harness"}
+#: which parts each part may import (besides itself); the foundation imports none.
+ALLOWED = {
+    "faultlab": set(),
+    "faultlab.testbed": {"faultlab"},
+    "faultlab.injectors": {"faultlab", "faultlab.testbed"},
+    "faultlab.detectors": {"faultlab"},
+    "faultlab.harness": {"faultlab", "faultlab.testbed", "faultlab.injectors", "faultlab.detectors"},
+}
+OLD_TOP_LEVEL = ("harness", "detectors", "injectors", "testbed")
+
+
+def _modules() -> dict[str, Path]:
+    """Every module of the import package, by dotted name (testbed/app runs in containers: skipped)."""
+    out: dict[str, Path] = {}
+    for folder, package in PARTS.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT / folder)
+            if folder == "testbed" and rel.parts[0] == "app":
+                continue
+            parts = list(rel.with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join([package, *parts])] = path
+    return out
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Project modules imported anywhere in the file (function-level imports included)."""
+    found: set[str] = set()
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{a.name}" for a in node.names)
+    return {m for m in found if m == "faultlab" or m.startswith("faultlab.")}
+
+
+def _part(module: str) -> str:
+    for package in sorted(PARTS.values(), key=len, reverse=True):
+        if module == package or module.startswith(package + "."):
+            return package
+    raise AssertionError(module)
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in _imports(name, path):
+            while imported and imported not in modules:  # "pkg.mod.Name" -> "pkg.mod"
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def test_every_package_folder_is_installed() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = set(config["packages"])
+    for folder, package in PARTS.items():
+        assert config["package-dir"][package] == folder
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            dotted = ".".join([package, *rel.parts])
+            assert dotted in listed, f"{init.parent} is a package but not listed in pyproject.toml"
+
+
+def test_no_module_imports_the_old_top_level_names() -> None:
+    for path in [*ROOT.glob("*/**/*.py")]:
+        if ".venv" in path.parts or "app" in path.relative_to(ROOT).parts[:2]:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            for n in names:
+                assert n.split(".")[0] not in OLD_TOP_LEVEL, f"{path}: imports {n!r}; use faultlab.{n}"
+
+
+def test_layers_run_one_way() -> None:
+    for module, targets in _graph().items():
+        for target in targets:
+            src, dst = _part(module), _part(target)
+            assert dst == src or dst in ALLOWED[src], f"{module} imports {target}: {src} may not import {dst}"
+
+
+def test_no_import_circle_between_files() -> None:
+    graph = _graph()
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                if nxt == _package_of(node):  # a module importing its own package's __init__
+                    continue
+                cycle = stack[stack.index(nxt):] + [nxt]
+                raise AssertionError("import circle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+
+
+def _package_of(module: str) -> str:
+    return module.rpartition(".")[0]
