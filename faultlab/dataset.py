@@ -16,7 +16,8 @@ A dataset folder (``runs/<run>/dataset/``) holds::
                      ``train_end`` (end of the fault-free period, ISO 8601), ``columns`` (one
                      object per metric column: ``name``, ``service``, ``metric``, ``group`` in
                      cpu/memory/network/disk/application, ``kind`` counter/gauge, ``unit``),
-                     ``faults`` (the ground-truth records), plus free-form provenance.
+                     ``faults`` (the ground-truth records), ``candidates`` (services that can be
+                     a root cause; the rest are context), plus free-form provenance.
 
 Nothing here needs Docker: a recorded dataset is everything scoring needs.
 """
@@ -113,6 +114,28 @@ class Dataset:
         for name in self.metrics.columns:
             seen.setdefault(name.split(":", 1)[0], None)
         return list(seen)
+
+    @property
+    def candidates(self) -> list[str]:
+        """Services that can be a root cause: the ones faults can target (shop services, databases).
+
+        ``meta["candidates"]`` when the dataset declares it; else the nodes of ``graph.json``
+        that have series; else every service. Root-cause scoring ranks these only.
+        """
+        present = self.services
+        declared = self.meta.get("candidates")
+        if declared is not None:
+            return [s for s in present if s in set(declared)]
+        nodes = set(self.graph.names)
+        if nodes:
+            return [s for s in present if s in nodes]
+        return present
+
+    @property
+    def context(self) -> list[str]:
+        """Services whose series are evidence but never suspects (host, load generator, monitoring)."""
+        chosen = set(self.candidates)
+        return [s for s in self.services if s not in chosen]
 
     @property
     def scrape_interval_s(self) -> float:
