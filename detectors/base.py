@@ -257,6 +257,9 @@ class Classifier(_Method):
 
     kind = "classifier"
     registry = CLASSIFIERS
+    #: True for models that accept windows with another number of series than at fit time
+    #: (graph models with one node per series, e.g. TELESTO); only the window length must match.
+    dimension_invariant: ClassVar[bool] = False
 
     classes_: np.ndarray
     window_size_: int
@@ -291,7 +294,8 @@ class Classifier(_Method):
         """``N x len(classes_)`` class probabilities (rows sum to 1)."""
         self._check_fitted()
         windows = _check_windows(windows, self.name)
-        if windows.shape[1:] != (self.window_size_, self.n_features_):
+        expected = (self.window_size_, windows.shape[2] if self.dimension_invariant else self.n_features_)
+        if windows.shape[1:] != expected:
             raise BadInput(
                 f"classifier {self.name!r} was fitted on windows of {self.window_size_} x {self.n_features_}, "
                 f"got {windows.shape[1]} x {windows.shape[2]}"
