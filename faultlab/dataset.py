@@ -3,13 +3,17 @@
 A dataset folder (``runs/<run>/dataset/``) holds::
 
     metrics.parquet  one row per time step (column ``timestamp``, UTC), one float column per
-                     series named ``"<service>:<metric>"`` (e.g. ``"cart:cpu_cores"``). Counters
-                     are already per-second rates, gauges are values, all on one grid.
+                     series. Faultlab's collector names them ``"<service>:<metric>"`` (e.g.
+                     ``"cart:cpu_cores"``), but a name is only a key: which service and metric a
+                     column belongs to is read from the column table in meta.json, never parsed
+                     from the name (foreign names such as ``"x_AWS::ECS::Fargate/cpu"`` are
+                     fine). Counters are already per-second rates, gauges are values, one grid.
     mask.parquet     same shape, ``True`` where the value was missing and filled (ffill/bfill).
     labels.parquet   one row per time step: ``timestamp``, ``anomaly`` (0/1), ``fault_type``
                      ("" when none), ``root_cause`` (comma-separated service names, "" when
-                     none), ``fault_id`` ("" when none). Built from the *actual* applied/reverted
-                     times in the ground-truth log.
+                     none), ``fault_id`` ("" when none), ``recovering`` (0/1: after a fault's
+                     revert, before the measured return to baseline; 0 when the file lacks it).
+                     Built from the *actual* applied/reverted times in the ground-truth log.
     graph.json       ``{"nodes": [{"name", "kind"}], "edges": [{"source", "target"}]}``: caller
                      -> callee among services and databases.
     meta.json        ``format_version``, ``name``, ``scrape_interval_s``, ``start``, ``end``,
@@ -18,6 +22,10 @@ A dataset folder (``runs/<run>/dataset/``) holds::
                      cpu/memory/network/disk/application, ``kind`` counter/gauge, ``unit``),
                      ``faults`` (the ground-truth records), ``candidates`` (services that can be
                      a root cause; the rest are context), plus free-form provenance.
+
+The column table is the one source of truth for a column's service and metric. A dataset
+without one (legacy, or built by hand) gets it derived once, at construction, from the text
+before the first ':' of each name; loading a folder whose names and table disagree is BadInput.
 
 Nothing here needs Docker: a recorded dataset is everything scoring needs.
 """
@@ -37,6 +45,9 @@ from faultlab.errors import BadInput
 FORMAT_VERSION = 1
 METRIC_GROUPS = ("cpu", "memory", "network", "disk", "application")
 LABEL_COLUMNS = ("anomaly", "fault_type", "root_cause", "fault_id")
+#: Optional label columns: filled with 0 when a labels file lacks them.
+OPTIONAL_LABEL_COLUMNS = ("recovering",)
+TABLE_FIELDS = ("name", "service", "metric", "group", "kind", "unit")
 
 
 @dataclass(frozen=True)
@@ -89,31 +100,50 @@ class Dataset:
     def name(self) -> str:
         return str(self.meta.get("name", self.path.name if self.path else "dataset"))
 
+    def __post_init__(self) -> None:
+        # Derive the column table once for a dataset built without one, and refuse metric
+        # columns the table does not describe (a table may describe more: column subsets
+        # keep their parent's meta).
+        for col in OPTIONAL_LABEL_COLUMNS:
+            if col not in self.labels.columns:
+                object.__setattr__(self, "labels", self.labels.assign(**{col: np.zeros(len(self.labels), dtype=np.int8)}))
+        table = self.meta.get("columns")
+        names = [str(c) for c in self.metrics.columns]
+        if not table:
+            object.__setattr__(self, "meta", {**self.meta, "columns": legacy_column_table(names)})
+            return
+        described = {str(row.get("name")) for row in table}
+        missing = [n for n in names if n not in described]
+        if missing:
+            shown = ", ".join(repr(n) for n in missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise BadInput(f"dataset {self.name!r}: {len(missing)} metric column(s) have no row in meta columns: {shown}")
+
     @property
     def columns(self) -> pd.DataFrame:
-        """One row per metric column: name, service, metric, group, kind, unit."""
-        cols = pd.DataFrame(self.meta.get("columns", []))
-        if cols.empty:
-            names = list(self.metrics.columns)
-            cols = pd.DataFrame(
-                {
-                    "name": names,
-                    "service": [n.split(":", 1)[0] for n in names],
-                    "metric": [n.split(":", 1)[-1] for n in names],
-                    "group": "application",
-                    "kind": "gauge",
-                    "unit": "",
-                }
-            )
+        """One row per metric column, in column order: name, service, metric, group, kind, unit."""
+        cols = pd.DataFrame(self.meta["columns"]).drop_duplicates("name", keep="first")
+        for fld, default in (("group", "application"), ("kind", "gauge"), ("unit", "")):
+            if fld not in cols:
+                cols[fld] = default
+        cols = cols[list(TABLE_FIELDS)]
         # Name the target index: reindexing by the unnamed column Index would drop "name".
         return cols.set_index("name").reindex(pd.Index(self.metrics.columns, name="name")).reset_index()
 
     @property
     def services(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for name in self.metrics.columns:
-            seen.setdefault(name.split(":", 1)[0], None)
-        return list(seen)
+        """Services that have at least one column, in first-column order (from the column table)."""
+        return list(dict.fromkeys(str(s) for s in self.columns["service"]))
+
+    def service_of(self) -> dict[str, str]:
+        """``{column name: service}`` from the column table (never parsed from the name)."""
+        cols = self.columns
+        return dict(zip(cols["name"].astype(str), cols["service"].astype(str)))
+
+    def column_for(self, service: str, metric: str) -> str | None:
+        """The column holding ``metric`` of ``service``, or None (looked up in the column table)."""
+        cols = self.columns
+        hit = cols[(cols["service"] == service) & (cols["metric"] == metric)]
+        return None if hit.empty else str(hit["name"].iloc[0])
 
     @property
     def candidates(self) -> list[str]:
@@ -229,6 +259,41 @@ class Dataset:
         return path
 
 
+def legacy_column_table(names: list[str]) -> list[dict[str, str]]:
+    """A column table for names without one: service before the first ':', metric after it.
+
+    Only for datasets that carry no table; a name without ':' is its own service and metric.
+    """
+    rows = []
+    for name in names:
+        service, sep, metric = name.partition(":")
+        rows.append(
+            {"name": name, "service": service, "metric": metric if sep else name, "group": "application",
+             "kind": "gauge", "unit": ""}
+        )
+    return rows
+
+
+def check_column_table(names: list[str], table: list[dict[str, Any]], where: str) -> None:
+    """BadInput unless ``table`` describes exactly ``names`` (once each, with service and metric)."""
+    seen: dict[str, int] = {}
+    for i, row in enumerate(table):
+        name = row.get("name")
+        if not isinstance(name, str) or not row.get("service") or not row.get("metric"):
+            raise BadInput(f"{where}: columns[{i}] needs a name, a service and a metric, got {row!r}")
+        seen[name] = seen.get(name, 0) + 1
+    twice = [n for n, k in seen.items() if k > 1]
+    if twice:
+        raise BadInput(f"{where}: column(s) listed twice in the column table: {twice[:5]}")
+    missing = [n for n in names if n not in seen]
+    extra = [n for n in seen if n not in set(names)]
+    if missing or extra:
+        raise BadInput(
+            f"{where}: metric column names and the column table disagree: "
+            f"{len(missing)} column(s) without a row ({missing[:3]}), {len(extra)} row(s) without a column ({extra[:3]})"
+        )
+
+
 def sliding_windows(values: np.ndarray, size: int, stride: int = 1) -> np.ndarray:
     """``N x size x F`` view of a ``T x F`` array; empty when ``T < size``."""
     if size < 1 or stride < 1:
@@ -276,8 +341,13 @@ def load_dataset(path: str | Path) -> Dataset:
     labels["anomaly"] = labels["anomaly"].astype(np.int8)
     for col in ("fault_type", "root_cause", "fault_id"):
         labels[col] = labels[col].fillna("").astype(str)
+    for col in OPTIONAL_LABEL_COLUMNS:
+        labels[col] = labels[col].fillna(0).astype(np.int8) if col in labels.columns else np.int8(0)
+    metrics = _frame_from_parquet(path / "metrics.parquet")
+    if meta.get("columns"):
+        check_column_table([str(c) for c in metrics.columns], meta["columns"], str(path / "meta.json"))
     return Dataset(
-        metrics=_frame_from_parquet(path / "metrics.parquet"),
+        metrics=metrics,
         labels=labels,
         graph=graph,
         meta=meta,

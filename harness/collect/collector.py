@@ -26,7 +26,7 @@ from faultlab.harness.collect.transform import (
     spec_columns,
     to_utc,
 )
-from faultlab.dataset import LABEL_COLUMNS, Dataset, ServiceGraph
+from faultlab.dataset import LABEL_COLUMNS, OPTIONAL_LABEL_COLUMNS, Dataset, ServiceGraph
 from faultlab.errors import BadInput, RunFailed
 
 LabelsLike = pd.DataFrame | Callable[[pd.DatetimeIndex], pd.DataFrame] | None
@@ -161,7 +161,10 @@ def _resolve_labels(labels: LabelsLike, grid: pd.DatetimeIndex) -> pd.DataFrame:
     aligned["anomaly"] = aligned["anomaly"].astype(np.int8)
     for col in ("fault_type", "root_cause", "fault_id"):
         aligned[col] = aligned[col].fillna("").astype(str)
-    return aligned[list(LABEL_COLUMNS)]
+    extra = [c for c in OPTIONAL_LABEL_COLUMNS if c in aligned.columns]
+    for col in extra:
+        aligned[col] = aligned[col].fillna(0).astype(np.int8)
+    return aligned[[*LABEL_COLUMNS, *extra]]
 
 
 def collect_dataset(

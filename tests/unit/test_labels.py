@@ -42,7 +42,7 @@ def test_closed_interval_on_grid_uses_actual_not_scheduled_times():
     assert labels.loc[labels.anomaly == 1, "root_cause"].unique().tolist() == ["cart"]
     assert labels.loc[labels.anomaly == 1, "fault_id"].unique().tolist() == ["f1"]
     assert labels.loc[labels.anomaly == 0, "fault_id"].unique().tolist() == [""]
-    assert list(labels.columns) == ["anomaly", "fault_type", "root_cause", "fault_id"]
+    assert list(labels.columns) == ["anomaly", "fault_type", "root_cause", "fault_id", "recovering"]
     assert labels.index.name == "timestamp"
 
 
@@ -115,3 +115,32 @@ def test_read_ground_truth_skips_a_torn_last_line(tmp_path):
     file.write_text('{"broken\n' + "\n".join(lines))
     with pytest.raises(BadInput, match="ground_truth.jsonl:1"):
         read_ground_truth(file)
+
+
+def test_recovering_runs_from_revert_to_the_measured_return_plus_one_step():
+    records = journal("f1", "memory_leak", ["cart"], 12.3, 30.0)
+    records[-1]["detail"] = {"returned_to_baseline_at": at(41.0)}
+    labels = labels_from_ground_truth(records, grid())
+    # anomalous 15..30 s; recovering after 30 s until 41 s + one 5 s step (exclusive): 35, 40, 45
+    assert labels["recovering"].tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0]
+    assert labels["recovering"].dtype.kind == "i"
+    assert not ((labels["recovering"] == 1) & (labels["anomaly"] == 1)).any()
+
+
+def test_recovering_defaults_where_the_journal_lacks_the_return():
+    killed = labels_from_ground_truth(journal("f1", "kill", ["cart"], 12.3, 30.0), grid(), tail_s=0.0)
+    # no measured return: a kill's restart default (15 s) from the revert: steps 35, 40 (45 is the end)
+    assert killed["recovering"].tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0]
+    cpu = labels_from_ground_truth(journal("f1", "cpu", ["cart"], 12.3, 30.0), grid(), tail_s=0.0)
+    assert cpu["recovering"].sum() == 0  # nothing outlasts the revert unless measured
+    unreverted = labels_from_ground_truth(journal("f1", "cpu", ["cart"], 12.3, None), grid())
+    assert unreverted["recovering"].sum() == 0
+
+
+def test_recovering_never_covers_the_next_fault():
+    first = journal("f1", "kill", ["cart"], 12.3, 20.0)
+    second = journal("f2", "cpu", ["cart"], 26.0, 40.0)
+    labels = labels_from_ground_truth(first + second, grid())
+    assert labels["anomaly"].tolist() == [0, 0, 0, 1, 1, 0, 1, 1, 1, 0, 0, 0]
+    # the kill recovers until 20 + 15 + 5 s; the cpu fault (no measured return) has no tail past 45 s
+    assert labels["recovering"].tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
