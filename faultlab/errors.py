@@ -11,3 +11,16 @@ class BadInput(ValueError):
 
 class RunFailed(RuntimeError):
     """Something that was asked for could not be done, or a check failed: exit status 1."""
+
+
+class Interrupted(BaseException):
+    """The program was asked to stop (SIGTERM, SIGHUP or Ctrl-C): the one interruption type.
+
+    A ``BaseException`` like ``KeyboardInterrupt``, so that ``except Exception`` blocks do not
+    swallow it and every ``finally`` on the way out runs (faults are reverted there). ``reason``
+    names the signal, e.g. ``"SIGTERM"``.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

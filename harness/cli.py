@@ -2,8 +2,8 @@
 
 Each command group lives in ``harness/commands/<name>.py`` and exposes
 ``add_parser(subparsers)``, which registers its sub-command(s) and sets ``func`` on the parsed
-namespace. Errors are caught once here: ``BadInput`` exits 2, ``RunFailed`` exits 1, and both
-print one sentence to stderr.
+namespace. Errors are caught once here: ``BadInput`` exits 2, ``RunFailed`` and an interruption
+(SIGTERM, SIGHUP, Ctrl-C) exit 1, and each prints one sentence to stderr.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from faultlab.errors import BadInput, RunFailed
+from faultlab.errors import BadInput, Interrupted, RunFailed
+from faultlab.interrupt import interruptible
 
 # One line per command module; adding a command is one module plus one line here.
 COMMAND_MODULES = [
@@ -21,6 +22,7 @@ COMMAND_MODULES = [
     "faultlab.harness.commands.schema",
     "faultlab.harness.commands.inject",
     "faultlab.harness.commands.run",
+    "faultlab.harness.commands.validate",
     "faultlab.harness.commands.list",
     "faultlab.harness.commands.bench",
     "faultlab.harness.commands.check",
@@ -40,16 +42,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code = args.func(args)
+        with interruptible():  # SIGTERM, SIGHUP and Ctrl-C: one clean line, exit 1
+            code = args.func(args)
     except BadInput as exc:
         print(f"faultlab: error: {exc}", file=sys.stderr)
         return 2
     except RunFailed as exc:
         print(f"faultlab: failed: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("faultlab: interrupted", file=sys.stderr)
-        return 130
+    except (Interrupted, KeyboardInterrupt) as exc:
+        reason = exc.reason if isinstance(exc, Interrupted) else "SIGINT (Ctrl-C)"
+        print(f"faultlab: interrupted by {reason}", file=sys.stderr)
+        return 1
     return int(code or 0)
 
 

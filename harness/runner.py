@@ -5,14 +5,15 @@
       -> collect from Prometheus -> dataset/ -> evaluate -> scores.json, leaderboard
       -> manifest.json (written last) -> testbed down (unless kept)
 
-Ctrl-C or SIGTERM at any point: the executor reverts the active faults, whatever time span
-was run is still collected and evaluated where possible, and the manifest says
-``complete: false``. Nothing is started before the scenario has been validated.
+SIGTERM, SIGHUP or Ctrl-C at any point (one :class:`~faultlab.errors.Interrupted`, see
+:mod:`faultlab.interrupt`): the executor reverts the active faults, whatever time span was run
+is still collected, labelled and evaluated where possible, the manifest says ``complete: false``
+with the reason, and the testbed goes down. Nothing is started before the scenario has been
+validated.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
@@ -24,7 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from faultlab.errors import BadInput, RunFailed
+from faultlab.errors import BadInput, Interrupted, RunFailed
+from faultlab.interrupt import interruptible
 from faultlab.harness.runfolder import RunFolder, create_run_folder, utc_now, write_manifest
 from faultlab.harness.scenario import RunPlan, Scenario, load_scenario, resolve_plan, write_plan
 
@@ -33,10 +35,6 @@ Log = Callable[[str], None]
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-class Interrupted(BaseException):
-    """SIGTERM turned into an exception so every ``finally`` below runs (like Ctrl-C)."""
 
 
 @dataclass
@@ -129,55 +127,65 @@ def run_scenario(
     log(f"run folder {folder.path}")
     started_at = utc_now()
     state: dict[str, Any] = {"image_ids": {}, "load_start": None, "fault_start": None, "end": None}
-    complete, error = False, None
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted) if _main_thread() else None
-    try:
+    outcome = _Outcome()
+    with interruptible():
         try:
-            _run_live(scenario, plan, folder, state, log)
-            complete = True
-        except (KeyboardInterrupt, Interrupted) as exc:
-            error = f"interrupted ({type(exc).__name__}); faults reverted"
-            log(f"{error}; saving what was collected so far")
-        except (RunFailed, BadInput) as exc:
-            error = str(exc)
-            log(f"run failed: {error}")
-        state["end"] = state["end"] or time.time()
-        if state["load_start"] is not None:
             try:
-                _collect_and_evaluate(scenario, plan, folder, state, log)
+                _run_live(scenario, plan, folder, state, log)
+                outcome.complete = True
+            except (KeyboardInterrupt, Interrupted) as exc:
+                outcome.fail(f"interrupted by {_reason(exc)}; active faults reverted", log)
+                log("collecting and labelling what was run so far")
             except (RunFailed, BadInput) as exc:
-                complete = False
-                error = "; ".join(filter(None, [error, f"collection/evaluation failed: {exc}"]))
-                log(f"collection/evaluation failed: {exc}")
-    finally:
-        if not (keep_up or scenario.testbed.reuse):
-            _teardown(plan, log)
-        write_manifest(
-            folder,
-            started_at=started_at,
-            ended_at=utc_now(),
-            complete=complete,
-            seeds={**plan.seeds(), "evaluate": _evaluation_seeds(scenario)},
-            image_ids=state["image_ids"],
-            extra={
-                "scenario": scenario.name,
-                "error": error,
-                "load_start": _iso(state["load_start"]) if state["load_start"] else None,
-                "fault_phase_start": _iso(state["fault_start"]) if state["fault_start"] else None,
-                "end": _iso(state["end"]) if state["end"] else None,
-            },
-        )
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-    return RunResult(folder=folder, complete=complete, error=error)
+                outcome.fail(str(exc), log)
+            state["end"] = state["end"] or time.time()
+            if state["load_start"] is not None:
+                try:
+                    _collect_and_evaluate(scenario, plan, folder, state, log)
+                except (RunFailed, BadInput) as exc:
+                    outcome.fail(f"collection/evaluation failed: {exc}", log)
+                except (KeyboardInterrupt, Interrupted) as exc:
+                    outcome.fail(f"interrupted by {_reason(exc)} during collection/evaluation", log)
+        finally:
+            try:
+                if not (keep_up or scenario.testbed.reuse):
+                    _teardown(plan, log)
+            except (KeyboardInterrupt, Interrupted) as exc:
+                outcome.fail(f"interrupted by {_reason(exc)} during teardown", log)
+            finally:
+                write_manifest(
+                    folder,
+                    started_at=started_at,
+                    ended_at=utc_now(),
+                    complete=outcome.complete,
+                    seeds={**plan.seeds(), "evaluate": _evaluation_seeds(scenario)},
+                    image_ids=state["image_ids"],
+                    extra={
+                        "scenario": scenario.name,
+                        "error": outcome.error,
+                        "load_start": _iso(state["load_start"]) if state["load_start"] else None,
+                        "fault_phase_start": _iso(state["fault_start"]) if state["fault_start"] else None,
+                        "end": _iso(state["end"]) if state["end"] else None,
+                    },
+                )
+    return RunResult(folder=folder, complete=outcome.complete, error=outcome.error)
 
 
-def _raise_interrupted(signum: int, frame: Any) -> None:
-    raise Interrupted(f"signal {signum}")
+@dataclass
+class _Outcome:
+    """Whether the run completed, and every reason it did not (joined into one line)."""
+
+    complete: bool = False
+    error: str | None = None
+
+    def fail(self, reason: str, log: Log) -> None:
+        self.complete = False
+        self.error = "; ".join(filter(None, [self.error, reason]))
+        log(reason)
 
 
-def _main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
+def _reason(exc: BaseException) -> str:
+    return exc.reason if isinstance(exc, Interrupted) else "SIGINT (Ctrl-C)"
 
 
 def _evaluation_seeds(scenario: Scenario) -> dict[str, list[int]]:
@@ -195,7 +203,8 @@ def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict,
     log("phase: testbed up")
     up(config, log=log)
     state["image_ids"] = image_ids(config)
-    executor_cfg = ExecutorConfig(baseline_s=min(60.0, plan.train_s), clean_first=True)
+    # Preflight runs once, here, right after the testbed is up (not again inside executor.run).
+    executor_cfg = ExecutorConfig(baseline_s=min(60.0, plan.train_s), clean_first=True, preflight=False)
     executor = Executor(DockerOps(), GroundTruthLog(folder.ground_truth_file), executor_cfg)
     if plan.faults:
         log(f"phase: preflight of {len(plan.faults)} faults")

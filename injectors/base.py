@@ -47,6 +47,15 @@ Need = Literal[
 
 
 
+@dataclass(frozen=True)
+class HostDemand:
+    """Cores, memory and disk a fault adds on the host, per target (0: nothing to check)."""
+
+    cores: float = 0.0
+    memory_mb: float = 0.0
+    disk_mb: float = 0.0
+
+
 class FaultParams(BaseModel):
     """Base of every fault's ``Params``: unknown keys are an error, values are validated."""
 
@@ -138,6 +147,15 @@ class Fault(ABC):
     def memory_needed_mb(self, duration_s: float) -> float:
         """Memory the fault adds to the target over ``duration_s`` (checked in preflight)."""
         return 0.0
+
+    @classmethod
+    def host_demand(cls, params: FaultParams, duration_s: float) -> HostDemand:
+        """What the fault asks of the host, per target, checked before anything starts.
+
+        A scenario asking for more than the host has (8 cores on a 2-core machine, 40 GB of
+        memory) is refused by ``faultlab validate``/``run`` without Docker.
+        """
+        return HostDemand()
 
     @abstractmethod
     def effect(self, duration_s: float) -> EffectSpec:

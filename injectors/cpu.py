@@ -12,7 +12,7 @@ import math
 from pydantic import Field, model_validator
 
 from faultlab.injectors import procs
-from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams, HostDemand
 from faultlab.injectors.registry import FAULTS
 
 
@@ -72,6 +72,10 @@ class CpuFault(Fault):
     def min_duration_s(self) -> float:
         p = self.params
         return len(p.steps_pct()) * p.ramp_step_s if p.is_ramp else 0.0
+
+    @classmethod
+    def host_demand(cls, params: CpuParams, duration_s: float) -> HostDemand:
+        return HostDemand(cores=float(params.cores))
 
     def effect(self, duration_s: float) -> EffectSpec:
         p = self.params

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from faultlab.injectors import procs
-from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams, HostDemand
 from faultlab.injectors.registry import FAULTS
 
 MB = 2**20
@@ -35,6 +35,10 @@ class DiskFault(Fault):
     tools = ("fio",)
     description = "constant random reads and writes with fio inside the target"
     params: DiskParams
+
+    @classmethod
+    def host_demand(cls, params: DiskParams, duration_s: float) -> HostDemand:
+        return HostDemand(disk_mb=float(params.file_mb))
 
     def effect(self, duration_s: float) -> EffectSpec:
         if self.params.rate_mb_s is None:

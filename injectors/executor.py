@@ -1,7 +1,8 @@
 """Run a plan on time: record intent, apply, revert at the end, check the effect, log everything.
 
-Revert happens on the normal end of each fault, on Ctrl-C and on SIGTERM (both raise into the
-loop, whose ``finally`` reverts what is active). After a SIGKILL, :func:`faultlab.injectors.cleanup.clean`
+Revert happens on the normal end of each fault and on an interruption (SIGTERM, SIGHUP or
+Ctrl-C raise :class:`faultlab.errors.Interrupted` into the loop, whose ``finally`` reverts what
+is active; the applied part of a fault reverted early is still labelled). After a SIGKILL, :func:`faultlab.injectors.cleanup.clean`
 (called at the start of every run too) removes the leftovers. The target's counters are sampled
 from the host at 2 Hz from before the first fault (the baseline minute) to a few seconds after
 the last revert (the return to baseline).
@@ -9,13 +10,13 @@ the last revert (the return to baseline).
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from faultlab.errors import RunFailed
+from faultlab.interrupt import interruptible
 from faultlab.injectors import FAULTS
 from faultlab.injectors.base import EffectSpec, Fault, FaultContext
 from faultlab.injectors.counters import Sampler
@@ -26,10 +27,6 @@ from faultlab.injectors.preflight import check_fault
 from faultlab.injectors.schedule import Plan, PlannedFault
 
 OUTCOME_RANK = {"applied": 0, "partial": 1, "failed": 2}
-
-
-class Terminated(BaseException):
-    """Raised in the main thread on SIGTERM so the executor's ``finally`` reverts."""
 
 
 @dataclass
@@ -44,6 +41,8 @@ class Active:
     mechanism: str | None = None
     reverted_at: float | None = None
     error: str | None = None
+    revert_failed: bool = False  # a revert raised: the fault may still be in place
+    interrupted: bool = False  # reverted early because the run was interrupted
     specs: list[EffectSpec] = field(default_factory=list)
     measured: list[dict[str, float] | None] = field(default_factory=list)
 
@@ -134,6 +133,7 @@ class Executor:
             try:
                 fault.revert()
             except Exception as exc:
+                active.revert_failed = True
                 errors.append(f"revert on {fault.ctx.target.service}: {exc}")
         if errors:
             active.error = "; ".join(filter(None, [active.error, *errors]))
@@ -160,7 +160,7 @@ class Executor:
         errors = [r.error for _, _, r in results if r.error]
         if active.error:
             errors.insert(0, active.error)
-            outcome = "failed" if "revert" in active.error else outcome
+            outcome = "failed" if active.revert_failed else outcome
         if outcome == "applied":
             outcome = "reverted"
         effect = results[0][2].as_record(results[0][1]) if results else None
@@ -170,7 +170,7 @@ class Executor:
         offsets = [r.offset_t for _, _, r in results if r.offset_t is not None]
         returns = [r.returned_t for _, _, r in results if r.returned_t is not None]
         detail = {"returned_to_baseline_at": iso_ms(max(returns)) if returns else None,
-                  "baseline_s": self.config.baseline_s}
+                  "baseline_s": self.config.baseline_s, "interrupted": active.interrupted}
         active.error = "; ".join(errors) or None
         return self._record("reverted", active, outcome=outcome,
                             effect_onset=iso_ms(min(onsets)) if onsets else None,
@@ -195,10 +195,11 @@ class Executor:
             for fault in active.faults:
                 self.sampler.watch(fault.ctx.target.container_id)
         self.sampler.start()
-        previous = signal.getsignal(signal.SIGTERM)
-        in_main = _in_main_thread()
-        if in_main:
-            signal.signal(signal.SIGTERM, _raise_terminated)
+        with interruptible():
+            self._loop(actives)
+        return self.records
+
+    def _loop(self, actives: list[Active]) -> None:
         pending = sorted(actives, key=lambda a: a.scheduled_start)
         running: list[Active] = []
         done: list[tuple[float, Active]] = []
@@ -211,9 +212,10 @@ class Executor:
                     done.append((self.clock() + self.config.settle_s, active))
                 while pending and pending[0].scheduled_start <= now:
                     active = pending.pop(0)
+                    running.append(active)  # before apply: an interruption mid-apply still reverts it
                     self.apply(active)
-                    if active.applied_at is not None:
-                        running.append(active)
+                    if active.applied_at is None:  # apply failed and was reverted and logged
+                        running.remove(active)
                 self._finalize_due(done, self.clock())
                 waits = [a.scheduled_end for a in running] + [a.scheduled_start for a in pending[:1]]
                 waits += [due for due, _ in done]
@@ -224,30 +226,18 @@ class Executor:
         finally:
             for active in running:
                 self.revert(active)
+                active.interrupted = True
                 active.error = "; ".join(filter(None, [active.error, "interrupted: reverted early"]))
                 done.append((self.clock() + min(self.config.settle_s, 1.0), active))
             if running:
                 time.sleep(min(self.config.settle_s, 1.0))
-                self._finalize_due(done, float("inf"))
+            self._finalize_due(done, float("inf"))  # every fault gets its closing record
             self.sampler.stop()
-            if in_main:
-                signal.signal(signal.SIGTERM, previous)
-        return self.records
 
     def _finalize_due(self, done: list[tuple[float, Active]], now: float) -> None:
         for item in [d for d in done if d[0] <= now]:
             done.remove(item)
             self.finalize(item[1])
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated(f"signal {signum}")
-
-
-def _in_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 def inject_one(ops: DockerOps, log: GroundTruthLog, fault_type: str, target: str, duration_s: float,
@@ -267,4 +257,4 @@ def inject_one(ops: DockerOps, log: GroundTruthLog, fault_type: str, target: str
     return records[-1]
 
 
-__all__ = ["Executor", "ExecutorConfig", "Terminated", "inject_one"]
+__all__ = ["Executor", "ExecutorConfig", "inject_one"]

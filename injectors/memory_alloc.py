@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from faultlab.injectors import procs
-from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams, HostDemand
 from faultlab.injectors.registry import FAULTS
 
 MB = 2**20
@@ -34,6 +34,10 @@ class MemoryAllocFault(Fault):
 
     def memory_needed_mb(self, duration_s: float) -> float:
         return self.params.size_mb
+
+    @classmethod
+    def host_demand(cls, params: MemoryAllocParams, duration_s: float) -> HostDemand:
+        return HostDemand(memory_mb=params.size_mb)
 
     def effect(self, duration_s: float) -> EffectSpec:
         return EffectSpec("memory_bytes", "bytes", "up", expected=self.params.size_mb * MB)

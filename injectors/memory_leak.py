@@ -10,7 +10,7 @@ import math
 from pydantic import Field
 
 from faultlab.injectors import procs
-from faultlab.injectors.base import EffectSpec, Fault, FaultParams
+from faultlab.injectors.base import EffectSpec, Fault, FaultParams, HostDemand
 from faultlab.injectors.registry import FAULTS
 
 MB = 2**20
@@ -40,6 +40,10 @@ class MemoryLeakFault(Fault):
 
     def memory_needed_mb(self, duration_s: float) -> float:
         return self.params.size_mb * self.chunks(duration_s)
+
+    @classmethod
+    def host_demand(cls, params: MemoryLeakParams, duration_s: float) -> HostDemand:
+        return HostDemand(memory_mb=params.size_mb * (int(math.floor(duration_s / params.every_s)) + 1))
 
     def effect(self, duration_s: float) -> EffectSpec:
         # the metric's mean over the fault: the allocation grows linearly from 1 to n chunks

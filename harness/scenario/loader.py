@@ -17,6 +17,7 @@ from faultlab.errors import BadInput
 from faultlab.harness.scenario.checks import Problem, check_scenario, describe_error, join_path
 from faultlab.harness.scenario.model import Scenario
 from faultlab.harness.scenario.plan import resolve_plan
+from faultlab.harness.scenario.resources import Host, check_resources
 from faultlab.harness.scenario.yamlfile import parse_yaml
 
 MAX_PROBLEMS_SHOWN = 5
@@ -85,9 +86,12 @@ def scenario_from_data(raw: Any, source: str = "<scenario>") -> Scenario:
     if problems:
         _raise(source, problems)
     try:  # what only the resolved plan shows (e.g. generated faults overlapping explicit ones)
-        resolve_plan(scenario)
+        plan = resolve_plan(scenario)
     except BadInput as exc:
         raise BadInput(f"{source}: {exc}") from None
+    problems, _ = check_resources(plan, Host.current())  # asks beyond this host
+    if problems:
+        _raise(source, problems)
     return scenario
 
 

@@ -100,3 +100,55 @@ def test_preflight_checks_every_planned_fault_without_applying_any(tmp_path):
         Executor(ops, log, config()).preflight(Plan(faults=faults))
     assert ops.calls == [] and read_records(log.path) == []
     Executor(FakeOps(), log, config()).preflight(Plan(faults=faults))  # all running: passes
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_signal_mid_fault_reverts_and_the_applied_part_stays_labelled(tmp_path, monkeypatch, signame):
+    """SIGTERM, SIGHUP and Ctrl-C are one interruption: revert, close the record, not 'failed'."""
+    import os
+    import signal
+
+    from faultlab.errors import Interrupted
+    from faultlab.harness.labels import fault_spans
+    from faultlab.injectors.effect import EffectResult
+
+    # The fake container has no counters: pretend the effect was measured, so that the outcome
+    # shows what the interruption alone does to it.
+    monkeypatch.setattr(executor_mod, "measure_effect",
+                        lambda spec, *a, **k: EffectResult("applied", 0.0, 1.0, None, None, None, None))
+    ops = FakeOps()
+    log = GroundTruthLog(tmp_path / "gt.jsonl")
+    real_sleep = executor_mod.time.sleep
+
+    def send_signal(seconds):
+        if ops.calls == ["pause cart"]:
+            os.kill(os.getpid(), getattr(signal, signame))
+        real_sleep(seconds)
+
+    monkeypatch.setattr(executor_mod.time, "sleep", send_signal)
+    with pytest.raises(Interrupted, match=signame):
+        Executor(ops, log, config()).run(plan(duration_s=60))
+    assert ops.calls == ["pause cart", "unpause cart"]
+    last = read_records(log.path)[-1]
+    assert last["event"] == "reverted" and last["detail"]["interrupted"] is True
+    assert last["outcome"] == "reverted" and "interrupted: reverted early" in last["error"]
+    assert last["applied_at"] and last["reverted_at"]
+    [span] = fault_spans(read_records(log.path))
+    assert span.labelled  # its applied steps are labelled
+    assert signal.getsignal(signal.SIGTERM) is not None  # handlers restored (no exception left armed)
+
+
+def test_a_failed_revert_is_failed_whatever_the_error_text(tmp_path, monkeypatch):
+    from faultlab.injectors.effect import EffectResult
+
+    monkeypatch.setattr(executor_mod, "measure_effect",
+                        lambda spec, *a, **k: EffectResult("applied", 0.0, 1.0, None, None, None, None))
+
+    class StuckPause(FakeOps):
+        def unpause(self, target):
+            raise RuntimeError("container is gone")
+
+    log = GroundTruthLog(tmp_path / "gt.jsonl")
+    Executor(StuckPause(), log, config()).run(plan())
+    last = read_records(log.path)[-1]
+    assert last["outcome"] == "failed" and "container is gone" in last["error"]

@@ -74,6 +74,30 @@ def test_ctrl_c_still_collects_and_marks_the_run_incomplete(calls, tmp_path):
     assert manifest(result)["complete"] is False
 
 
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_signal_during_the_faults_still_collects_and_says_why(calls, tmp_path, signame):
+    """Every way of being asked to stop ends the same: collected, torn down, incomplete, reason."""
+    import os
+    import signal
+
+    calls["live"] = lambda: os.kill(os.getpid(), getattr(signal, signame))
+    result = runner.run_scenario(SCENARIO, out=tmp_path, log=lambda m: None)
+    assert not result.complete and f"interrupted by {signame}" in result.error
+    assert calls["order"] == ["live", "collect", "teardown"]
+    m = manifest(result)
+    assert m["complete"] is False and signame in m["error"]
+
+
+def test_a_signal_during_teardown_still_writes_the_manifest(calls, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    monkeypatch.setattr(runner, "_teardown", lambda plan, log: os.kill(os.getpid(), signal.SIGTERM))
+    result = runner.run_scenario(SCENARIO, out=tmp_path, log=lambda m: None)
+    m = manifest(result)
+    assert m["complete"] is False and "during teardown" in m["error"]
+
+
 def test_a_failed_phase_is_reported_and_the_testbed_still_goes_down(calls, tmp_path):
     def fail():
         raise RunFailed("testbed not healthy after 300 s")
