@@ -1,4 +1,4 @@
-"""One self-contained folder per run, ``runs/<UTC-time>-<scenario-name>/`` (DESIGN.md, "A run folder").
+"""One self-contained folder per run, ``runs/<UTC-time>-<scenario-name>/`` (README, "A run writes one self-contained folder").
 
 The scenario is copied byte for byte as given, the plan is written before anything starts, and
 ``manifest.json`` is written last and atomically (temp file + rename), so a folder whose manifest
@@ -36,7 +36,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class RunFolder:
-    """The paths of one run folder; see DESIGN.md for what each holds."""
+    """The paths of one run folder; the README lists what each holds."""
 
     path: Path
 

@@ -10,7 +10,7 @@ exporter reads, directly from the host, at 2 Hz (TELESTO samples its KPIs at 2 H
 * frozen: ``freezer.state`` (v1) or ``cgroup.freeze`` / ``cgroup.events`` (v2).
 * network: ``/proc/<pid>/net/dev`` of any process of the container (its netns), all but ``lo``.
 * disk: ``/proc/<pid>/io`` ``read_bytes``/``write_bytes`` summed over the container's processes
-  (the cgroup v1 blkio counters stay at 0 on this kernel, see ENVIRONMENT.md).
+  (the cgroup v1 blkio counters stay at 0 on some kernels, e.g. Firecracker VMs with cgroup v1).
 * connections: ESTABLISHED sockets in ``/proc/<pid>/net/tcp{,6}``.
 """
 

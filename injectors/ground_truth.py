@@ -1,6 +1,6 @@
 """The ground-truth journal: JSON Lines, one record per event, appended and fsynced, never rewritten.
 
-Every record carries the DESIGN.md fields (``fault_id``, ``type``, ``targets``, ``params``,
+Every record carries the contract's fields (README, "Faults": ``fault_id``, ``type``, ``targets``, ``params``,
 ``mechanism``, ``scheduled_start``, ``scheduled_end``, ``applied_at``, ``reverted_at``,
 ``effect_onset``, ``effect_offset``, ``outcome``, ``effect``, ``error``) plus ``event``
 (``intent``, ``applied``, ``failed``, ``reverted``) and ``recorded_at``. A fault's state is the
