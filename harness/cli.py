@@ -27,6 +27,8 @@ COMMAND_MODULES = [
     "faultlab.harness.commands.bench",
     "faultlab.harness.commands.check",
     "faultlab.harness.commands.compare",
+    "faultlab.harness.commands.import_",
+    "faultlab.harness.commands.export",
 ]
 
 

@@ -50,6 +50,10 @@ def resolve_dataset(name_or_path: str | Path) -> Dataset:
     text = str(name_or_path)
     if text in DATASETS:
         return DATASETS.get(text)()
+    from faultlab.harness.io import is_spec, resolve_spec  # FORMAT:PATH, imported on the fly
+
+    if is_spec(text):
+        return resolve_spec(text)
     path = Path(text)
     if path.is_dir() and ((path / "meta.json").exists() or (path / "dataset" / "meta.json").exists()):
         return load_dataset(path)

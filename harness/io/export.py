@@ -1,0 +1,90 @@
+"""A Faultlab dataset written in the layouts other benchmarks read (TimeEval, TSB-AD).
+
+Both keep values and the 0/1 labels only: fault types, root causes, the mask and the column
+table do not survive (the formats have no place for them). The fault-free part survives:
+TimeEval's semi-supervised convention puts it in ``<name>.train.csv`` beside ``<name>.test.csv``,
+TSB-AD puts its length in the file name (``<name>_tr_<rows>_1st_<first anomaly>.csv``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from faultlab.dataset import Dataset
+from faultlab.errors import BadInput
+from faultlab.harness.io.benchmark_csv import TIMEEVAL_LABEL, TSBAD_LABEL
+from faultlab.registry import Registry
+
+EXPORTERS: Registry[Callable[[Dataset, Path], list[Path]]] = Registry("export format")
+
+
+def _train_rows(data: Dataset) -> int:
+    """Rows before the fault-free period ends (what ``Dataset.train()`` draws from)."""
+    return int(np.sum(data.timestamps < data.train_end))
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "dataset"
+
+
+def _frame(data: Dataset, label: str, with_time: bool) -> pd.DataFrame:
+    frame = data.metrics.reset_index(drop=True).copy()
+    if with_time:
+        stamps = data.timestamps.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        frame.insert(0, "timestamp", list(stamps))
+    frame[label] = data.labels["anomaly"].to_numpy(dtype=np.int64)
+    return frame
+
+
+@EXPORTERS.register("timeeval")
+def export_timeeval(data: Dataset, out: Path) -> list[Path]:
+    """``<name>.train.csv`` (before ``train_end``), ``<name>.test.csv`` (the rest), ``datasets.csv`` index."""
+    name = _safe(data.name)
+    rows = _train_rows(data)
+    frame = _frame(data, TIMEEVAL_LABEL, with_time=True)
+    written = []
+    if rows:
+        frame.iloc[:rows].to_csv(out / f"{name}.train.csv", index=False)
+        written.append(out / f"{name}.train.csv")
+    frame.iloc[rows:].to_csv(out / f"{name}.test.csv", index=False)
+    written.append(out / f"{name}.test.csv")
+    test_labels = frame[TIMEEVAL_LABEL].to_numpy()[rows:]
+    index = pd.DataFrame([{
+        "collection_name": "faultlab", "dataset_name": name,
+        "train_path": f"{name}.train.csv" if rows else "", "test_path": f"{name}.test.csv",
+        "dataset_type": "real", "datetime_index": True, "split_at": rows or "",
+        "train_type": "semi-supervised" if rows else "unsupervised", "train_is_normal": bool(rows),
+        "input_type": "multivariate" if data.metrics.shape[1] > 1 else "univariate",
+        "length": len(test_labels), "dimensions": data.metrics.shape[1],
+        "contamination": float(test_labels.mean()) if len(test_labels) else 0.0,
+        "num_anomalies": len(data.labels["fault_id"].iloc[rows:].replace("", np.nan).dropna().unique()),
+    }])
+    index.to_csv(out / "datasets.csv", index=False)
+    return [*written, out / "datasets.csv"]
+
+
+@EXPORTERS.register("tsb-ad")
+def export_tsbad(data: Dataset, out: Path) -> list[Path]:
+    """One ``<name>_tr_<train rows>_1st_<first anomaly row>.csv``: series columns, then ``Label``."""
+    rows = _train_rows(data)
+    anomalous = np.flatnonzero(data.y > 0)
+    first = int(anomalous[0]) if len(anomalous) else len(data.y)
+    file = out / f"{_safe(data.name)}_tr_{rows}_1st_{first}.csv"
+    _frame(data, TSBAD_LABEL, with_time=False).to_csv(file, index=False)
+    return [file]
+
+
+def export_dataset(data: Dataset, fmt: str, out: str | Path) -> list[Path]:
+    """Write ``data`` in format ``fmt`` into folder ``out``; returns the files written."""
+    exporter = EXPORTERS.get(fmt)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: exists and is not a folder")
+    if len(data.metrics) == 0:
+        raise BadInput(f"dataset {data.name!r} has no rows to export")
+    out.mkdir(parents=True, exist_ok=True)
+    return exporter(data, out)
