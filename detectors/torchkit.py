@@ -12,7 +12,7 @@ What lives here:
   300 series x 20 steps would be 120 MB per copy).
 - :func:`train_val_windows`: chronological split of fault-free steps into training and
   validation windows (the validation slice is the *last* part, as a forecast of unseen time).
-- :func:`fit_module`: the generic training loop (Adam, shuffled mini-batches from a seeded
+- :func:`fit_module`: the generic training loop (AdamW, shuffled mini-batches from a seeded
   generator, early stopping on the validation loss with ``patience`` / ``min_delta``, best
   weights restored, progress lines on stderr once training has run a few seconds).
 - :func:`module_state` / :func:`load_module_state`: a module's ``state_dict`` as npz-ready
@@ -59,8 +59,8 @@ class TorchParams(Params):
     device: Device = Field("auto", description="auto = CUDA when present, else CPU")
     max_epochs: int = Field(30, ge=1, le=10_000, description="upper bound on training epochs")
     batch_size: int = Field(64, ge=1, le=65_536)
-    lr: float = Field(1e-3, gt=0, le=1.0, description="Adam learning rate")
-    weight_decay: float = Field(0.0, ge=0, description="Adam L2 penalty")
+    lr: float = Field(1e-3, gt=0, le=1.0, description="AdamW learning rate")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW decoupled weight decay (0 = plain Adam)")
     patience: int = Field(5, ge=1, description="epochs without validation improvement before stopping")
     min_delta: float = Field(1e-4, ge=0, description="smallest relative drop of the monitored loss that counts as improvement")
     val_fraction: float = Field(0.2, ge=0, lt=0.9, description="last share of fault-free steps kept for early stopping")
@@ -230,7 +230,7 @@ def fit_module(
     owner: str,
     clip_norm: float | None = 5.0,
 ) -> TrainHistory:
-    """Train ``module`` with Adam on mini-batches of ``train``; early-stop on ``val``; keep the best.
+    """Train ``module`` with AdamW on mini-batches of ``train``; early-stop on ``val``; keep the best.
 
     ``loss_fn(module, batch)`` returns the mean loss of one batch (``batch`` is what the source's
     ``batch`` returns). The monitored loss is the validation loss, or the training loss when
@@ -243,7 +243,7 @@ def fit_module(
 
     if len(train) == 0:
         raise BadInput(f"{owner}: no training windows")
-    optimiser = torch.optim.Adam(module.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    optimiser = torch.optim.AdamW(module.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     history = TrainHistory()
     best_loss, best_state, waited = math.inf, copy.deepcopy(module.state_dict()), 0
     started = time.perf_counter()
