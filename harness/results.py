@@ -3,12 +3,15 @@
 Layout (``format_version`` 1)::
 
     {"format_version": 1, "created": ISO-8601, "datasets": [names], "columns": [...],
-     "rows":    [{"kind", "model", "dataset", "seed", "metric", "protocol", "breakdown", "value"}],
-     "summary": [{"kind", "model", "dataset", "metric", "protocol", "breakdown", "mean", "std", "n"}],
+     "settings": {dataset: {"vus": {"window_steps", "window_s", "rule", ...}, "candidates": [...],
+                            "recovering": policy, "floors": bool, ...}},
+     "rows":    [{"kind", "model", "dataset", "seed", "metric", "protocol", "breakdown", "value"[, "reason"]}],
+     "summary": [{"kind", "model", "dataset", "metric", "protocol", "breakdown", "mean", "std", "n"[, "reason"]}],
      ...free-form provenance (command, methods)}
 
 ``rows`` hold every metric per detector/classifier, per breakdown (all, fault type, target) and
 per seed; ``summary`` their mean and sample standard deviation over seeds (NaN -> ``null``).
+A ``null`` value carries ``reason``: why the data cannot answer that question (n/a, never 0).
 """
 
 from __future__ import annotations
@@ -24,22 +27,41 @@ import numpy as np
 import pandas as pd
 
 from faultlab.errors import BadInput
-from faultlab.harness.evaluation import COLUMNS
+from faultlab.harness.evaluation import COLUMNS, REASON
 
 FORMAT_VERSION = 1
 KEY_COLUMNS = ["kind", "model", "dataset", "metric", "protocol", "breakdown"]
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std (ddof=1) and count of finite values over seeds, one row per key."""
+    """Mean, std (ddof=1) and count of finite values over seeds, one row per key.
+
+    ``reason`` is the first reason given for a key whose mean is undefined (else empty).
+    """
     from faultlab.harness.scoring import aggregate_table
 
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise BadInput(f"results table lacks column(s) {missing}")
     if table.empty:
-        return pd.DataFrame(columns=[*KEY_COLUMNS, "mean", "std", "n"])
-    return aggregate_table(table[COLUMNS], value="value", seed="seed")
+        return pd.DataFrame(columns=[*KEY_COLUMNS, "mean", "std", "n", REASON])
+    out = aggregate_table(table[COLUMNS], value="value", seed="seed")
+    reasons = reasons_of(table)
+    given = table.assign(**{REASON: reasons})[reasons != ""]
+    if given.empty:
+        out[REASON] = ""
+        return out
+    first = given.groupby(KEY_COLUMNS, sort=False)[REASON].first().reset_index()
+    out = out.merge(first, on=KEY_COLUMNS, how="left")
+    out[REASON] = out[REASON].fillna("").where(~np.isfinite(out["mean"].astype(np.float64)), "")
+    return out
+
+
+def reasons_of(table: pd.DataFrame) -> pd.Series:
+    """The ``reason`` column as strings ("" where absent): tables from older files have none."""
+    if REASON not in table.columns:
+        return pd.Series("", index=table.index, dtype=object).astype(str)
+    return table[REASON].fillna("").astype(str)
 
 
 def _clean(value: Any) -> Any:
@@ -51,11 +73,16 @@ def _clean(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    """JSON-able rows; an empty ``reason`` is left out to keep the file small."""
+    return [{k: _clean(v) for k, v in row.items() if not (k == REASON and not v)}
+            for row in frame.to_dict(orient="records")]
 
 
 def write_scores(table: pd.DataFrame, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
-    """Write ``scores.json`` (rows per seed + summary over seeds); returns the path."""
+    """Write ``scores.json`` (rows per seed + summary over seeds); returns the path.
+
+    ``extra`` (provenance, ``settings``) is written as given, NaN becoming ``null``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
@@ -63,14 +90,29 @@ def write_scores(table: pd.DataFrame, path: str | Path, extra: Mapping[str, Any]
         "created": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "datasets": sorted(table["dataset"].unique().tolist()) if len(table) else [],
         "columns": COLUMNS,
-        **dict(extra or {}),
-        "rows": _records(table[COLUMNS]),
+        **{k: _json_safe(v) for k, v in dict(extra or {}).items()},
+        "rows": _records(table.assign(**{REASON: reasons_of(table)})[[*COLUMNS, REASON]]),
         "summary": _records(summarize(table)),
     }
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(dumps_rows(doc))
     tmp.replace(path)
     return path
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return _clean(value)
+
+
+def read_settings(source: str | Path) -> dict[str, dict[str, Any]]:
+    """The per-dataset ``settings`` of a ``scores.json`` (empty for files written before they existed)."""
+    doc = json.loads(scores_path(source).read_text())
+    settings = doc.get("settings") if isinstance(doc, dict) else None
+    return settings if isinstance(settings, dict) else {}
 
 
 def scores_path(source: str | Path) -> Path:
@@ -97,11 +139,11 @@ def read_scores(source: str | Path) -> pd.DataFrame:
         raise BadInput(f"{path}: format_version {version!r} is not supported (newest: {FORMAT_VERSION})")
     table = pd.DataFrame(doc["rows"])
     if table.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=[*COLUMNS, REASON])
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise BadInput(f"{path}: rows lack field(s) {missing}")
-    table = table[COLUMNS].copy()
+    table = table.assign(**{REASON: reasons_of(table)})[[*COLUMNS, REASON]].copy()
     table["seed"] = table["seed"].astype(np.int64)
     table["value"] = pd.to_numeric(table["value"], errors="coerce").astype(np.float64)
     return table

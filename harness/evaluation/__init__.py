@@ -9,16 +9,19 @@ from faultlab.harness.evaluation.table import (
     FREE,
     ORACLE,
     OWN,
+    REASON,
     SEGMENTS,
     SEGMENTS_METRIC,
+    TRAIN_ALARM_RATE,
     Evaluation,
     MethodSpec,
     ScoreTimeline,
+    ScoringOptions,
     as_specs,
     higher_is_better,
 )
 
 __all__ = [
-    "ADJUSTED", "ALL", "COLUMNS", "EVENT_SPLIT", "FREE", "ORACLE", "OWN", "SEGMENTS", "SEGMENTS_METRIC",
-    "Evaluation", "MethodSpec", "ScoreTimeline", "as_specs", "evaluate", "higher_is_better", "run_evaluation",
+    "ADJUSTED", "ALL", "COLUMNS", "EVENT_SPLIT", "FREE", "ORACLE", "OWN", "REASON", "SEGMENTS", "SEGMENTS_METRIC",
+    "TRAIN_ALARM_RATE", "Evaluation", "MethodSpec", "ScoreTimeline", "ScoringOptions", "as_specs", "evaluate", "higher_is_better", "run_evaluation",
 ]

@@ -33,8 +33,10 @@ import pandas as pd
 from faultlab.dataset import Dataset
 from faultlab.detectors import CLASSIFIERS, DETECTORS
 from faultlab.errors import BadInput
-from faultlab.harness.evaluation.methods import score_classifier, score_detector, select_metrics
-from faultlab.harness.evaluation.table import COLUMNS, Evaluation, ScoreTimeline, as_specs
+from faultlab.harness.evaluation.methods import (
+    dataset_settings, score_classifier, score_detector, scored_steps, select_metrics,
+)
+from faultlab.harness.evaluation.table import COLUMNS, REASON, Evaluation, MethodSpec, ScoreTimeline, ScoringOptions, as_specs
 
 def evaluate(
     datasets: Dataset | Sequence[Dataset],
@@ -45,10 +47,14 @@ def evaluate(
     *,
     window_steps: int = 12,
     folds: int = 3,
+    floors: bool = True,
+    count_recovering: bool = False,
+    vus_window_s: float | None = None,
 ) -> pd.DataFrame:
     """The tidy results table (see the module docstring); :func:`run_evaluation` also keeps timelines."""
     return run_evaluation(
-        datasets, detectors, classifiers, seeds, metrics, window_steps=window_steps, folds=folds
+        datasets, detectors, classifiers, seeds, metrics, window_steps=window_steps, folds=folds,
+        floors=floors, count_recovering=count_recovering, vus_window_s=vus_window_s,
     ).table
 
 
@@ -61,12 +67,18 @@ def run_evaluation(
     *,
     window_steps: int = 12,
     folds: int = 3,
+    floors: bool = True,
+    count_recovering: bool = False,
+    vus_window_s: float | None = None,
 ) -> Evaluation:
     """Fit, score and measure every method on every dataset for every seed.
 
     ``metrics`` restricts the registered metrics by name (empty/None: all of them);
     ``window_steps`` is the classifier window length and ``folds`` the number of event-level
-    folds. Unknown names are a BadInput before anything is fitted.
+    folds. Unknown names are a BadInput before anything is fitted. ``floors`` adds the reference
+    floors (``always_alarm``, ``random``) whenever detectors are scored; ``count_recovering``
+    counts steps labelled recovering as normal (default: left out); ``vus_window_s`` fixes the
+    VUS buffer (default: derived per dataset). See :class:`ScoringOptions`.
     """
     data = [datasets] if isinstance(datasets, Dataset) else list(datasets)
     if not data:
@@ -78,6 +90,9 @@ def run_evaluation(
     clf_specs = as_specs(classifiers, seeds)
     if not det_specs and not clf_specs:
         raise BadInput("nothing to evaluate: give at least one detector or classifier")
+    options = ScoringOptions(floors=floors, count_recovering=count_recovering, vus_window_s=vus_window_s)
+    if floors and det_specs:
+        det_specs += _floor_specs(det_specs)
     for spec in det_specs:
         DETECTORS.get(spec.name)
     for spec in clf_specs:
@@ -86,17 +101,30 @@ def run_evaluation(
 
     rows: list[dict[str, Any]] = []
     timelines: list[ScoreTimeline] = []
+    settings: dict[str, dict[str, Any]] = {}
     for dataset in data:
+        steps = scored_steps(dataset, options) if det_specs else None
+        settings[dataset.name] = dataset_settings(dataset, options)
         for spec in det_specs:
             for i, seed in enumerate(spec.seeds):
-                found, timeline = score_detector(dataset, spec, int(seed), chosen)
+                found, timeline = score_detector(dataset, spec, int(seed), chosen, options=options, steps=steps)
                 rows += found
                 if i == 0:
                     timelines.append(timeline)
         for spec in clf_specs:
             for seed in spec.seeds:
                 rows += score_classifier(dataset, spec, int(seed), chosen, window_steps, folds)
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=[*COLUMNS, REASON])
     table["seed"] = table["seed"].astype(np.int64)
     table["value"] = table["value"].astype(np.float64)
-    return Evaluation(table=table, timelines=timelines)
+    table[REASON] = table[REASON].fillna("").astype(str)
+    return Evaluation(table=table, timelines=timelines, settings=settings)
+
+
+def _floor_specs(specs: Sequence[MethodSpec]) -> list[MethodSpec]:
+    """The floors not already listed, run with every seed any detector uses (their spread is the noise)."""
+    from faultlab.detectors.floors import FLOORS
+
+    listed = {s.name for s in specs}
+    seeds = tuple(sorted({int(x) for s in specs for x in s.seeds}))
+    return [MethodSpec(name, {}, seeds) for name in FLOORS if name not in listed]

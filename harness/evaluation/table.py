@@ -17,6 +17,8 @@ import pandas as pd
 from faultlab.errors import BadInput
 
 COLUMNS = ["kind", "model", "dataset", "seed", "metric", "protocol", "breakdown", "value"]
+#: Optional ninth column: why a value is undefined (``n/a``), empty where it is a number.
+REASON = "reason"
 OWN = "own-threshold"
 ORACLE = "oracle-best-f1"
 FREE = "threshold-free"
@@ -29,7 +31,10 @@ ALL = "all"
 #: Classifier rows that are not registered metrics (per-class and confusion cells).
 CLASSIFIER_EXTRAS = ("class_precision", "class_recall", "confusion")
 #: Direction of every metric name the table can hold that METRICS does not know.
-EXTRA_HIGHER_IS_BETTER = {"class_precision": True, "class_recall": True, "confusion": True}
+EXTRA_HIGHER_IS_BETTER = {"class_precision": True, "class_recall": True, "confusion": True,
+                          "train_alarm_rate": False}
+#: The in-sample alarm rate: share of the fault-free training steps above the detector's own threshold.
+TRAIN_ALARM_RATE = "train_alarm_rate"
 
 
 @dataclass(frozen=True)
@@ -67,12 +72,34 @@ class ScoreTimeline:
     fault_type: np.ndarray
 
 
+@dataclass(frozen=True)
+class ScoringOptions:
+    """How detectors are scored, the same for every method on a dataset.
+
+    ``floors``: add the reference floors (``always_alarm``, ``random``) to the detectors.
+    ``count_recovering``: count steps labelled ``recovering`` (after a fault, before the system is
+    back to its old level) as normal steps; by default they are left out of false alarms, alarm
+    rates and every other detection metric. ``vus_window_s``: an explicit VUS buffer in seconds
+    (default: derived per dataset, see :func:`faultlab.harness.scoring.derive_window`).
+    """
+
+    floors: bool = True
+    count_recovering: bool = False
+    vus_window_s: float | None = None
+
+    @property
+    def recovering_policy(self) -> str:
+        return "counted as normal steps" if self.count_recovering else "excluded from false alarms and alarm rates"
+
+
 @dataclass
 class Evaluation:
-    """The tidy table plus the score timelines the plots need (first seed of each detector)."""
+    """The tidy table, the score timelines the plots need (first seed of each detector), and
+    per-dataset settings (VUS window, candidate set, recovering policy, floors) for the reports."""
 
     table: pd.DataFrame
     timelines: list[ScoreTimeline] = field(default_factory=list)
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def as_specs(items: Iterable[Any] | None, seeds: Sequence[int] | None = None) -> list[MethodSpec]:

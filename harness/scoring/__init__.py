@@ -21,6 +21,7 @@ from faultlab.harness.scoring.classification import (
     per_class_precision_recall,
 )
 from faultlab.harness.scoring.detection import (
+    alarm_rate,
     pa_f1,
     pa_precision,
     pa_recall,
@@ -42,7 +43,7 @@ from faultlab.harness.scoring.events import (
 )
 from faultlab.harness.scoring.ranking import OracleF1, best_f1, best_f1_threshold, pr_auc, roc_auc
 from faultlab.harness.scoring.rootcause import ac_at_k, avg_at_k
-from faultlab.harness.scoring.vus import VusResult, vus_per_window, vus_pr, vus_roc
+from faultlab.harness.scoring.vus import VusResult, VusWindow, derive_window, vus_per_window, vus_pr, vus_roc
 
 __all__ = [
     "KIND_SIGNATURES",
@@ -52,7 +53,9 @@ __all__ = [
     "OracleF1",
     "SeedSummary",
     "VusResult",
+    "VusWindow",
     "ac_at_k",
+    "alarm_rate",
     "accuracy",
     "aggregate_seeds",
     "aggregate_table",
@@ -63,6 +66,7 @@ __all__ = [
     "breakdown_by",
     "breakdown_items",
     "confusion_matrix",
+    "derive_window",
     "detected_event_fraction",
     "detection_delays_s",
     "f_beta",

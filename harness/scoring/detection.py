@@ -52,6 +52,17 @@ def point_f1(y_true: Any, y_pred: Any) -> float:
     return f_beta(safe_ratio(tp, n_pred, 0.0), safe_ratio(tp, n_true, float("nan")))
 
 
+def alarm_rate(y_true: Any, y_pred: Any) -> float:
+    """Share of the fault-free steps alarmed: what an operator pays for a threshold (``nan`` without one).
+
+    Lower is better; a calibrated detector alarms on about as many fault-free test steps as its
+    threshold quantile promises on its training part.
+    """
+    truth, pred = _pair(y_true, y_pred)
+    normal = ~truth
+    return float(pred[normal].mean()) if normal.any() else float("nan")
+
+
 # ---- point adjustment (optimistic) ---------------------------------------------------------
 def point_adjust(y_true: Any, y_pred: Any) -> np.ndarray:
     """Predictions with every labelled event that holds one alarm marked alarmed as a whole.
@@ -187,6 +198,7 @@ XU = "Xu et al., WWW 2018 (point adjustment)"
 register("precision", point_precision, "binary")
 register("recall", point_recall, "binary")
 register("f1", point_f1, "binary")
+register("alarm_rate", alarm_rate, "binary", higher_is_better=False)
 register("pa_precision", pa_precision, "binary", caveat="optimistic", reference=XU)
 register("pa_recall", pa_recall, "binary", caveat="optimistic", reference=XU)
 register("pa_f1", pa_f1, "binary", caveat="optimistic", reference=XU)

@@ -44,6 +44,37 @@ def avg_at_k(ranked: Sequence[Sequence[str]], truth: Sequence[Collection[str]], 
     return float(np.mean([ac_at_k(ranked, truth, j) for j in range(1, k + 1)]))
 
 
+def random_ranking_ac_at_k(truth: Sequence[Collection[str]], candidates: Collection[str], k: int = 1) -> float:
+    """Expected :func:`ac_at_k` of a uniformly random ranking of ``candidates``: the floor of AC@k.
+
+    A random order puts ``min(k, |C|) |V ∩ C| / |C|`` of a fault's root causes ``V`` in its top
+    ``k`` on average (``k / |C|`` for one root cause); ``nan`` for no faults or no candidates.
+    """
+    if k < 1:
+        raise BadInput(f"k must be >= 1, got {k}")
+    pool = set(candidates)
+    if not truth or not pool:
+        return float("nan")
+    per_fault = []
+    for causes in truth:
+        causes = {causes} if isinstance(causes, str) else set(causes)
+        if not causes:
+            raise BadInput("a fault's true root-cause set is empty")
+        per_fault.append(min(k, len(pool)) * len(causes & pool) / len(pool) / min(k, len(causes)))
+    return float(np.mean(per_fault))
+
+
+def random_ranking_expectation(metric_fn: object, params: dict[str, int], truth: Sequence[Collection[str]],
+                               candidates: Collection[str]) -> float:
+    """The expected value of a registered root-cause metric (AC@k or Avg@k) under a random ranking."""
+    k = int(params.get("k", 1))
+    if metric_fn is ac_at_k:
+        return random_ranking_ac_at_k(truth, candidates, k)
+    if metric_fn is avg_at_k:
+        return float(np.mean([random_ranking_ac_at_k(truth, candidates, j) for j in range(1, k + 1)]))
+    return float("nan")
+
+
 for _k in (1, 3, 5):
     register(f"ac@{_k}", ac_at_k, "rootcause", params={"k": _k}, reference="MicroRCA / RCAEval")
 register("avg@5", avg_at_k, "rootcause", params={"k": 5}, reference="MicroRCA / RCAEval")

@@ -21,6 +21,7 @@ plus ``O(window x buffered steps)``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,6 +195,68 @@ def _existence_ratio(events: np.ndarray, first_k: np.ndarray, window: int, k: in
         group_min = np.minimum.reduceat(event_min, starts)
         by_half[h] = np.cumsum(np.bincount(group_min, minlength=k + 2)[:k]) / len(starts)
     return by_half[np.arange(window + 1) // 2]
+
+
+# ---- the buffer a benchmark uses --------------------------------------------------------------
+#: Longest buffer derived for a dataset, in seconds: enough for scrape, rate-window and model lag.
+BUFFER_CAP_S = 120.0
+#: Share of the shortest normal gap between two labelled events that the buffer may span.
+GAP_SHARE = 0.5
+WINDOW_RULE = (
+    "VUS buffer = min({cap:g} s, {share:g} x the shortest fault-free gap between two labelled events), "
+    "in steps of the dataset's interval: buffers of neighbouring events never meet, so events never merge"
+)
+
+
+@dataclass(frozen=True)
+class VusWindow:
+    """The VUS buffer length chosen for one dataset, in steps and seconds, and why."""
+
+    steps: int
+    seconds: float
+    shortest_gap_steps: int | None
+    rule: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"window_steps": self.steps, "window_s": self.seconds,
+                "shortest_gap_steps": self.shortest_gap_steps, "rule": self.rule}
+
+
+def shortest_gap_steps(y_true: Any) -> int | None:
+    """Fewest normal steps between two consecutive labelled events (``None`` below two events)."""
+    events = segment_events(y_true)
+    if len(events) < 2:
+        return None
+    return int(np.min(events[1:, 0] - events[:-1, 1] - 1))
+
+
+def derive_window(
+    series: Sequence[Any], step_s: float, *, cap_s: float = BUFFER_CAP_S, gap_share: float = GAP_SHARE,
+    window_s: float | None = None,
+) -> VusWindow:
+    """The VUS buffer for a dataset whose 0/1 label series (the scored one and its cuts) are ``series``.
+
+    TSB-AD merges two events when their buffers of ``w // 2`` steps meet (a gap of ``g`` normal
+    steps merges once ``2 (w // 2) > g``); a fixed 100 steps merged every fault of a short run.
+    Here ``w = min(cap_s / step_s, gap_share x g_min)`` with ``g_min`` the shortest gap over all
+    series given, so at least half of every gap stays plain normal time and no events merge.
+    An explicit ``window_s`` is used as given (rounded to steps).
+    """
+    if step_s <= 0:
+        raise BadInput(f"the dataset's step must be positive, got {step_s!r} s")
+    gaps = [g for g in (shortest_gap_steps(y) for y in series) if g is not None]
+    gap = min(gaps) if gaps else None
+    if window_s is not None:
+        if window_s < 0:
+            raise BadInput(f"the VUS window must be >= 0 s, got {window_s!r}")
+        steps = int(round(window_s / step_s))
+        return VusWindow(steps, steps * step_s, gap, f"VUS buffer set explicitly to {window_s:g} s")
+    if cap_s < 0 or not 0 < gap_share <= 1:
+        raise BadInput(f"VUS buffer needs cap_s >= 0 and 0 < gap_share <= 1, got {cap_s!r}, {gap_share!r}")
+    steps = int(cap_s // step_s)
+    if gap is not None:
+        steps = min(steps, int(gap_share * gap))
+    return VusWindow(steps, steps * step_s, gap, WINDOW_RULE.format(cap=cap_s, share=gap_share))
 
 
 PAPARRIZOS = "Paparrizos et al., PVLDB 2022 (VUS); matches TSB-AD 1.5"

@@ -14,7 +14,7 @@ from faultlab.harness.dataset_index import resolve_dataset
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation import (
     SEGMENTS_METRIC,
-    ADJUSTED, ALL, COLUMNS, FREE, ORACLE, OWN, SEGMENTS, MethodSpec, as_specs, evaluate, run_evaluation,
+    ADJUSTED, ALL, COLUMNS, FREE, ORACLE, OWN, REASON, SEGMENTS, MethodSpec, as_specs, evaluate, run_evaluation,
 )
 from faultlab.harness.evaluation.methods import event_folds
 from faultlab.harness.results import read_scores, summarize, write_scores
@@ -51,11 +51,11 @@ def value(table: pd.DataFrame, metric: str, protocol: str, breakdown: str = ALL,
 
 @pytest.fixture(scope="module")
 def static_table() -> pd.DataFrame:
-    return evaluate(tiny(), [STATIC], seeds=[0])
+    return evaluate(tiny(), [STATIC], seeds=[0], floors=False)
 
 
 def test_table_is_tidy_with_one_row_per_key(static_table):
-    assert list(static_table.columns) == COLUMNS
+    assert list(static_table.columns) == [*COLUMNS, REASON]
     key = ["kind", "model", "dataset", "seed", "metric", "protocol", "breakdown"]
     assert not static_table.duplicated(key).any()
     assert set(static_table["model"]) == {'static_threshold(metric="a:cpu_cores", value=2.0)'}
@@ -89,7 +89,7 @@ def test_every_number_carries_its_protocol(static_table):
 
 
 def test_root_cause_from_localize_on_labelled_segments():
-    table = evaluate(tiny(), ["zscore"], metrics=["ac@1", "avg@5"])
+    table = evaluate(tiny(), ["zscore"], metrics=["ac@1", "avg@5"], floors=False)
     assert set(table["metric"]) == {"ac@1", "avg@5"}
     assert set(table["protocol"]) == {SEGMENTS, SEGMENTS_METRIC}  # services, and service:metric columns
     assert value(table, "ac@1", SEGMENTS) == 1.0  # a deviates, b does not
@@ -99,13 +99,13 @@ def test_root_cause_from_localize_on_labelled_segments():
 def test_seeds_are_rows_and_runs_repeat_exactly():
     specs = [{"name": "iforest", "params": {"n_estimators": 10}}]
     first = evaluate(tiny(), specs, seeds=[0, 1], metrics=["roc_auc"])
-    again = evaluate(tiny(), specs, seeds=[0, 1], metrics=["roc_auc"])
+    again = evaluate(tiny(), specs, seeds=[0, 1], metrics=["roc_auc"])  # the floors repeat too
     assert sorted(first["seed"].unique()) == [0, 1]
     pd.testing.assert_frame_equal(first, again)
 
 
 def test_timelines_keep_the_first_seed_scores_and_threshold():
-    ev = run_evaluation(tiny(), [STATIC], seeds=[3, 4], metrics=["f1"])
+    ev = run_evaluation(tiny(), [STATIC], seeds=[3, 4], metrics=["f1"], floors=False)
     (tl,) = ev.timelines
     assert tl.seed == 3 and tl.threshold == 0.0
     np.testing.assert_allclose(tl.scores[4], 1.5)  # (5 - 2) / 2 at test step 4 (= step 14)

@@ -1,0 +1,418 @@
+"""TELESTO's evaluation protocol (seed 001, sec. 3.1-3.3) as an evaluation mode for classifiers.
+
+The paper injects every anomaly type five times into every service group, then splits "the
+five injections of each anomaly and each service component ... as 3/1/1 as a
+training/validation/test split" (leave one group out), trains a model per service node and
+reports every split and their average (Tables 3 and 4). Here:
+
+- **classes**: the fault types of the labelled events, plus ``normal`` when asked
+  (``include_normal``): windows of the fault-free training period.
+- **repetition** of an injection: its rank, in time, among the injections of the same fault type
+  into the same group. The group is the ground truth's ``group`` field (written by the
+  scenario's TELESTO generator), else the ``-<group>`` suffix of a generated fault id
+  (``f012-cpu-orders``), else the injection's target set; ``group_by="type"`` ranks by fault
+  type alone (for datasets whose targets were drawn at random, such as ``synthetic-large``).
+  A dataset without three repetitions of a cell cannot be split 3/1/1: the rows are n/a with
+  that reason.
+- **splits**: ``n = min(splits, repetitions)`` folds, fold = repetition mod ``n``; split ``i``
+  tests on fold ``i``, validates on fold ``i+1`` (early stopping for classifiers that take
+  ``validation=``) and trains on the rest. Normal windows are dealt to folds by contiguous
+  blocks of the fault-free period. An injection's windows are always in one fold.
+- **classified node** (``node``): ``target`` classifies the series of the injected service, one
+  sample per service of the group (every service of a group); a service name classifies that
+  node only (Table 3 is "cassandra"; only injections into its group count); ``all`` uses every
+  series of the system. Per-service windows share one metric order (the union of the target
+  services' metrics; a metric a service lacks is 0).
+- **windows**: ``window_steps`` (paper: 20) at ``stride`` 1 inside each injection.
+
+Rows use the tidy table's columns with protocol ``telesto-protocol``: breakdown ``split=<i>``
+per split and ``all`` for the mean over splits (the paper's average), plus ``fault_type=``,
+``node=``, per-class precision/recall and confusion cells over the pooled test predictions
+(every window is tested exactly once). ``macro_precision`` and ``macro_recall`` come with
+``macro_f1`` (Table 3 reports them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from faultlab.dataset import Dataset
+from faultlab.errors import BadInput
+
+TELESTO_PROTOCOL = "telesto-protocol"
+NORMAL = "normal"
+MIN_REPETITIONS = 3
+
+
+class ProtocolUnavailable(Exception):
+    """The dataset cannot be evaluated under the protocol; the message is the n/a reason."""
+
+
+@dataclass(frozen=True)
+class ProtocolOptions:
+    """How the protocol cuts the dataset (defaults: the paper's)."""
+
+    window_steps: int = 20
+    stride: int = 1
+    splits: int = 5
+    node: str = "target"
+    include_normal: bool = False
+    group_by: Literal["group", "type"] = "group"
+    augment: str | None = None
+    augment_params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.window_steps < 2 or self.stride < 1:
+            raise BadInput(f"protocol: window_steps must be >= 2 and stride >= 1, got {self.window_steps}, {self.stride}")
+        if self.splits < MIN_REPETITIONS:
+            raise BadInput(f"protocol: splits must be >= {MIN_REPETITIONS} (train/validation/test), got {self.splits}")
+        if self.group_by not in ("group", "type"):
+            raise BadInput(f"protocol: group_by must be 'group' or 'type', got {self.group_by!r}")
+        if self.augment not in (None, "cmsf_gan"):
+            raise BadInput(f"protocol: augment must be empty or 'cmsf_gan', got {self.augment!r}")
+
+
+@dataclass(frozen=True)
+class Injection:
+    """One labelled fault event with its protocol coordinates."""
+
+    fault_id: str
+    fault_type: str
+    group: str
+    targets: tuple[str, ...]
+    segments: tuple[tuple[int, int], ...]  # (start, end) step ranges, end exclusive
+    repetition: int
+
+
+@dataclass(frozen=True)
+class ProtocolData:
+    """Windows with their class, source injection, fold and classified node."""
+
+    windows: np.ndarray  # N x window_steps x F
+    labels: np.ndarray
+    sources: np.ndarray  # fault id, or "normal#<block>"
+    folds: np.ndarray
+    nodes: np.ndarray  # the classified service ("*" for node="all")
+    columns: list[str]
+    n_splits: int
+    injections: list[Injection]
+
+
+# ---- injections and their repetitions -------------------------------------------------------
+def _groups_from_meta(dataset: Dataset) -> dict[str, str]:
+    """``fault_id -> group`` from the ground-truth records and, if present, provenance/plan.yaml."""
+    out: dict[str, str] = {}
+    for record in dataset.meta.get("faults", []) or []:
+        if isinstance(record, dict) and record.get("group") and record.get("fault_id"):
+            out.setdefault(str(record["fault_id"]), str(record["group"]))
+    if dataset.path is not None:
+        import yaml
+
+        for plan in (Path(dataset.path) / "provenance" / "plan.yaml", Path(dataset.path).parent / "plan.yaml"):
+            if plan.exists():
+                try:
+                    doc = yaml.safe_load(plan.read_text()) or {}
+                except (OSError, yaml.YAMLError):
+                    continue
+                for fault in doc.get("faults", []) or []:
+                    if isinstance(fault, dict) and fault.get("group") and fault.get("fault_id"):
+                        out.setdefault(str(fault["fault_id"]), str(fault["group"]))
+                break
+    return out
+
+
+def injections(dataset: Dataset, group_by: str = "group") -> list[Injection]:
+    """The labelled injections of ``dataset`` in time order, each with its repetition index."""
+    from faultlab.detectors import fault_segments
+
+    recorded = _groups_from_meta(dataset)
+    parts: dict[str, list[Any]] = defaultdict(list)
+    for seg in fault_segments(dataset):
+        if seg.fault_type and seg.fault_id:
+            parts[seg.fault_id].append(seg)
+    found: list[tuple[int, str, str, str, tuple[str, ...], tuple[tuple[int, int], ...]]] = []
+    for fault_id, segs in parts.items():
+        fault_type = segs[0].fault_type
+        targets = tuple(sorted({t for s in segs for t in s.root_cause}))
+        if group_by == "type":
+            group = "*"
+        else:
+            suffix = re.fullmatch(rf"f\d+-{re.escape(fault_type)}-(.+)", fault_id)
+            group = recorded.get(fault_id) or (suffix.group(1) if suffix else ",".join(targets))
+        found.append((segs[0].start, fault_id, fault_type, group, targets, tuple((s.start, s.end) for s in segs)))
+    found.sort()
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    out = []
+    for _, fault_id, fault_type, group, targets, segments in found:
+        rep = seen[(fault_type, group)]
+        seen[(fault_type, group)] += 1
+        out.append(Injection(fault_id, fault_type, group, targets, segments, rep))
+    return out
+
+
+def split_roles(folds: np.ndarray, split: int, n_splits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Masks ``(train, validation, test)``: test fold ``split``, validation the next, train the rest."""
+    test = folds == split
+    val = folds == (split + 1) % n_splits
+    return ~(test | val), val, test
+
+
+# ---- windows ------------------------------------------------------------------------------
+def _window_ends(start: int, end: int, size: int, stride: int) -> list[int]:
+    ends = list(range(start + size - 1, end, stride))
+    if not ends and end - 1 >= size - 1:
+        ends = [end - 1]  # a short injection still gives one window (with a little lead-in)
+    return ends
+
+
+def protocol_windows(dataset: Dataset, options: ProtocolOptions) -> ProtocolData:
+    """Cut ``dataset`` into the protocol's windows; :class:`ProtocolUnavailable` says why it cannot."""
+    events = injections(dataset, options.group_by)
+    if not events:
+        raise ProtocolUnavailable("the dataset has no labelled fault injections")
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for e in events:
+        counts[(e.fault_type, e.group)] += 1
+    most = max(counts.values())
+    if most < MIN_REPETITIONS:
+        how = "fault type" if options.group_by == "type" else "(fault type, group)"
+        raise ProtocolUnavailable(
+            f"needs >= {MIN_REPETITIONS} repetitions of a {how} to split train/validation/test; "
+            f"found at most {most} (no generator groups recorded? try group_by='type')"
+        )
+    n_splits = min(options.splits, most)
+    services = dataset.services
+    if options.node not in ("target", "all") and options.node not in services:
+        raise BadInput(f"protocol: node {options.node!r} is neither 'target', 'all' nor a service of {dataset.name!r}")
+    if options.node not in ("target", "all"):
+        events = [e for e in events if options.node in e.targets]
+        if not events:
+            raise ProtocolUnavailable(f"no injection targets node {options.node!r}")
+
+    size, stride = options.window_steps, options.stride
+    if options.node == "all":
+        columns = [str(c) for c in dataset.metrics.columns]
+        cube = dataset.values().astype(np.float64)[:, None, :]  # T x 1 x F
+        node_index = {"*": 0}
+    else:
+        cols = dataset.columns
+        wanted = {options.node} if options.node != "target" else {t for e in events for t in e.targets}
+        metrics = sorted(set(cols.loc[cols["service"].isin(wanted), "metric"]))
+        if not metrics:
+            raise ProtocolUnavailable(f"no metric series for the classified service(s) {sorted(wanted)}")
+        tensor, order, metrics = dataset.per_service(metrics)
+        cube = tensor.astype(np.float64)
+        node_index = {s: i for i, s in enumerate(order)}
+        columns = list(metrics)
+    if cube.shape[0] < size:
+        raise ProtocolUnavailable(f"the dataset has {cube.shape[0]} steps, fewer than one window of {size}")
+
+    windows: list[np.ndarray] = []
+    labels: list[str] = []
+    sources: list[str] = []
+    folds: list[int] = []
+    nodes: list[str] = []
+
+    def nodes_of(targets: Iterable[str]) -> list[str]:
+        if options.node == "all":
+            return ["*"]
+        if options.node != "target":
+            return [options.node]
+        return [t for t in targets if t in node_index]
+
+    for e in events:
+        for node in nodes_of(e.targets):
+            for start, end in e.segments:
+                for last in _window_ends(start, end, size, stride):
+                    windows.append(cube[last - size + 1 : last + 1, node_index[node], :])
+                    labels.append(e.fault_type)
+                    sources.append(e.fault_id)
+                    folds.append(e.repetition % n_splits)
+                    nodes.append(node)
+    if not windows:
+        raise ProtocolUnavailable(f"no injection is long enough for one window of {size} steps")
+    if options.include_normal:
+        n_types = len({e.fault_type for e in events})
+        per_fold = max(1, round(len(windows) / (n_types * n_splits)))
+        normal_nodes = sorted({n for n in nodes})
+        for block, ends in enumerate(_normal_blocks(dataset, size, n_splits)):
+            for k, node in enumerate(normal_nodes):
+                share = max(1, per_fold // len(normal_nodes))
+                picked = ends[np.linspace(0, len(ends) - 1, min(share, len(ends))).round().astype(int)] if len(ends) else []
+                for last in picked:
+                    windows.append(cube[last - size + 1 : last + 1, node_index[node], :])
+                    labels.append(NORMAL)
+                    sources.append(f"{NORMAL}#{block}")
+                    folds.append(block)
+                    nodes.append(node)
+    return ProtocolData(
+        windows=np.stack(windows),
+        labels=np.asarray(labels, dtype=str),
+        sources=np.asarray(sources, dtype=str),
+        folds=np.asarray(folds, dtype=np.int64),
+        nodes=np.asarray(nodes, dtype=str),
+        columns=columns,
+        n_splits=n_splits,
+        injections=events,
+    )
+
+
+def _normal_blocks(dataset: Dataset, size: int, n_blocks: int) -> list[np.ndarray]:
+    """Window end steps inside the fault-free training period, cut into ``n_blocks`` time blocks."""
+    stamps = dataset.timestamps
+    normal = (dataset.labels["anomaly"].to_numpy() == 0) & np.asarray(stamps < dataset.train_end)
+    run = np.zeros(len(normal), dtype=np.int64)  # length of the normal run ending at each step
+    for i, ok in enumerate(normal):
+        run[i] = (run[i - 1] + 1 if i else 1) if ok else 0
+    ends = np.flatnonzero(run >= size)
+    if len(ends) == 0:
+        return [np.empty(0, dtype=np.int64) for _ in range(n_blocks)]
+    edges = np.linspace(ends[0], ends[-1] + 1, n_blocks + 1)
+    return [ends[(ends >= lo) & (ends < hi)] for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+# ---- scoring ------------------------------------------------------------------------------
+def score_protocol(
+    dataset: Dataset, spec: Any, seed: int, metrics: Sequence[Any], options: ProtocolOptions | None = None
+) -> list[dict[str, Any]]:
+    """Rows of the tidy table for one classifier and seed under the protocol (n/a rows with a reason)."""
+    from faultlab.detectors import make_classifier
+    from faultlab.harness.scoring import breakdown_items
+    from faultlab.harness.scoring.classification import confusion_matrix, per_class_precision_recall
+
+    options = options or ProtocolOptions()
+    chosen = [m for m in metrics if m.kind == "classification"]
+    protocol = TELESTO_PROTOCOL + ("+cmsf_gan" if options.augment else "")
+
+    def row(metric: str, where: str, value: float, reason: str = "") -> dict[str, Any]:
+        value = float(value)
+        return {"kind": "classifier", "model": spec.label, "dataset": dataset.name, "seed": int(seed), "metric": metric,
+                "protocol": protocol, "breakdown": where, "value": value, "reason": "" if np.isfinite(value) else reason}
+
+    try:
+        data = protocol_windows(dataset, options)
+    except ProtocolUnavailable as exc:
+        return [row(m.name, "all", np.nan, f"n/a: {exc}") for m in chosen]
+
+    with_extras = any(m.name == "macro_f1" for m in chosen)
+    predicted = np.empty(len(data.labels), dtype=object)
+    per_split: dict[str, list[float]] = defaultdict(list)
+    rows: list[dict[str, Any]] = []
+    for split in range(data.n_splits):
+        train, val, test = split_roles(data.folds, split, data.n_splits)
+        if not test.any() or not train.any():
+            continue
+        train_w, train_y = data.windows[train], data.labels[train]
+        if options.augment:
+            train_w, train_y = augment_windows(train_w, train_y, options, seed)
+        model = make_classifier(spec.name, spec.params, seed)
+        kwargs: dict[str, Any] = {"columns": data.columns, "graph": dataset.graph}
+        if getattr(model, "accepts_validation", False) and val.any():
+            kwargs["validation"] = (data.windows[val], data.labels[val])
+        model.fit(train_w, train_y, **kwargs)
+        pred = np.asarray(model.predict(data.windows[test])).astype(str)
+        predicted[test] = pred
+        truth = data.labels[test]
+        values = {m.name: float(m(truth, pred)) for m in chosen}
+        if with_extras:
+            values |= _macro_precision_recall(truth, pred)
+        for name, value in values.items():
+            per_split[name].append(value)
+            rows.append(row(name, f"split={split + 1}", value, "undefined on this split"))
+    if not per_split:
+        return [row(m.name, "all", np.nan, "n/a: no split had both training and test windows") for m in chosen]
+    for name, values in per_split.items():
+        rows.append(row(name, "all", float(np.nanmean(values)) if np.isfinite(values).any() else np.nan, "undefined on every split"))
+    done = np.array([p is not None for p in predicted])
+    truth_all, pred_all = data.labels[done], predicted[done].astype(str)
+    for metric in chosen:
+        for key, value in breakdown_items(metric, truth_all, truth_all, pred_all).items():
+            rows.append(row(metric.name, f"fault_type={key}", value, "undefined for this class"))
+        if len(set(data.nodes.tolist())) > 1:
+            for key, value in breakdown_items(metric, data.nodes[done], truth_all, pred_all).items():
+                rows.append(row(metric.name, f"node={key}", value, "undefined for this node"))
+    order = sorted(set(truth_all) | set(pred_all))
+    for cls, stats in per_class_precision_recall(truth_all, pred_all, order).items():
+        rows.append(row("class_precision", f"fault_type={cls}", stats["precision"], "never predicted"))
+        rows.append(row("class_recall", f"fault_type={cls}", stats["recall"], "never in the test folds"))
+    matrix, order = confusion_matrix(truth_all, pred_all, order)
+    for i, true_cls in enumerate(order):
+        for j, pred_cls in enumerate(order):
+            rows.append(row("confusion", f"true={true_cls},pred={pred_cls}", float(matrix[i, j])))
+    return rows
+
+
+def _macro_precision_recall(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Macro precision and recall over the classes present in ``truth`` (Table 3's rows)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    labels = sorted(set(truth.tolist()))
+    p, r, _, _ = precision_recall_fscore_support(truth, pred, labels=labels, average="macro", zero_division=0)
+    return {"macro_precision": float(p), "macro_recall": float(r)}
+
+
+def augment_windows(windows: np.ndarray, labels: np.ndarray, options: ProtocolOptions, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training windows plus CMSF-GAN generated ones (seed 004), per class; see :mod:`faultlab.detectors.cmsf_gan`."""
+    try:
+        from faultlab.detectors.cmsf_gan import augment
+    except ImportError as exc:
+        raise BadInput(f"protocol: augment 'cmsf_gan' needs faultlab.detectors.cmsf_gan ({exc})") from None
+    new_w, new_y = augment(windows, labels, seed=seed, **options.augment_params)
+    return np.concatenate([windows, np.asarray(new_w, dtype=windows.dtype)]), np.concatenate([labels, np.asarray(new_y).astype(str)])
+
+
+# ---- the evaluation mode ------------------------------------------------------------------
+def run_protocol_evaluation(
+    datasets: Dataset | Sequence[Dataset],
+    detectors: Iterable[Any] | None = None,
+    classifiers: Iterable[Any] | None = None,
+    seeds: Sequence[int] | None = None,
+    metrics: Sequence[str] | None = None,
+    options: ProtocolOptions | None = None,
+    **grid_options: Any,
+) -> Any:
+    """As :func:`faultlab.harness.evaluation.run_evaluation`, with classifiers under the protocol.
+
+    Detectors are scored as usual; classifiers are scored by :func:`score_protocol` instead of
+    the event folds. Returns the same :class:`~faultlab.harness.evaluation.Evaluation`.
+    """
+    from faultlab.detectors import CLASSIFIERS
+    from faultlab.harness.evaluation import Evaluation, as_specs, run_evaluation
+    from faultlab.harness.evaluation.methods import select_metrics
+
+    data = [datasets] if isinstance(datasets, Dataset) else list(datasets)
+    clf_specs = as_specs(classifiers, seeds)
+    for spec in clf_specs:
+        CLASSIFIERS.get(spec.name)
+    chosen = select_metrics(metrics)
+    det_list = list(detectors or [])
+    if det_list:
+        evaluation = run_evaluation(data, det_list, [], seeds, metrics, **grid_options)
+    elif clf_specs:
+        evaluation = Evaluation(table=pd.DataFrame())
+    else:
+        raise BadInput("nothing to evaluate: give at least one detector or classifier")
+    rows: list[dict[str, Any]] = []
+    for dataset in data:
+        for spec in clf_specs:
+            for seed in spec.seeds:
+                rows += score_protocol(dataset, spec, int(seed), chosen, options)
+    base = evaluation.table
+    columns = list(base.columns) if len(base.columns) else ["kind", "model", "dataset", "seed", "metric", "protocol", "breakdown", "value", "reason"]
+    extra = pd.DataFrame(rows)
+    if "reason" not in columns:
+        extra = extra.drop(columns=["reason"], errors="ignore")
+    table = pd.concat([base, extra.reindex(columns=columns)], ignore_index=True) if len(base) else extra.reindex(columns=columns)
+    table["seed"] = table["seed"].astype(np.int64)
+    table["value"] = table["value"].astype(np.float64)
+    if "reason" in table.columns:
+        table["reason"] = table["reason"].fillna("").astype(str)
+    return replace(evaluation, table=table)
