@@ -3,6 +3,12 @@
 Tools run *inside* the target container (``docker exec``) so that their CPU, memory and I/O are
 charged to the target's cgroup and their packets to its network namespace. Helper containers
 (traffic generators, iperf3 clients) carry the label ``faultlab.owner=faultlab:<fault_id>``.
+
+Privileges (testbed/README.md, "Users and capabilities"): ``docker exec`` runs as the target's
+own user (uid 10001 for the shop, postgres, redis) with the target's capabilities (none), so
+every in-target tool must work unprivileged. Helpers run as their image's user (uid 10001) with
+no capabilities, except the network-namespace helper: root with NET_ADMIN alone, because Docker
+grants capabilities to uid 0 only.
 """
 
 from __future__ import annotations
@@ -12,6 +18,10 @@ from typing import Any
 from faultlab.errors import RunFailed
 from faultlab.injectors.marks import OWNER_ENV, OWNER_LABEL, OWNER_PREFIX
 from faultlab.injectors.targets import PROJECT_LABEL, Target, guard, project_name, target_from_attrs
+
+# What a helper may do: nothing but its own work. NETNS_CAPS is all iptables (nft) and tc need.
+HELPER_SECURITY: dict[str, Any] = {"cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"]}
+NETNS_CAPS = ["NET_ADMIN"]
 
 
 class DockerOps:
@@ -71,9 +81,13 @@ class DockerOps:
         return int(result.exit_code or 0), output
 
     def netns_run(self, target: Target, cmd: list[str], timeout_s: float = 30.0) -> tuple[int, str]:
-        """Run ``cmd`` in a helper (target's image) inside the target's network namespace."""
+        """Run ``cmd`` in a helper (target's image) inside the target's network namespace.
+
+        The helper is root (the image's default user is not) holding NET_ADMIN only.
+        """
         helper = self.client.containers.run(
-            target.image, cmd, entrypoint=[], detach=True, cap_add=["NET_ADMIN"],
+            target.image, cmd, entrypoint=[], detach=True, user="0:0",
+            cap_add=NETNS_CAPS, **HELPER_SECURITY,
             network_mode=f"container:{target.container_id}",
             labels={OWNER_LABEL: f"{OWNER_PREFIX}netns"},
         )
@@ -108,12 +122,14 @@ class DockerOps:
         environment: dict[str, str] | None = None,
         entrypoint: list[str] | None = None,
     ) -> str:
-        """Start a detached, labelled helper container; return its id."""
+        """Start a detached, labelled helper container (its image's user, no capabilities but
+        ``cap_add``); return its id."""
         kwargs: dict[str, Any] = {
             "detach": True,
             "labels": {OWNER_LABEL: mark},
             "environment": {OWNER_ENV: mark, **(environment or {})},
             "cap_add": cap_add or [],
+            **HELPER_SECURITY,
         }
         if entrypoint is not None:
             kwargs["entrypoint"] = entrypoint

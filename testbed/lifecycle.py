@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from faultlab.errors import BadInput, RunFailed
+from faultlab.testbed.app import containermap
 from faultlab.testbed.baseimage import REGISTRY_BASE, ensure_base_image, image_exists
 from faultlab.testbed.engine import compose_command, engine_answers, ensure_engine
 
@@ -53,6 +54,9 @@ class TestbedConfig:
     prometheus_port: int = 9090
     locust_port: int = 8089
     service_mem: str = "1g"
+    # where the container-id -> service map for the exporter goes (None: FAULTLAB_CONTAINER_MAP_DIR,
+    # else ~/.cache/faultlab/testbed/<project>); mounted read-only into the container exporter
+    container_map_dir: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.scrape_interval_s <= 60:
@@ -73,7 +77,17 @@ class TestbedConfig:
             "FAULTLAB_PROMETHEUS_PORT": str(self.prometheus_port),
             "FAULTLAB_LOCUST_PORT": str(self.locust_port),
             "FAULTLAB_SERVICE_MEM": self.service_mem,
+            "FAULTLAB_CONTAINER_MAP_DIR": str(self.map_dir),
         }
+
+    @property
+    def map_dir(self) -> Path:
+        """The folder holding the exporter's container map (see ``app/containermap.py``)."""
+        if self.container_map_dir:
+            return Path(self.container_map_dir)
+        if os.environ.get("FAULTLAB_CONTAINER_MAP_DIR"):
+            return Path(os.environ["FAULTLAB_CONTAINER_MAP_DIR"])
+        return Path.home() / ".cache" / "faultlab" / "testbed" / self.project
 
     @property
     def images(self) -> dict[str, str]:
@@ -93,13 +107,38 @@ class TestbedConfig:
 
 
 def compose(config: TestbedConfig, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
-    """Run one Docker Compose v2 command for this project."""
+    """Run one Docker Compose v2 command for this project.
+
+    After a successful ``up`` (the one command that gives containers new ids) the exporter's
+    container map is rewritten, so every caller (``up()``, the runner's Locust restart) keeps
+    the container metrics labelled.
+    """
+    if args and args[0] == "up":
+        config.map_dir.mkdir(parents=True, exist_ok=True)  # before Docker creates it as root
     cmd = [*compose_command(), "-f", str(COMPOSE_FILE), "-p", config.project, *args]
     done = subprocess.run(cmd, env=config.env(), capture_output=capture, text=True)
     if check and done.returncode != 0:
         detail = (done.stderr or done.stdout or "").strip()[-800:]
         raise RunFailed(f"'docker compose {' '.join(args)}' failed: {detail}")
+    if args and args[0] == "up" and done.returncode == 0:
+        write_container_map(config)
     return done
+
+
+PS_FORMAT = '{{.ID}}\t{{.Names}}\t{{.Label "com.docker.compose.service"}}'
+
+
+def write_container_map(config: TestbedConfig) -> Path:
+    """Write the project's container-id -> service map for the exporter (no Docker socket there)."""
+    cmd = ["docker", "ps", "--all", "--no-trunc", "--filter", f"label=com.docker.compose.project={config.project}",
+           "--format", PS_FORMAT]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RunFailed(f"'docker ps' for the container map failed: {done.stderr.strip()[-300:]}")
+    try:
+        return containermap.write(config.map_dir, config.project, containermap.parse_docker_ps(done.stdout))
+    except OSError as exc:
+        raise RunFailed(f"cannot write the container map into {config.map_dir}: {exc}") from None
 
 
 def ensure_wheelhouse(log: Log = _stderr) -> Path:
@@ -220,3 +259,4 @@ def down(config: TestbedConfig = TestbedConfig(), log: Log = _stderr) -> None:
         return
     log(f"stopping project {config.project!r}")
     compose(config, "down", "--volumes", "--remove-orphans", "--timeout", "10")
+    (config.map_dir / containermap.MAP_FILE).unlink(missing_ok=True)

@@ -200,21 +200,41 @@ def sum_interfaces(interfaces: dict[str, NetCounters]) -> NetCounters:
 
 
 # ---- per-process files ------------------------------------------------------------------------
-def read_process_io(proc_root: str | Path, pids: tuple[int, ...]) -> tuple[int, int]:
-    """Summed ``read_bytes`` and ``write_bytes`` of ``pids``; vanished or unreadable ones are skipped.
+@dataclass(frozen=True)
+class ProcessIo:
+    """Storage bytes summed over a container's processes, and how many could not be read."""
+
+    read_bytes: int
+    write_bytes: int
+    unreadable: int  # processes whose io file was refused (another user's, without privilege)
+
+
+def read_process_io_detail(proc_root: str | Path, pids: tuple[int, ...]) -> ProcessIo:
+    """Summed ``read_bytes`` and ``write_bytes`` of ``pids``; vanished ones are skipped and
+    refused ones counted (reading another user's ``/proc/<pid>/io`` needs CAP_SYS_PTRACE and,
+    the file being mode 0400, CAP_DAC_READ_SEARCH).
 
     The sum drops when a process exits (its bytes leave with it); Prometheus' ``rate`` treats
     that as a counter reset, which is the best a per-process source allows.
     """
-    read_b = write_b = 0
+    read_b = write_b = refused = 0
     for pid in pids:
         try:
             io = parse_flat_keyed(_read(Path(proc_root) / str(pid) / "io"))
-        except OSError:  # exited, or not ours to read (no CAP_SYS_PTRACE)
+        except PermissionError:
+            refused += 1
+            continue
+        except OSError:  # exited
             continue
         read_b += io.get("read_bytes", 0)
         write_b += io.get("write_bytes", 0)
-    return read_b, write_b
+    return ProcessIo(read_b, write_b, refused)
+
+
+def read_process_io(proc_root: str | Path, pids: tuple[int, ...]) -> tuple[int, int]:
+    """(read_bytes, write_bytes) summed over ``pids`` (see :func:`read_process_io_detail`)."""
+    io = read_process_io_detail(proc_root, pids)
+    return io.read_bytes, io.write_bytes
 
 
 def read_network(proc_root: str | Path, pids: tuple[int, ...]) -> NetCounters | None:

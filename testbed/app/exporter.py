@@ -1,87 +1,36 @@
 """The container metrics exporter (cAdvisor cannot be pulled here): ``python3 -m app.exporter``.
 
-Runs in its own container with ``pid: host``, the host's ``/sys/fs/cgroup`` read-only at
-``/host/sys/fs/cgroup`` and the Docker socket read-only. Lists the running containers of the
-compose project over the Engine API (cached a few seconds), reads each one's cgroup and /proc
-counters on every scrape (see ``cgroups.py``) and serves the README's ``container_*`` metrics
-on ``:9101`` with labels ``service`` and ``container``.
+Runs in its own container with ``pid: host`` and the host's ``/sys/fs/cgroup`` read-only at
+``/host/sys/fs/cgroup``; no Docker socket. Which container is which service comes from the map
+file the harness writes at every ``compose up`` (``containermap.py``; its folder is mounted
+read-only at ``/etc/faultlab/containers``), re-read every few seconds. On every scrape it reads
+each container's cgroup and /proc counters (see ``cgroups.py``) and serves the README's
+``container_*`` metrics on ``:9101`` with labels ``service`` and ``container``.
 
 Environment: COMPOSE_PROJECT (faultlab), CGROUP_ROOT (/host/sys/fs/cgroup), PROC_ROOT (/proc),
-DOCKER_SOCKET (/var/run/docker.sock), PORT (9101), CONTAINER_CACHE_S (5).
+CONTAINER_MAP (/etc/faultlab/containers/containers.json), PORT (9101), CONTAINER_CACHE_S (5).
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import logging
 import os
-import socket
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from .cgroups import NET_FIELDS, Layout, detect_layout, read_cgroup_stats, read_network, read_process_io
+from . import containermap
+from .cgroups import NET_FIELDS, Layout, detect_layout, read_cgroup_stats, read_network, read_process_io_detail
+from .containermap import Container
+
+__all__ = ["Container", "ContainerCollector", "main"]
 
 log = logging.getLogger("container-exporter")
 LABELS = ["service", "container"]
-
-
-@dataclass(frozen=True)
-class Container:
-    id: str
-    name: str  # e.g. "faultlab-gateway-1"
-    service: str  # compose service name, e.g. "gateway"
-
-
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    """HTTP over the Docker daemon's unix socket (no extra dependency)."""
-
-    def __init__(self, socket_path: str, timeout_s: float = 5.0) -> None:
-        super().__init__("localhost", timeout=timeout_s)
-        self.socket_path = socket_path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.socket_path)
-        self.sock = sock
-
-
-def list_project_containers(socket_path: str, project: str) -> list[Container]:
-    """Running containers labelled ``com.docker.compose.project=<project>`` (Engine API)."""
-    filters = json.dumps({"label": [f"com.docker.compose.project={project}"], "status": ["running"]})
-    conn = _UnixHTTPConnection(socket_path)
-    try:
-        conn.request("GET", "/containers/json?filters=" + urllib.parse.quote(filters))
-        resp = conn.getresponse()
-        body = resp.read()
-        if resp.status != 200:
-            raise OSError(f"Docker API {socket_path}: HTTP {resp.status}: {body[:200]!r}")
-    finally:
-        conn.close()
-    return parse_container_list(json.loads(body))
-
-
-def parse_container_list(items: list[dict]) -> list[Container]:
-    """Engine API ``/containers/json`` objects -> :class:`Container` (sorted by name)."""
-    out = []
-    for item in items:
-        labels = item.get("Labels") or {}
-        names = item.get("Names") or [item["Id"][:12]]
-        out.append(
-            Container(
-                id=item["Id"],
-                name=names[0].lstrip("/"),
-                service=labels.get("com.docker.compose.service", names[0].lstrip("/")),
-            )
-        )
-    return sorted(out, key=lambda c: c.name)
+DEFAULT_MAP = "/etc/faultlab/containers/" + containermap.MAP_FILE
 
 
 class ContainerCollector(Collector):
@@ -102,6 +51,7 @@ class ContainerCollector(Collector):
         self.clock = clock
         self._cached: list[Container] = []
         self._cached_at = float("-inf")
+        self._last_error = ""
 
     def containers(self) -> list[Container]:
         """The container list, refreshed at most every ``cache_s``; the last good one on errors."""
@@ -111,7 +61,12 @@ class ContainerCollector(Collector):
                 self._cached = self.list_containers()
                 self._cached_at = now
             except (OSError, ValueError) as exc:
-                log.warning("cannot list containers: %s", exc)
+                message = str(exc)
+                if message != self._last_error:  # once per distinct problem, not every scrape
+                    log.warning("cannot list containers (keeping the last good list): %s", message)
+                    self._last_error = message
+            else:
+                self._last_error = ""
         return self._cached
 
     def collect(self) -> Iterator[Metric]:
@@ -127,9 +82,10 @@ class ContainerCollector(Collector):
             fam.procs.add_metric(labels, len(stats.pids))
             fam.quota.add_metric(labels, stats.cpu_quota_cores)
             fam.limit.add_metric(labels, stats.memory_limit_bytes)
-            read_b, write_b = read_process_io(self.proc_root, stats.pids)
-            fam.fs_read.add_metric(labels, read_b)
-            fam.fs_write.add_metric(labels, write_b)
+            io = read_process_io_detail(self.proc_root, stats.pids)
+            fam.fs_read.add_metric(labels, io.read_bytes)
+            fam.fs_write.add_metric(labels, io.write_bytes)
+            fam.fs_unreadable.add_metric(labels, io.unreadable)
             net = read_network(self.proc_root, stats.pids)
             if net is not None:
                 for field in NET_FIELDS:
@@ -150,6 +106,11 @@ class _Families:
         self.limit = GaugeMetricFamily("container_spec_memory_limit_bytes", "Memory limit (0 = none)", labels=LABELS)
         self.fs_read = CounterMetricFamily("container_fs_read_bytes", "Bytes read from storage by its processes", labels=LABELS)
         self.fs_write = CounterMetricFamily("container_fs_write_bytes", "Bytes written to storage by its processes", labels=LABELS)
+        self.fs_unreadable = GaugeMetricFamily(
+            "container_fs_unreadable_processes",
+            "Processes whose /proc/<pid>/io the exporter may not read (their bytes are missing)",
+            labels=LABELS,
+        )
         self.net = {
             (direction, field): CounterMetricFamily(
                 f"container_network_{direction}_{field}", f"Network {direction} {field} (all interfaces but lo)", labels=LABELS
@@ -159,7 +120,8 @@ class _Families:
         }
 
     def all(self) -> Iterator[Metric]:
-        yield from (self.cpu, self.mem, self.rss, self.procs, self.quota, self.limit, self.fs_read, self.fs_write)
+        yield from (self.cpu, self.mem, self.rss, self.procs, self.quota, self.limit, self.fs_read, self.fs_write,
+                    self.fs_unreadable)
         yield from self.net.values()
 
 
@@ -168,12 +130,13 @@ def main() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     project = os.environ.get("COMPOSE_PROJECT", "faultlab")
-    socket_path = os.environ.get("DOCKER_SOCKET", "/var/run/docker.sock")
+    map_path = os.environ.get("CONTAINER_MAP", DEFAULT_MAP)
     layout = detect_layout(os.environ.get("CGROUP_ROOT", "/host/sys/fs/cgroup"))
-    log.info("cgroup v%d, driver %s, root %s, project %s", layout.version, layout.driver, layout.root, project)
+    log.info("cgroup v%d, driver %s, root %s, project %s, map %s, uid %d",
+             layout.version, layout.driver, layout.root, project, map_path, os.getuid())
     collector = ContainerCollector(
         layout,
-        lambda: list_project_containers(socket_path, project),
+        lambda: containermap.read(map_path, project),
         proc_root=os.environ.get("PROC_ROOT", "/proc"),
         cache_s=float(os.environ.get("CONTAINER_CACHE_S", "5")),
     )

@@ -3,6 +3,7 @@
 # reach PyPI here) and installed offline into a venv on Debian's Python.
 ARG RUNTIME_IMAGE=faultlab/runtime:dev
 FROM ${RUNTIME_IMAGE}
+USER root
 RUN apt-get update && apt-get install -y --no-install-recommends python3-venv \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 COPY images/wheels /tmp/wheels
@@ -11,3 +12,4 @@ RUN python3 -m venv /venv \
  && rm -rf /tmp/wheels
 ENV PATH=/venv/bin:$PATH
 LABEL org.faultlab.image=locust
+USER 10001:10001

@@ -13,8 +13,17 @@ RUN apt-get update \
       postgresql redis-server prometheus prometheus-node-exporter \
       stress-ng fio iperf3 iproute2 iptables nftables curl procps ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+# Least privilege (testbed/README.md, "Users and capabilities"): the shop, Locust, Prometheus and
+# the node exporter run as the unprivileged user faultlab (uid/gid 10001, the image's default
+# user); PostgreSQL and Redis as the postgres and redis users their Debian packages create.
+RUN groupadd --system --gid 10001 faultlab \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin faultlab \
+ && install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/faultlab \
+ && install -d -o postgres -g postgres -m 2775 /var/run/postgresql
 COPY app /opt/faultlab/app
 COPY prometheus /opt/faultlab/prometheus
 COPY images/entrypoints /opt/faultlab/bin
-ENV PYTHONPATH=/opt/faultlab PYTHONUNBUFFERED=1 PATH=/opt/faultlab/bin:$PATH
+ENV PYTHONPATH=/opt/faultlab PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/opt/faultlab/bin:$PATH
 LABEL org.faultlab.image=runtime
+USER 10001:10001

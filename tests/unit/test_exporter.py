@@ -24,9 +24,11 @@ from faultlab.testbed.app.cgroups import (
     read_cgroup_stats,
     read_network,
     read_process_io,
+    read_process_io_detail,
     sum_interfaces,
 )
-from faultlab.testbed.app.exporter import Container, ContainerCollector, parse_container_list
+from faultlab.testbed.app import containermap
+from faultlab.testbed.app.exporter import Container, ContainerCollector
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cgroup"
 PROC = FIXTURES / "proc"
@@ -126,15 +128,77 @@ def test_small_parsers() -> None:
     assert parse_flat_keyed("read_bytes: 12\nbad line here\nanon 7\n") == {"read_bytes": 12, "anon": 7}
 
 
-def test_parse_container_list() -> None:
-    items = [
-        {"Id": "b" * 64, "Names": ["/faultlab-redis-1"], "Labels": {"com.docker.compose.service": "redis"}},
-        {"Id": "a" * 64, "Names": ["/faultlab-cart-1"], "Labels": {"com.docker.compose.service": "cart"}},
-    ]
-    assert parse_container_list(items) == [
+def test_docker_ps_lines_become_the_map() -> None:
+    text = (
+        f"{'b' * 64}\tfaultlab-redis-1\tredis\n"
+        f"{'a' * 64}\tfaultlab-cart-1\tcart\n"
+        "abc123\tfaultlab-short-1\tshort\n"  # a truncated id is useless for the cgroup path
+        f"{'c' * 64}\tloner\t\n"  # no compose label: the name stands in
+    )
+    assert containermap.parse_docker_ps(text) == [
         Container("a" * 64, "faultlab-cart-1", "cart"),
         Container("b" * 64, "faultlab-redis-1", "redis"),
+        Container("c" * 64, "loner", "loner"),
     ]
+
+
+def test_container_map_round_trip_and_replacement(tmp_path: Path) -> None:
+    first = [Container("a" * 64, "faultlab-cart-1", "cart")]
+    path = containermap.write(tmp_path / "map", "faultlab", first)
+    assert path.name == containermap.MAP_FILE
+    assert path.stat().st_mode & 0o777 == 0o644  # the exporter may run as another user
+    assert containermap.read(path, "faultlab") == first
+    second = [Container("d" * 64, "faultlab-cart-1", "cart"), Container("e" * 64, "faultlab-redis-1", "redis")]
+    containermap.write(tmp_path / "map", "faultlab", second)
+    assert containermap.read(path, "faultlab") == second
+    assert sorted(p.name for p in (tmp_path / "map").iterdir()) == [containermap.MAP_FILE]  # no temp left
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"project": "other", "containers": []}', "project 'other'"),
+        ('{"project": "faultlab"}', "'containers' list"),
+        ('{"project": "faultlab", "containers": [{"id": "abc", "service": "cart"}]}', r"containers\[0\]"),
+        ('{"project": "faultlab", "containers": [{"id": "' + "a" * 64 + '"}]}', r"containers\[0\]"),
+    ],
+)
+def test_bad_container_map_is_refused(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        containermap.loads(text, "faultlab")
+
+
+def test_collector_follows_the_map_file_and_keeps_the_last_good_one(tmp_path: Path) -> None:
+    now = [0.0]
+    path = tmp_path / containermap.MAP_FILE
+    collector = ContainerCollector(
+        detect_layout(_root("v1_cgroupfs")), lambda: containermap.read(path, "faultlab"),
+        proc_root=PROC, cache_s=5.0, clock=lambda: now[0],
+    )
+    assert collector.containers() == []  # no map yet: nothing exported, no crash
+    containermap.write(tmp_path, "faultlab", [Container(CID, "faultlab-cart-1", "cart")])
+    assert [c.service for c in collector.containers()] == ["cart"]  # retried at once after a miss
+    path.write_text("{ not json")
+    now[0] = 5.0
+    assert [c.service for c in collector.containers()] == ["cart"]
+    containermap.write(tmp_path, "faultlab", [Container(CID, "faultlab-cart-1", "basket")])
+    now[0] = 5.1  # a failed read does not count as a refresh: the next scrape tries again
+    assert [c.service for c in collector.containers()] == ["basket"]
+
+
+def test_refused_io_files_are_counted_not_summed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from faultlab.testbed.app import cgroups
+
+    real_read = cgroups._read
+
+    def read(path: Path) -> str:  # what the kernel answers for another user's io without privilege
+        if path.parent.name == "5107" and path.name == "io":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read(path)
+
+    monkeypatch.setattr(cgroups, "_read", read)
+    io = read_process_io_detail(PROC, V1_PIDS)  # 5107 refused; 17069 and 17074 exited
+    assert (io.read_bytes, io.write_bytes, io.unreadable) == (73039872 + 237977600, 146714624 + 43520000, 1)
 
 
 def _scrape(collector: ContainerCollector) -> dict[tuple[str, tuple], float]:
@@ -172,6 +236,7 @@ def test_collector_serves_readme_metrics_and_skips_gone_containers() -> None:
         "container_network_transmit_packets_total": 39871,
         "container_network_transmit_errors_total": 1,
         "container_network_transmit_dropped_total": 5,
+        "container_fs_unreadable_processes": 0,
     }
     for name, value in expected.items():
         assert samples[(name, key)] == pytest.approx(value), name
