@@ -130,3 +130,19 @@ def test_no_import_circle_between_files() -> None:
 
 def _package_of(module: str) -> str:
     return module.rpartition(".")[0]
+
+
+def test_the_wheel_installs_only_the_faultlab_package(tmp_path) -> None:
+    """``pip install .`` puts ``faultlab`` at the top level and nothing named harness/detectors/..."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    [wheel] = tmp_path.glob("faultlab-*.whl")
+    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"faultlab"}
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "faultlab/detectors/base.py" in names and "faultlab/harness/cli.py" in names
+    assert any(n.startswith("faultlab/testbed/app/") for n in names)  # package data travels
