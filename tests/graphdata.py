@@ -1,0 +1,103 @@
+"""A small service-graph dataset with single-service faults that propagate to callers, for the graph detectors' tests.
+
+Five services call each other (gateway -> orders, gateway -> catalog, orders -> stock,
+catalog -> stock, stock -> db) and a context series ``host`` (no edges, never a candidate)
+sums their CPU. A shared load with a slow cycle and noise drives request rates; CPU follows
+requests; a service's latency is its own time plus its callees' (so a slow callee makes its
+callers slow too, as on the testbed). A fault on one service raises its CPU and multiplies
+its own latency, which the call graph carries up to every caller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from faultlab.dataset import Dataset, ServiceGraph
+
+SERVICES = ("gateway", "orders", "catalog", "stock", "db")
+EDGES = (("gateway", "orders"), ("gateway", "catalog"), ("orders", "stock"), ("catalog", "stock"), ("stock", "db"))
+OWN_LATENCY_S = {"gateway": 0.004, "orders": 0.006, "catalog": 0.005, "stock": 0.008, "db": 0.003}
+CPU_PER_REQUEST = {"gateway": 0.004, "orders": 0.006, "catalog": 0.005, "stock": 0.007, "db": 0.003}
+#: (start, end, target): faults in the test part, one service each
+FAULTS = (
+    (640, 670, "orders"),
+    (720, 750, "stock"),
+    (800, 830, "db"),
+    (880, 910, "catalog"),
+    (960, 990, "gateway"),
+    (1040, 1070, "stock"),
+    (1120, 1150, "orders"),
+    (1200, 1230, "db"),
+)
+
+
+def _callees(service: str) -> list[str]:
+    return [dst for src, dst in EDGES if src == service]
+
+
+def make(seed: int = 0, train_steps: int = 600, steps: int = 1260, faults=FAULTS, latency_factor: float = 4.0) -> Dataset:
+    """The dataset; ``faults`` are ``(start, end, service)`` triples (end exclusive)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)
+    load = 20.0 * (1.0 + 0.4 * np.sin(2 * np.pi * t / 120) + 0.05 * rng.normal(size=steps))
+    hit = {s: np.zeros(steps, dtype=bool) for s in SERVICES}
+    for start, end, target in faults:
+        hit[target][start:end] = True
+    rate, latency, cpu = {}, {}, {}
+    for svc in ("gateway", "orders", "catalog", "stock", "db"):  # callers before callees
+        callers = [src for src, dst in EDGES if dst == svc]
+        rate[svc] = load if not callers else sum(rate[c] for c in callers) * 0.7
+    for svc in reversed(SERVICES):  # callees before callers
+        own = OWN_LATENCY_S[svc] * (1.0 + 0.05 * rng.normal(size=steps)) * np.where(hit[svc], latency_factor, 1.0)
+        latency[svc] = own + sum(latency[c] for c in _callees(svc))
+        cpu[svc] = CPU_PER_REQUEST[svc] * rate[svc] * (1.0 + 0.05 * rng.normal(size=steps)) + np.where(hit[svc], 0.3, 0.0)
+    columns: dict[str, np.ndarray] = {}
+    info = []
+    for svc in SERVICES:
+        series = {
+            "cpu_cores": cpu[svc],
+            "memory_bytes": 5e7 * (1.0 + 0.01 * rng.normal(size=steps)),
+            "request_rate": rate[svc] * (1.0 + 0.03 * rng.normal(size=steps)),
+            "latency_p99_s": latency[svc],
+        }
+        for metric, values in series.items():
+            columns[f"{svc}:{metric}"] = values
+            group = {"cpu_cores": "cpu", "memory_bytes": "memory"}.get(metric, "application")
+            info.append({"name": f"{svc}:{metric}", "service": svc, "metric": metric, "group": group, "kind": "gauge", "unit": ""})
+    columns["host:cpu_cores"] = sum(cpu[s] for s in SERVICES) + 0.01 * rng.normal(size=steps)
+    info.append({"name": "host:cpu_cores", "service": "host", "metric": "cpu_cores", "group": "cpu", "kind": "gauge", "unit": ""})
+    index = pd.date_range("2026-01-05", periods=steps, freq="5s", tz="UTC", name="timestamp")
+    labels = pd.DataFrame({"anomaly": 0, "fault_type": "", "root_cause": "", "fault_id": ""}, index=index)
+    for i, (start, end, target) in enumerate(faults):
+        labels.iloc[start:end, :] = [1, "cpu", target, f"f{i:02d}"]
+    labels["anomaly"] = labels["anomaly"].astype(np.int8)
+    graph = ServiceGraph(
+        nodes=[{"name": s, "kind": "service"} for s in SERVICES],
+        edges=[{"source": a, "target": b} for a, b in EDGES],
+    )
+    meta = {
+        "name": "graphdata",
+        "scrape_interval_s": 5.0,
+        "train_end": index[train_steps].isoformat(),
+        "columns": info,
+        "candidates": list(SERVICES),
+    }
+    return Dataset(metrics=pd.DataFrame(columns, index=index), labels=labels, graph=graph, meta=meta)
+
+
+def event_recall(data: Dataset, flags: np.ndarray) -> float:
+    """Share of labelled fault events with at least one flagged step."""
+    from faultlab.detectors.windows import fault_segments
+
+    segments = fault_segments(data)
+    return float(np.mean([flags[s.start : s.end].any() for s in segments]))
+
+
+def ac_at_1(data: Dataset, detector) -> float:
+    """Share of labelled events whose top-ranked service is the root cause."""
+    from faultlab.detectors.windows import fault_segments
+
+    segments = fault_segments(data)
+    rankings = detector.localize(data, [(s.start, s.end) for s in segments])
+    return float(np.mean([r.services[0][0] in s.root_cause for s, r in zip(segments, rankings)]))

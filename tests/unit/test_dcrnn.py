@@ -1,0 +1,76 @@
+"""dcrnn (seed 002) on a small service graph: detection, root cause, persistence, schedule, threshold."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from faultlab.detectors import Detector, make_detector
+from faultlab.errors import BadInput
+from tests import graphdata
+
+FAST = {"device": "cpu", "max_epochs": 8, "history": 8, "horizon": 2, "hidden_dim": 16, "max_train_windows": 256, "batch_size": 64}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return graphdata.make(seed=1)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return make_detector("dcrnn", FAST, seed=0).fit(data.train())
+
+
+def test_faults_score_above_normal_where_random_does_not(data, fitted):
+    test = data.test()
+    scores = fitted.score(test)
+    auc = roc_auc_score(test.y, scores)
+    random_auc = roc_auc_score(test.y, np.random.default_rng(0).random(len(scores)))
+    assert auc >= 0.9 > random_auc
+    flags = scores > fitted.threshold_
+    assert graphdata.event_recall(test, flags) >= 0.75
+    assert flags[test.y == 0].mean() <= 0.1
+
+
+def test_threshold_is_three_sigma_of_fault_free_scores(fitted):
+    train = fitted.train_scores_
+    assert fitted.threshold_ == pytest.approx(train.mean() + 3.0 * train.std())
+
+
+def test_root_cause_is_ranked_first_in_most_events(data, fitted):
+    assert graphdata.ac_at_1(data.test(), fitted) >= 0.75
+
+
+def test_callee_fault_that_slows_every_caller_is_localised_to_the_callee():
+    data = graphdata.make(seed=2, faults=((700, 740, "db"), (800, 840, "db"), (900, 940, "stock")), latency_factor=6.0)
+    det = make_detector("dcrnn", FAST, seed=0).fit(data.train())
+    rankings = det.localize(data.test(), [(100, 140), (200, 240), (300, 340)])
+    assert [r.services[0][0] for r in rankings] == ["db", "db", "stock"]
+    assert dict(rankings[0].metrics)["gateway:latency_p99_s"] > 3.0  # the callers did deviate
+    assert all(name in graphdata.SERVICES for name, _ in rankings[0].services)  # never the context "host"
+
+
+def test_save_load_gives_identical_scores(data, fitted, tmp_path):
+    fitted.save(tmp_path / "m")
+    again = Detector.load(tmp_path / "m")
+    np.testing.assert_array_equal(again.score(data.test()), fitted.score(data.test()))
+
+
+def test_missing_service_at_scoring_time_is_named(data, fitted):
+    test = data.test()
+    kept = [c for c in test.metrics.columns if not c.startswith("db:")]
+    with pytest.raises(BadInput, match="db"):
+        fitted.score(replace(test, metrics=test.metrics[kept]))
+
+
+def test_scheduled_sampling_decays_from_teacher_forcing_to_own_forecasts():
+    from faultlab.detectors._dcrnn_net import teacher_probability
+
+    probs = [teacher_probability(i, 200.0) for i in (0, 200, 1000, 2000, 10**6)]
+    assert probs[0] == pytest.approx(200 / 201)
+    assert all(a > b for a, b in zip(probs, probs[1:]))
+    assert probs[-1] == pytest.approx(0.0, abs=1e-12)
