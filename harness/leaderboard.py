@@ -5,6 +5,11 @@ Every number on the page comes from :func:`faultlab.harness.evaluation.evaluate`
 per-step data and come with the evaluation. Each number carries its protocol: ``[own]`` (the
 detector's own threshold), ``[oracle]`` (best-F1 threshold chosen on the test labels: an upper
 bound), ``[optimistic]`` (point-adjusted); the rest are threshold-free or per-fault.
+
+Each dataset gets its own table: the reference floors in marked rows under the ranked detectors,
+the better floor's value in each column's header, ``≈`` / ``↓`` on a detector within noise of /
+below that floor (:mod:`faultlab.harness.evaluation.reference`), ``n/a`` with a numbered reason,
+and a line stating the VUS buffer, the root-cause candidates and how recovering steps count.
 """
 
 from __future__ import annotations
@@ -27,17 +32,19 @@ from faultlab.harness.evaluation import (
     OWN,
     SEGMENTS,
     SEGMENTS_METRIC,
+    TRAIN_ALARM_RATE,
     Evaluation,
     ScoreTimeline,
     higher_is_better,
 )
+from faultlab.harness.evaluation.reference import BELOW, NOISE_EPS, WITHIN, floor_reference, is_floor, verdict
 from faultlab.harness.results import summarize, write_scores
 
 SHORT = {OWN: "own", ORACLE: "oracle", ADJUSTED: "optimistic", FREE: "", SEGMENTS: "", SEGMENTS_METRIC: "metric",
          EVENT_SPLIT: ""}
 DETECTOR_HEADLINE = [
     ("f1", OWN), ("range_f1", OWN), ("vus_pr", FREE), ("pr_auc", FREE), ("roc_auc", FREE),
-    ("best_f1", ORACLE), ("pa_f1", ADJUSTED), ("mean_delay_s", OWN), ("false_alarms_per_h", OWN),
+    ("alarm_rate", OWN), (TRAIN_ALARM_RATE, OWN), ("best_f1", ORACLE), ("pa_f1", ADJUSTED), ("mean_delay_s", OWN), ("false_alarms_per_h", OWN),
     ("ac@1", SEGMENTS), ("ac@3", SEGMENTS), ("avg@5", SEGMENTS), ("ac@1", SEGMENTS_METRIC), ("ac@3", SEGMENTS_METRIC),
 ]
 CLASSIFIER_HEADLINE = [("accuracy", EVENT_SPLIT), ("macro_f1", EVENT_SPLIT)]
@@ -48,7 +55,12 @@ LEGEND = (
     "adjusted (one alarm credits a whole event: overstates detectors); unmarked detection metrics "
     "are threshold-free; ac@k/avg@5 rank root-cause services on the labelled fault windows, **[metric]** "
     "ranks service:metric columns against the metrics each fault type declares (injectors' dataset_metrics); classifiers "
-    "are scored with whole fault events held out (leave-events-out folds). Values: mean ± std over seeds."
+    "are scored with whole fault events held out (leave-events-out folds). Values: mean ± std over seeds. "
+    "**alarm_rate [own]**: share of the fault-free test steps (label 0, not recovering) above the detector's "
+    "own threshold; **train_alarm_rate [own]**: the same on its own fault-free training part. "
+    "Floors: **always_alarm** alarms on every step, **random** scores uniformly at random (its ac@k is the "
+    "expected value of a random ranking of the candidates); each column's header gives the better floor. "
+    f"**{WITHIN}**: within noise of that floor (|difference| <= max(seed std, {NOISE_EPS})); **{BELOW}**: below it."
 )
 
 
@@ -76,8 +88,21 @@ def headline(table: pd.DataFrame, kind: str) -> pd.DataFrame:
     if keys:
         first = f"{column_label(*keys[0])} mean"
         ascending = not higher_is_better(keys[0][0])
-        out = out.sort_values(["dataset", first], ascending=[True, ascending], na_position="last", kind="stable")
+        out["_floor"] = out["model"].map(is_floor)
+        out = out.sort_values(["dataset", "_floor", first], ascending=[True, True, ascending], na_position="last",
+                              kind="stable").drop(columns="_floor")
     return out.reset_index(drop=True)
+
+
+def na_reasons(table: pd.DataFrame, kind: str) -> dict[tuple[str, str, str], str]:
+    """``{(dataset, model, column label): reason}`` for the headline values that are n/a."""
+    wanted = set(DETECTOR_HEADLINE if kind == "detector" else CLASSIFIER_HEADLINE)
+    summary = summarize(table[(table["kind"] == kind) & (table["breakdown"] == ALL)])
+    out = {}
+    for row in summary.itertuples(index=False):
+        if (row.metric, row.protocol) in wanted and not np.isfinite(row.mean) and getattr(row, "reason", ""):
+            out[(str(row.dataset), str(row.model), column_label(row.metric, row.protocol))] = str(row.reason)
+    return out
 
 
 def per_group(table: pd.DataFrame, kind: str, metric: str, protocol: str, prefix: str = "fault_type=") -> dict[str, pd.DataFrame]:
@@ -113,16 +138,53 @@ def _fmt(mean: float, std: float) -> str:
     return f"{text} ± {std:.{digits}f}" if np.isfinite(std) else text
 
 
-def display_frame(head: pd.DataFrame) -> pd.DataFrame:
-    """``headline`` with ``mean ± std`` strings, one column per metric, a rank per dataset."""
+def _metric_of(label: str) -> str:
+    return label.split(" [", 1)[0]
+
+
+def display_frame(head: pd.DataFrame, reasons: Mapping[tuple[str, str, str], str] | None = None,
+                  notes: list[str] | None = None) -> pd.DataFrame:
+    """``headline`` with ``mean ± std`` strings, one column per metric, a rank per dataset.
+
+    Floors are marked ``(floor)`` and not ranked; a detector's cell gets ``≈`` / ``↓`` when it is
+    within noise of / below the better floor (see :mod:`faultlab.harness.evaluation.reference`).
+    An n/a with a reason in ``reasons`` gets a footnote number; the texts are appended to ``notes``.
+    """
     labels = [c[: -len(" mean")] for c in head.columns if c.endswith(" mean")]
+    refs = {(dataset, label): floor_reference(part, label, higher_is_better(_metric_of(label)))
+            for dataset, part in head.groupby("dataset") for label in labels}
+    notes = notes if notes is not None else []
     rows = []
     for _, row in head.iterrows():
-        rows.append({"dataset": row["dataset"], "model": row["model"],
-                     **{label: _fmt(row[f"{label} mean"], row[f"{label} std"]) for label in labels}})
+        floor = is_floor(str(row["model"]))
+        cells = {}
+        for label in labels:
+            mean, std = row[f"{label} mean"], row[f"{label} std"]
+            text = _fmt(mean, std)
+            why = (reasons or {}).get((str(row["dataset"]), str(row["model"]), label))
+            if why:
+                if why not in notes:
+                    notes.append(why)
+                text += f" [{notes.index(why) + 1}]"
+            elif not floor:
+                mark = verdict(float(mean), float(std), refs[(row["dataset"], label)], higher_is_better(_metric_of(label)))
+                text += f" {mark}" if mark else ""
+            cells[label] = text
+        rows.append({"dataset": row["dataset"], "model": f"{row['model']} (floor)" if floor else row["model"], **cells})
     frame = pd.DataFrame(rows, columns=["dataset", "model", *labels])
-    frame.insert(0, "rank", frame.groupby("dataset").cumcount() + 1 if len(frame) else [])
-    return frame
+    if len(frame):
+        ranked = ~head["model"].map(is_floor).to_numpy()
+        rank = pd.Series(ranked.astype(int), index=frame.index).groupby(frame["dataset"]).cumsum()
+        frame.insert(0, "rank", [str(r) if k else "floor" for r, k in zip(rank, ranked)])
+    else:
+        frame.insert(0, "rank", [])
+    headers = {}
+    for label in labels:
+        values = {refs[(d, label)].mean for d in frame["dataset"].unique() if refs.get((d, label)) is not None}
+        if len(values) == 1:  # one dataset (or one shared value): the floor goes in the header
+            value = values.pop()
+            headers[label] = f"{label} (floor {_fmt(value, float('nan'))})"
+    return frame.rename(columns=headers)
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -144,21 +206,60 @@ def _seeds(table: pd.DataFrame) -> str:
     return ", ".join(str(s) for s in sorted(table["seed"].unique().tolist()))
 
 
-def markdown(table: pd.DataFrame) -> str:
-    """The leaderboard as Markdown: headline tables, then per-fault-type tables, then the legend."""
-    parts = [f"# Leaderboard\n\nDatasets: {', '.join(sorted(table['dataset'].unique()))}. Seeds: {_seeds(table)}.\n"]
-    for kind, title in (("detector", "Detectors"), ("classifier", "Classifiers")):
-        head = headline(table, kind)
-        if head.empty:
-            continue
-        parts.append(f"\n## {title}\n\n" + _markdown_table(display_frame(head)))
-        metric, protocol = HEATMAPS[kind]
-        for dataset, frame in per_group(table, kind, metric, protocol).items():
-            parts.append(f"\n### {column_label(metric, protocol)} per fault type on {dataset}\n\n"
-                         + _markdown_table(_group_display(frame)))
-        if kind == "detector":
-            for dataset, frame in per_group(table, kind, "ac@1", SEGMENTS).items():
-                parts.append(f"\n### ac@1 per fault type on {dataset}\n\n" + _markdown_table(_group_display(frame)))
+def settings_line(dataset: str, settings: Mapping[str, Any] | None) -> str:
+    """One paragraph on how ``dataset`` was scored: steps, VUS buffer, candidates, recovering steps."""
+    if not settings:
+        return ""
+    parts = []
+    if "test_steps" in settings:
+        share = settings.get("anomalous_share")
+        share_text = f", {100 * share:.0f} % anomalous" if isinstance(share, (int, float)) and np.isfinite(share) else ""
+        parts.append(f"{settings['test_steps']} test steps every {settings.get('interval_s', '?')} s{share_text}.")
+    vus = settings.get("vus") or {}
+    if vus:
+        gap = vus.get("shortest_gap_steps")
+        parts.append(f"VUS buffer: {vus.get('window_steps')} steps ({vus.get('window_s', 0):g} s); shortest gap "
+                     f"between labelled events: {gap if gap is not None else 'none (one event)'} steps. {vus.get('rule', '')}.")
+    if settings.get("candidates") is not None:
+        context = settings.get("context") or []
+        parts.append(f"Root-cause candidates ({len(settings['candidates'])}): {', '.join(settings['candidates'])}"
+                     + (f"; context (evidence only): {', '.join(context)}." if context else "."))
+    if settings.get("recovering"):
+        parts.append(f"Recovering steps ({settings.get('recovering_steps', 0)}): {settings['recovering']}.")
+    if "floors" in settings and not settings["floors"]:
+        parts.append("Floors turned off.")
+    return " ".join(parts)
+
+
+def _footnotes(notes: Sequence[str]) -> str:
+    return "".join(f"\n[{i}] n/a: {text}." for i, text in enumerate(notes, 1)) + ("\n" if notes else "")
+
+
+def markdown(table: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """The leaderboard as Markdown: per dataset, how it was scored and the headline tables (floors
+    marked), then per-fault-type tables, then the legend."""
+    settings = settings or {}
+    datasets = sorted(table["dataset"].unique())
+    parts = [f"# Leaderboard\n\nDatasets: {', '.join(datasets)}. Seeds: {_seeds(table)}.\n"]
+    for dataset in datasets:
+        part = table[table["dataset"] == dataset]
+        parts.append(f"\n## {dataset}\n")
+        line = settings_line(dataset, settings.get(dataset))
+        if line:
+            parts.append(f"\n{line}\n")
+        for kind, title in (("detector", "Detectors"), ("classifier", "Classifiers")):
+            head = headline(part, kind)
+            if head.empty:
+                continue
+            notes: list[str] = []
+            shown = display_frame(head, na_reasons(part, kind), notes).drop(columns="dataset")
+            parts.append(f"\n### {title}\n\n" + _markdown_table(shown) + _footnotes(notes))
+            metric, protocol = HEATMAPS[kind]
+            for _, frame in per_group(part, kind, metric, protocol).items():
+                parts.append(f"\n#### {column_label(metric, protocol)} per fault type\n\n" + _markdown_table(_group_display(frame)))
+            if kind == "detector":
+                for _, frame in per_group(part, kind, "ac@1", SEGMENTS).items():
+                    parts.append("\n#### ac@1 per fault type\n\n" + _markdown_table(_group_display(frame)))
     parts.append("\n" + LEGEND + "\n")
     return "".join(parts)
 
@@ -216,16 +317,27 @@ def figures(table: pd.DataFrame, timelines: Sequence[ScoreTimeline] = ()) -> dic
     return out
 
 
-def html_page(table: pd.DataFrame, pngs: Mapping[str, bytes], title: str = "Faultlab leaderboard") -> str:
+def html_page(table: pd.DataFrame, pngs: Mapping[str, bytes], title: str = "Faultlab leaderboard",
+              settings: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     """One self-contained page (CSS inline, plots as data URIs)."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>",
              f"<p>Datasets: {html.escape(', '.join(sorted(table['dataset'].unique())))}. Seeds: {_seeds(table)}.</p>"]
+    for dataset in sorted((settings or {}).keys()):
+        line = settings_line(dataset, (settings or {}).get(dataset))
+        if line:
+            parts.append(f"<p><strong>{html.escape(dataset)}</strong>: {html.escape(line)}</p>")
     for kind, name in (("detector", "Detectors"), ("classifier", "Classifiers")):
         head = headline(table, kind)
         if head.empty:
             continue
-        parts.append(f"<h2>{name}</h2>" + _html_table(display_frame(head)))
+        notes: list[str] = []
+        parts.append(f"<h2>{name}</h2>")
+        for dataset, part in head.groupby("dataset", sort=True):
+            shown = display_frame(part.reset_index(drop=True), na_reasons(table[table["dataset"] == dataset], kind), notes)
+            parts.append(_html_table(shown))
+        if notes:
+            parts.append("<p class='legend'>" + "<br>".join(f"[{i}] n/a: {html.escape(t)}." for i, t in enumerate(notes, 1)) + "</p>")
         for file, png in pngs.items():
             if file.startswith(f"heatmap-{kind}-"):
                 parts.append(f"<h3>Per fault type</h3>{_img(png, file)}")
@@ -261,17 +373,18 @@ def write_reports(
     out.mkdir(parents=True, exist_ok=True)
     plot_dir = out / "plots"
     plot_dir.mkdir(exist_ok=True)
+    settings = results.settings if isinstance(results, Evaluation) else {}
     pngs = figures(table, timelines or ())
     for name, png in pngs.items():
         (plot_dir / name).write_bytes(png)
     paths = {
-        "scores": write_scores(table, out / "scores.json", extra),
+        "scores": write_scores(table, out / "scores.json", {**({"settings": settings} if settings else {}), **dict(extra or {})}),
         "markdown": out / "leaderboard.md",
         "csv": out / "leaderboard.csv",
         "html": out / "leaderboard.html",
         "plots": plot_dir,
     }
-    paths["markdown"].write_text(markdown(table))
+    paths["markdown"].write_text(markdown(table, settings))
     csv_frame(table).to_csv(paths["csv"], index=False, float_format="%.6g")
-    paths["html"].write_text(html_page(table, pngs))
+    paths["html"].write_text(html_page(table, pngs, settings=settings))
     return paths

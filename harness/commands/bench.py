@@ -2,6 +2,7 @@
 
 Scores detectors and classifiers on a recorded (or registered) dataset and writes the same
 reports as ``faultlab run``: scores.json, leaderboard.md/.csv/.html and plots/. No Docker.
+The reference floors (``always_alarm``, ``random``) are scored too unless ``--no-floors``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", metavar="0,1,2", default="0", help="seeds to run every method with (default: 0)")
     parser.add_argument("--metrics", metavar="A,B", help="metric names (default: all registered)")
     parser.add_argument("--out", type=Path, help="output folder (default: runs/<UTC-time>-bench-<dataset>)")
+    parser.add_argument("--no-floors", action="store_true", help="leave out the reference floors always_alarm and random")
+    parser.add_argument("--count-recovering", action="store_true",
+                        help="count steps labelled recovering as normal (default: left out of false alarms)")
+    parser.add_argument("--vus-window-s", type=float, metavar="SECONDS",
+                        help="fixed VUS buffer (default: derived per dataset from the gaps between events)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from faultlab.detectors import CLASSIFIERS, DETECTORS
+    from faultlab.detectors.floors import is_floor
     from faultlab.harness.dataset_index import resolve_dataset
     from faultlab.harness.evaluation import run_evaluation
     from faultlab.harness.leaderboard import markdown, write_reports
@@ -37,14 +44,17 @@ def run(args: argparse.Namespace) -> int:
     datasets = [resolve_dataset(d) for d in args.dataset]
     evaluation = run_evaluation(
         datasets,
-        DETECTORS.names() if detectors is None else detectors,
+        [n for n in DETECTORS.names() if not is_floor(n)] if detectors is None else detectors,
         CLASSIFIERS.names() if classifiers is None else classifiers,
         seeds,
         name_list(args.metrics, "--metrics"),
+        floors=not args.no_floors,
+        count_recovering=args.count_recovering,
+        vus_window_s=args.vus_window_s,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("runs") / f"{stamp}-bench-{'+'.join(d.name for d in datasets)}"
     paths = write_reports(evaluation, out, extra={"command": "bench", "datasets_given": args.dataset, "seeds": seeds})
-    print(markdown(evaluation.table))
+    print(markdown(evaluation.table, evaluation.settings))
     print(paths["html"].parent)
     return 0

@@ -60,7 +60,7 @@ def test_markdown_and_csv_label_every_protocol(table):
     text = markdown(table)
     for label in ("f1 [own]", "best_f1 [oracle]", "pa_f1 [optimistic]", "vus_pr", "accuracy"):
         assert label in text
-    assert "### f1 [own] per fault type on d" in text
+    assert "#### f1 [own] per fault type" in text
     frame = csv_frame(table)
     assert set(frame["kind"]) == {"detector", "classifier"}
     assert frame.loc[frame["model"] == "rf", "accuracy mean"].item() == 0.5
