@@ -35,4 +35,6 @@ pip_install -e ".[test]"
 # Reference implementations our metrics are checked against (test-only; they pin numpy<2,
 # which we do not want, so they come without their dependencies).
 pip_install --no-deps tsb-ad prts
+# Optional extras: PyOD's detectors (pyod:*) and the Dask bench grid (bench --workers/--scheduler).
+pip_install ".[pyod,dask]"
 echo "setup: ready (.venv/bin/faultlab)" >&2
