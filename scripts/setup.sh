@@ -36,5 +36,5 @@ pip_install -e ".[test]"
 # which we do not want, so they come without their dependencies).
 pip_install --no-deps tsb-ad prts
 # Optional extras: PyOD's detectors (pyod:*) and the Dask bench grid (bench --workers/--scheduler).
-pip_install ".[pyod,dask]"
+pip_install -e ".[pyod,dask]"
 echo "setup: ready (.venv/bin/faultlab)" >&2
