@@ -28,6 +28,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="count steps labelled recovering as normal (default: left out of false alarms)")
     parser.add_argument("--vus-window-s", type=float, metavar="SECONDS",
                         help="fixed VUS buffer (default: derived per dataset from the gaps between events)")
+    parser.add_argument("--protocol", choices=("events", "telesto"), default="events",
+                        help="how classifiers are split: event folds (default) or TELESTO's leave-one-repetition-out "
+                             "3/1/1 splits per (fault type, group), every split reported (faultlab.harness.evaluation.protocol)")
+    parser.add_argument("--protocol-node", default="target", metavar="target|all|SERVICE",
+                        help="telesto protocol: the classified node (default: each target service)")
+    parser.add_argument("--protocol-normal", action="store_true", help="telesto protocol: add a 'normal' class")
+    parser.add_argument("--protocol-group-by", choices=("group", "type"), default="group",
+                        help="telesto protocol: count repetitions per (type, group) (default) or per fault type alone")
     parser.set_defaults(func=run)
 
 
@@ -42,7 +50,16 @@ def run(args: argparse.Namespace) -> int:
     classifiers = name_list(args.classifiers, "--classifiers")
     seeds = seed_list(args.seeds)
     datasets = [resolve_dataset(d) for d in args.dataset]
-    evaluation = run_evaluation(
+    evaluate = run_evaluation
+    if args.protocol == "telesto":
+        from functools import partial
+
+        from faultlab.harness.evaluation.protocol import ProtocolOptions, run_protocol_evaluation
+
+        options = ProtocolOptions(node=args.protocol_node, include_normal=args.protocol_normal,
+                                  group_by=args.protocol_group_by)
+        evaluate = partial(run_protocol_evaluation, options=options)
+    evaluation = evaluate(
         datasets,
         [n for n in DETECTORS.names() if not is_floor(n)] if detectors is None else detectors,
         CLASSIFIERS.names() if classifiers is None else classifiers,

@@ -244,7 +244,7 @@ def protocol_windows(dataset: Dataset, options: ProtocolOptions) -> ProtocolData
         per_fold = max(1, round(len(windows) / (n_types * n_splits)))
         normal_nodes = sorted({n for n in nodes})
         for block, ends in enumerate(_normal_blocks(dataset, size, n_splits)):
-            for k, node in enumerate(normal_nodes):
+            for node in normal_nodes:
                 share = max(1, per_fold // len(normal_nodes))
                 picked = ends[np.linspace(0, len(ends) - 1, min(share, len(ends))).round().astype(int)] if len(ends) else []
                 for last in picked:

@@ -98,6 +98,9 @@ class Evaluate(Strict):
     detectors: list[MethodSpec] = Field(default_factory=list)
     classifiers: list[MethodSpec] = Field(default_factory=list)
     metrics: list[str] = Field(default_factory=list, description="metric names (empty: all)")
+    protocol: Literal["events", "telesto"] = Field(
+        "events", description="classifier splits: event folds, or TELESTO's 3/1/1 leave-one-repetition-out splits"
+    )
 
     @property
     def requested(self) -> bool:
