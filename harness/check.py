@@ -7,12 +7,15 @@ with an absolute tolerance, globally and per metric::
     {"format_version": 1, "dataset": "synthetic",
      "detectors": [{"name": "zscore", "params": {}, "seeds": [0]}], "classifiers": [...],
      "metrics": [], "window_steps": 12, "folds": 3,
+     "floors": true, "count_recovering": false, "vus_window_s": null,
      "tolerance": 0.02, "tolerances": {"mean_delay_s": 5.0},
      "scores": [{"kind", "model", "metric", "protocol", "value"}]}
 
 A score *regresses* when it is worse than its baseline by more than its tolerance ("worse"
 follows the metric's direction: a longer detection delay is worse), or when a baseline score
-is missing or has become undefined. Improvements never fail; ``update`` rewrites the file on
+is missing or has become undefined. The reference floors (``always_alarm``, ``random``) are
+re-scored and held too unless ``"floors": false``: a gate on a floor catches a change of the
+labels or of the scoring itself. Improvements never fail; ``update`` rewrites the file on
 purpose. Runs are seeded, so on one machine the numbers repeat exactly; the tolerance absorbs
 floating-point and library-version noise elsewhere.
 """
@@ -57,6 +60,9 @@ class Baseline:
     tolerances: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCES))
     window_steps: int = 12
     folds: int = 3
+    floors: bool = True
+    count_recovering: bool = False
+    vus_window_s: float | None = None
 
     def tolerance_for(self, metric: str) -> float:
         return float(self.tolerances.get(metric, self.tolerance))
@@ -77,6 +83,9 @@ class Baseline:
             "metrics": list(self.metrics),
             "window_steps": self.window_steps,
             "folds": self.folds,
+            "floors": self.floors,
+            "count_recovering": self.count_recovering,
+            "vus_window_s": self.vus_window_s,
             "tolerance": self.tolerance,
             "tolerances": dict(sorted(self.tolerances.items())),
             "scores": scores,
@@ -152,7 +161,18 @@ def load_baseline(path: str | Path) -> Baseline:
         tolerances={str(k): float(v) for k, v in tolerances.items()},
         window_steps=int(field_of("window_steps", int, 12)),
         folds=int(field_of("folds", int, 3)),
+        floors=bool(field_of("floors", bool, True)),
+        count_recovering=bool(field_of("count_recovering", bool, False)),
+        vus_window_s=_optional_seconds(field_of("vus_window_s", (int, float, type(None)), None), path),
     )
+
+
+def _optional_seconds(value: Any, path: Path) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or value < 0:
+        raise BadInput(f"baseline {path}: field 'vus_window_s' must be a number >= 0 or null, got {value!r}")
+    return float(value)
 
 
 def save_baseline(baseline: Baseline, path: str | Path) -> Path:
@@ -211,13 +231,16 @@ def run_check(
     detectors: Sequence[Any] | None = None,
     classifiers: Sequence[Any] | None = None,
     seeds: Sequence[int] | None = None,
+    floors: bool | None = None,
 ) -> CheckResult:
     """Re-score what the baseline names (or the given methods) and diff; ``update`` rewrites it.
 
     Without a baseline file, ``update`` creates one (methods: the given ones, else every
     registered detector and classifier, seed 0; dataset: the given one, else ``synthetic``).
+    ``floors`` (with ``update``) turns the reference floors on or off in the baseline.
     """
     from faultlab.detectors import CLASSIFIERS, DETECTORS
+    from faultlab.detectors.floors import is_floor
     from faultlab.harness.dataset_index import resolve_dataset
     from faultlab.harness.evaluation import evaluate
 
@@ -225,7 +248,8 @@ def run_check(
     if path.exists() or not update:
         baseline = load_baseline(path)
     else:
-        baseline = Baseline(dataset=str(dataset or "synthetic"), detectors=as_specs(DETECTORS.names()),
+        baseline = Baseline(dataset=str(dataset or "synthetic"),
+                            detectors=as_specs([n for n in DETECTORS.names() if not is_floor(n)]),
                             classifiers=as_specs(CLASSIFIERS.names()), scores=pd.DataFrame(columns=[*KEY, "value"]))
     if tolerance is not None:
         if tolerance < 0:
@@ -240,9 +264,12 @@ def run_check(
         baseline.classifiers = as_specs(baseline.classifiers, seeds)
     if dataset is not None and update:
         baseline.dataset = str(dataset)
+    if floors is not None and update:
+        baseline.floors = bool(floors)
     data = resolve_dataset(dataset if dataset is not None else baseline.dataset)
     table = evaluate(data, baseline.detectors, baseline.classifiers, metrics=baseline.metrics or None,
-                     window_steps=baseline.window_steps, folds=baseline.folds)
+                     window_steps=baseline.window_steps, folds=baseline.folds, floors=baseline.floors,
+                     count_recovering=baseline.count_recovering, vus_window_s=baseline.vus_window_s)
     current = gated_scores(table)
     if update:
         baseline.scores = current

@@ -33,10 +33,12 @@ class Source:
 
 
 def load_source(source: str | Path, detectors: Sequence[Any] | None = None,
-                classifiers: Sequence[Any] | None = None, seeds: Sequence[int] | None = None) -> Source:
+                classifiers: Sequence[Any] | None = None, seeds: Sequence[int] | None = None,
+                floors: bool = True) -> Source:
     """A run/bench folder or scores.json is read; anything else is resolved as a dataset and scored.
 
-    Datasets are scored with ``detectors``/``classifiers`` (default: every registered one).
+    Datasets are scored with ``detectors``/``classifiers`` (default: every registered one) and,
+    unless ``floors`` is False, the reference floors.
     """
     path = Path(source)
     if path.is_file() and path.suffix == ".json":
@@ -54,7 +56,7 @@ def load_source(source: str | Path, detectors: Sequence[Any] | None = None,
             f"{source}: neither a run/bench folder with scores.json, a scores.json file, nor a dataset name or folder"
         ) from None
     table = evaluate(data, DETECTORS.names() if detectors is None else detectors,
-                     CLASSIFIERS.names() if classifiers is None else classifiers, seeds)
+                     CLASSIFIERS.names() if classifiers is None else classifiers, seeds, floors=floors)
     return Source(data.name, table)
 
 

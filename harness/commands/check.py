@@ -24,6 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--detectors", metavar="A,B", help="with --update: the detectors to hold (default: the baseline's)")
     parser.add_argument("--classifiers", metavar="A,B", help="with --update: the classifiers to hold")
     parser.add_argument("--seeds", metavar="0,1,2", help="with --update: seeds for every method")
+    parser.add_argument("--no-floors", action="store_true",
+                        help="with --update: leave the reference floors (always_alarm, random) out of the baseline")
     parser.add_argument("--all", action="store_true", help="print every gated score, not only the changed ones")
     parser.set_defaults(func=run)
 
@@ -35,12 +37,13 @@ def run(args: argparse.Namespace) -> int:
     detectors = name_list(args.detectors, "--detectors")
     classifiers = name_list(args.classifiers, "--classifiers")
     seeds = seed_list(args.seeds)
-    if not args.update and (detectors is not None or classifiers is not None or seeds is not None):
-        raise BadInput("--detectors, --classifiers and --seeds change what a baseline holds: use them with --update")
+    if not args.update and (detectors is not None or classifiers is not None or seeds is not None or args.no_floors):
+        raise BadInput("--detectors, --classifiers, --seeds and --no-floors change what a baseline holds: "
+                       "use them with --update")
     result = run_check(
         args.baseline, args.dataset, tolerance=args.tolerance,
         tolerances=float_pairs(args.metric_tolerance, "--metric-tolerance"), update=args.update,
-        detectors=detectors, classifiers=classifiers, seeds=seeds,
+        detectors=detectors, classifiers=classifiers, seeds=seeds, floors=False if args.no_floors else None,
     )
     if args.junit:
         args.junit.parent.mkdir(parents=True, exist_ok=True)

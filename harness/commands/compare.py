@@ -17,6 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--detectors", metavar="A,B", help="for dataset sources: detectors to score (default: all)")
     parser.add_argument("--classifiers", metavar="A,B", help="for dataset sources: classifiers to score (default: all)")
     parser.add_argument("--seeds", metavar="0,1,2", help="for dataset sources: seeds (default: 0)")
+    parser.add_argument("--no-floors", action="store_true", help="for dataset sources: leave out always_alarm and random")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write the numeric table as CSV")
     parser.set_defaults(func=run)
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     detectors = name_list(args.detectors, "--detectors")
     classifiers = name_list(args.classifiers, "--classifiers")
     seeds = seed_list(args.seeds)
-    sources = [load_source(s, detectors, classifiers, seeds) for s in args.sources]
+    sources = [load_source(s, detectors, classifiers, seeds, floors=not args.no_floors) for s in args.sources]
     wide = side_by_side(sources, name_list(args.metrics, "--metrics"), args.breakdown)
     if args.csv:
         wide.to_csv(args.csv, index=False, float_format="%.6g")

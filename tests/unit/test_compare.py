@@ -45,7 +45,9 @@ def test_load_source_reads_files_and_folders_and_scores_datasets(tmp_path):
     assert load_source(tmp_path / "run1").label == "run1"
     assert load_source(tmp_path / "run1" / "scores.json").label == "run1"
     scored = load_source("synthetic", detectors=["static_threshold"], classifiers=[])
-    assert scored.label == "synthetic" and set(scored.table["model"]) == {"static_threshold"}
+    assert scored.label == "synthetic" and set(scored.table["model"]) == {"static_threshold", "always_alarm", "random"}
+    alone = load_source("synthetic", detectors=["static_threshold"], classifiers=[], floors=False)
+    assert set(alone.table["model"]) == {"static_threshold"}
     with pytest.raises(BadInput, match="neither a run/bench folder"):
         load_source(tmp_path / "nothing-here")
 
