@@ -9,6 +9,19 @@ Subclasses implement only what differs (``_fit``, ``_score``, ``_state``/``_set_
 the base classes own parameter validation, column alignment, thresholds and persistence, so
 every method behaves the same to the runner, the bench and the tests.
 
+Every detector shares two contracts on the data it sees:
+
+- **Series policy** (``series_policy``, a constructor argument every detector accepts):
+  series the detector was fitted on but that are missing at scoring time are, under ``"fill"``
+  (the default), filled with their training median (flagged in the mask), and under
+  ``"strict"`` a BadInput; series new at scoring time are ignored. Each :meth:`Detector.align`
+  records what it did in ``alignment_`` (``{"policy", "missing", "new", "missing_columns",
+  "new_columns"}``) so the evaluation can report it. Real monitoring loses and gains series all
+  the time (restarts, scaling, renamed pods).
+- **Minimum training length** (``min_train_steps``, a class attribute, raised to the window for
+  windowed methods): :meth:`Detector.fit` refuses shorter training data with a BadInput naming
+  the dataset and its length, instead of fitting something meaningless.
+
 Window-based detectors return one score per time step too: a window's score goes to the
 window's last step and the first ``size-1`` steps are padded (see
 :func:`faultlab.detectors.preprocess.window_scores_to_steps`).
@@ -23,6 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import pandas as pd
 
 from faultlab.detectors.params import Params, build_params, check_seed
 from faultlab.detectors.persist import read_model, write_model
@@ -115,26 +129,66 @@ class _Method(ABC):
     def _check_fitted(self) -> None: ...
 
 
+SERIES_POLICIES = ("fill", "strict")
+
+
 class Detector(_Method):
     """Fit on fault-free data, score every time step, predict with the learned ``threshold_``.
 
-    Fitted attributes: ``columns_`` (the metric columns, in order), ``train_scores_`` and
-    ``threshold_``. The default threshold is a quantile of the training scores
-    (``contamination`` if the method has it and it is set, else ``threshold_quantile``,
-    else 0.99); methods with a principled fixed threshold override :meth:`_fit_threshold`.
+    Fitted attributes: ``columns_`` (the metric columns, in order), ``column_table_`` (their
+    service, metric, group, kind and unit from the dataset's column table), ``fill_values_``
+    (training medians, for missing series), ``train_scores_`` and ``threshold_``. The default
+    threshold is a quantile of the training scores (``contamination`` if the method has it and
+    it is set, else ``threshold_quantile``, else 0.99); methods with a principled fixed
+    threshold override :meth:`_fit_threshold`. After each :meth:`score` (or :meth:`align`),
+    ``alignment_`` says how many series were missing (filled) or new (ignored).
     """
 
     kind = "detector"
     registry = DETECTORS
+    #: Fewer fault-free steps than this are refused at fit (windowed methods: at least a window).
+    min_train_steps: ClassVar[int] = 2
 
     columns_: list[str]
+    column_table_: list[dict[str, str]]
+    fill_values_: np.ndarray
     train_scores_: np.ndarray
     threshold_: float
+    alignment_: dict[str, Any]
+
+    def __init__(self, *, seed: int = 0, series_policy: str = "fill", **params: Any) -> None:
+        if series_policy not in SERIES_POLICIES:
+            raise BadInput(
+                f"detector {self.name!r}: parameter 'series_policy' is {series_policy!r}; valid: {', '.join(SERIES_POLICIES)}"
+            )
+        self.series_policy = series_policy
+        super().__init__(seed=seed, **params)
+
+    def get_params(self) -> dict[str, Any]:
+        params = super().get_params()
+        return params if self.series_policy == "fill" else {**params, "series_policy": self.series_policy}
+
+    def required_train_steps(self) -> int:
+        """``min_train_steps``, raised to the method's window (``window`` or ``window_size``) if any."""
+        window = getattr(self.params, "window", None) or getattr(self.params, "window_size", None) or 1
+        return max(int(self.min_train_steps), int(window))
 
     def fit(self, train: Dataset) -> Self:
         if len(train.metrics) == 0 or train.metrics.shape[1] == 0:
             raise BadInput(f"detector {self.name!r}: training data {train.name!r} is empty")
+        needed = self.required_train_steps()
+        if len(train.metrics) < needed:
+            raise BadInput(
+                f"detector {self.name!r}: training data of {train.name!r} has {len(train.metrics)} fault-free "
+                f"step(s); it needs at least {needed}"
+            )
         self.columns_ = [str(c) for c in train.metrics.columns]
+        table = train.columns
+        self.column_table_ = [
+            {k: str(v) for k, v in row.items()} for row in table[["name", "service", "metric", "group", "kind", "unit"]].to_dict("records")
+        ]
+        self.fill_values_ = np.median(self.matrix(train), axis=0)
+        self.alignment_ = {"policy": self.series_policy, "missing": 0, "new": 0, "missing_columns": [], "new_columns": []}
         self._fit(train)
         self.train_scores_ = self._checked_scores(self._score(train), train)
         self.threshold_ = float(self._fit_threshold(self.train_scores_))
@@ -151,15 +205,59 @@ class Detector(_Method):
         return (self.score(data) > self.threshold_).astype(np.int8)
 
     def align(self, data: Dataset) -> Dataset:
-        """``data`` with its metric columns in the fitted order; BadInput naming missing ones."""
-        missing = [c for c in self.columns_ if c not in data.metrics.columns]
-        if missing:
+        """``data`` with exactly the fitted columns, in the fitted order, under ``series_policy``.
+
+        Missing columns: ``fill`` puts the training median there (mask True), ``strict`` raises
+        BadInput naming them. New columns are dropped. ``alignment_`` records the counts.
+        """
+        present = [str(c) for c in data.metrics.columns]
+        have = set(present)
+        fitted = set(self.columns_)
+        missing = [c for c in self.columns_ if c not in have]
+        new = [c for c in present if c not in fitted]
+        self.alignment_ = {
+            "policy": self.series_policy,
+            "missing": len(missing),
+            "new": len(new),
+            "missing_columns": missing[:20],
+            "new_columns": new[:20],
+        }
+        if missing and self.series_policy == "strict":
             shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
             raise BadInput(f"dataset {data.name!r} lacks {len(missing)} column(s) detector {self.name!r} was fitted on: {shown}")
-        if list(data.metrics.columns) == self.columns_:
+        if present == self.columns_:
             return data
-        mask = None if data.mask is None else data.mask.reindex(columns=self.columns_)
-        return replace(data, metrics=data.metrics[self.columns_], mask=mask)
+        metrics = data.metrics.reindex(columns=self.columns_)
+        mask = (
+            data.mask.reindex(columns=self.columns_, fill_value=True)
+            if data.mask is not None
+            else pd.DataFrame(False, index=data.metrics.index, columns=self.columns_)
+        )
+        if missing:
+            fill = dict(zip(self.columns_, self.fill_values_.tolist()))
+            for column in missing:
+                metrics[column] = fill[column]
+                mask[column] = True
+        meta = {**data.meta, "columns": self._table()}
+        return replace(data, metrics=metrics, mask=mask, meta=meta)
+
+    def _table(self) -> list[dict[str, str]]:
+        """The fitted column table (legacy models without one: derived from the names)."""
+        if getattr(self, "column_table_", None):
+            return self.column_table_
+        from faultlab.dataset import legacy_column_table
+
+        return legacy_column_table(self.columns_)
+
+    @property
+    def column_services_(self) -> list[str]:
+        """The service of each fitted column, from the training data's column table."""
+        return [row["service"] for row in self._table()]
+
+    @property
+    def column_metrics_(self) -> list[str]:
+        """The metric of each fitted column, from the training data's column table."""
+        return [row["metric"] for row in self._table()]
 
     @staticmethod
     def matrix(data: Dataset) -> np.ndarray:
@@ -194,14 +292,19 @@ class Detector(_Method):
     def _base_state(self) -> dict[str, Any]:
         return {
             "columns_": np.array(self.columns_, dtype=str),
+            "column_table_": self._table(),
+            "fill_values_": np.asarray(self.fill_values_, dtype=np.float64),
             "train_scores_": self.train_scores_,
             "threshold_": self.threshold_,
         }
 
     def _set_base_state(self, state: dict[str, Any]) -> None:
         self.columns_ = [str(c) for c in state["columns_"]]
+        self.column_table_ = [dict(row) for row in state.get("column_table_", [])] or self._table()
+        self.fill_values_ = np.asarray(state.get("fill_values_", np.zeros(len(self.columns_))), dtype=np.float64)
         self.train_scores_ = np.asarray(state["train_scores_"], dtype=np.float64)
         self.threshold_ = float(state["threshold_"])
+        self.alignment_ = {"policy": self.series_policy, "missing": 0, "new": 0, "missing_columns": [], "new_columns": []}
 
 
 class Localizer(ABC):

@@ -5,6 +5,11 @@ the score is scikit-learn's ``-score_samples`` (higher = more anomalous). With `
 each sample is the flattened last ``window`` steps, and its score goes to the window's last
 step (first ``window-1`` steps padded, see :func:`faultlab.detectors.preprocess.window_scores_to_steps`).
 
+Scale floors do not apply here: the forest splits each feature uniformly between its training
+minimum and maximum, so it is invariant to any per-series scaling, and a series constant in
+training offers no split at all. Leaving a constant is therefore invisible to this detector
+(by construction, not by accident); ``zscore`` scores it with its level floor.
+
 Saving stores the (small) training matrix instead of pickling the forest; loading refits with
 the same seed, which rebuilds the identical forest on the same scikit-learn version.
 """
@@ -39,6 +44,8 @@ class IForest(Detector):
 
     Params = IForestParams
     params: IForestParams
+
+    min_train_steps = 20  # isolation depths over fewer samples say little
 
     scaler_: Scaler
     forest_: _SkIsolationForest

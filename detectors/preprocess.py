@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from faultlab.dataset import sliding_windows
 from faultlab.errors import BadInput
@@ -31,35 +32,50 @@ class Scaler:
         return np.asarray(values, dtype=np.float64) * self.scale_ + self.center_
 
 
-def fit_minmax(train: np.ndarray) -> Scaler:
+def level_scale_floor(train: np.ndarray, level_floor: float) -> np.ndarray:
+    """``level_floor`` times each column's training level (its largest absolute value).
+
+    The scale floor every baseline shares: a series constant in training (an availability at
+    exactly 100 %) has no spread, so without a floor leaving it is either ignored or an
+    infinite, unit-dependent score; with it, a move by 10 % of the level reads as
+    ``0.1 / level_floor`` while float jitter stays near 0.
+    """
+    return level_floor * np.abs(_as_2d(train)).max(axis=0)
+
+
+def fit_minmax(train: np.ndarray, level_floor: float = 0.0) -> Scaler:
     """Min-max to [0, 1] on training data (TELESTO Sec. 3.1, SYRROCA Sec. III-B normalise
-    this way). A constant column maps to 0; test values may leave [0, 1], which is the point."""
+    this way). A constant column maps to 0; test values may leave [0, 1], which is the point.
+    The span is at least :func:`level_scale_floor` (off by default)."""
     train = _as_2d(train)
     lo = train.min(axis=0)
-    span = train.max(axis=0) - lo
+    span = np.maximum(train.max(axis=0) - lo, level_scale_floor(train, level_floor))
     return Scaler(center_=lo, scale_=np.where(span > _TINY, span, 1.0))
 
 
-def fit_robust(train: np.ndarray) -> Scaler:
+def fit_robust(train: np.ndarray, level_floor: float = 0.0) -> Scaler:
     """Median / (1.4826 * MAD): a z-score whose centre and spread ignore training outliers.
 
     1.4826 makes MAD a consistent estimate of the standard deviation for Gaussian data.
     Where MAD is zero (e.g. a counter that is mostly 0) the spread falls back to the
-    standard deviation, then to 1, so no column divides by zero.
+    standard deviation, then to 1, so no column divides by zero. With ``level_floor`` > 0
+    the spread is at least :func:`level_scale_floor` (so a constant series is scaled by its
+    level, not by 1).
     """
     train = _as_2d(train)
     center = np.median(train, axis=0)
     mad = 1.4826 * np.median(np.abs(train - center), axis=0)
     std = train.std(axis=0)
-    scale = np.where(mad > _TINY, mad, np.where(std > _TINY, std, 1.0))
-    return Scaler(center_=center, scale_=scale)
+    spread = np.where(mad > _TINY, mad, std)
+    spread = np.maximum(spread, level_scale_floor(train, level_floor))
+    return Scaler(center_=center, scale_=np.where(spread > _TINY, spread, 1.0))
 
 
-def fit_scaler(kind: str, train: np.ndarray) -> Scaler:
+def fit_scaler(kind: str, train: np.ndarray, level_floor: float = 0.0) -> Scaler:
     if kind == "minmax":
-        return fit_minmax(train)
+        return fit_minmax(train, level_floor)
     if kind == "robust":
-        return fit_robust(train)
+        return fit_robust(train, level_floor)
     raise BadInput(f"unknown scaler {kind!r}; valid: minmax, robust")
 
 
@@ -89,6 +105,23 @@ def window_scores_to_steps(window_scores: np.ndarray, size: int, n_steps: int, s
     which = np.searchsorted(ends, np.arange(n_steps), side="right") - 1
     out[:] = window_scores[np.clip(which, 0, None)]
     return out
+
+
+def trailing_median(values: np.ndarray, start: np.ndarray, steps: int) -> np.ndarray:
+    """Per column, the median of the ``steps`` values before each step (``start`` fills before the data).
+
+    The slowly adapting baseline of drifting gauges (``zscore``, ``static_threshold``): step t
+    only sees steps before t, and the first steps are judged against ``start`` (training).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    padded = pd.DataFrame(np.vstack([np.tile(np.asarray(start, dtype=np.float64), (steps, 1)), values]))
+    medians = padded.rolling(steps, min_periods=1).median().to_numpy()
+    return medians[steps - 1 : steps - 1 + len(values)]
+
+
+def drift_steps(window_s: float | None, step_s: float) -> int:
+    """Steps of a drift window of ``window_s`` seconds (0 when off)."""
+    return 0 if window_s is None else max(int(round(window_s / step_s)), 2)
 
 
 def segments(flags: np.ndarray) -> list[tuple[int, int]]:

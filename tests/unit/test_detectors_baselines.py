@@ -28,22 +28,38 @@ def synthetic():
 
 
 # ---- hand-computed ------------------------------------------------------------------------
-def test_zscore_is_max_abs_robust_z_with_threshold_3():
-    train = _tiny({"a:x": [1, 2, 3, 4, 100], "b:y": [10, 10, 10, 10, 10]})
-    det = make_detector("zscore").fit(train)
-    # a:x: median 3, MAD 1 -> scale 1.4826. b:y is constant in training: ignored (|z| = 0),
-    # so its jump to 1e6 (a unit-dependent "infinite" z) does not decide the score.
-    test = _tiny({"a:x": [3.0, 6.0, 3.0 + 5 * 1.4826], "b:y": [10.0, 1e6, 10.0]})
-    np.testing.assert_allclose(det.score(test), [0.0, 3 / 1.4826, 5.0])
+def _steps(n: int, values: list[float]) -> list[float]:
+    return [values[i % len(values)] for i in range(n)]
+
+
+def test_zscore_is_robust_z_with_a_level_floor_and_the_sigma_rule():
+    train = _tiny({"a:x": _steps(20, [1, 2, 3, 4, 5]) + [100.0], "b:y": [10.0] * 21})
+    det = make_detector("zscore", {"threshold": "sigma", "aggregate": "max"}).fit(train)
+    # a:x: median 3, MAD 1 -> scale 1.4826 (the 1 % level floor, 1.0, is lower).
+    # b:y is constant at 10: no spread, so its scale is the level floor 0.01 * 10 = 0.1.
+    np.testing.assert_allclose(det.scaler_.scale_, [1.4826, 0.1])
+    test = _tiny({"a:x": [3.0, 6.0, 3.0 + 5 * 1.4826], "b:y": [10.0, 10.0 + 1e-9, 10.0]})
+    np.testing.assert_allclose(det.score(test), [0.0, 3 / 1.4826, 5.0], atol=1e-6)
     assert det.threshold_ == 3.0
     np.testing.assert_array_equal(det.predict(test), [0, 0, 1])
 
 
-def test_zscore_sparse_count_alarms_only_beyond_its_fault_free_maximum():
-    # c:errors is 0 on 9 of 10 steps: MAD 0, std sqrt(0.1 * 0.9) = 0.3 -> its own fault-free
-    # error (1.0) would read z = 3.33. The floor max|x - median| / 3 = 1/3 puts it at z = 3.
-    train = _tiny({"a:x": [1.0, 2, 3, 2, 1, 2, 3, 2, 1, 2], "c:errors": [0.0, 0, 0, 0, 1, 0, 0, 0, 0, 0]})
+def test_zscore_leaving_a_constant_scores_high_but_float_jitter_does_not():
+    # An availability at exactly 100 % in training that drops to 90 %: z = 10 / (0.01 * 100).
+    train = _tiny({"svc::AWS::Lambda:availability": [100.0] * 30, "svc::AWS::Lambda:latency": _steps(30, [1.0, 1.2, 0.9])})
     det = make_detector("zscore").fit(train)
+    jitter = _tiny({"svc::AWS::Lambda:availability": [100.0 + 1e-9, 100.0 - 1e-9, 100.0], "svc::AWS::Lambda:latency": [1.0, 1.1, 1.0]})
+    drop = _tiny({"svc::AWS::Lambda:availability": [100.0, 90.0, 90.0], "svc::AWS::Lambda:latency": [1.0, 1.1, 1.0]})
+    assert det.predict(jitter).sum() == 0
+    np.testing.assert_array_equal(det.predict(drop), [0, 1, 1])
+    assert det.abs_z(drop)[1, 0] == pytest.approx(10.0)
+
+
+def test_zscore_sparse_count_alarms_only_beyond_its_fault_free_maximum():
+    # c:errors is 0 on 19 of 20 steps: MAD 0 -> the floor max|x - median| / sigma = 1/3 puts
+    # its own fault-free error (1.0) at z = 3, not above.
+    train = _tiny({"a:x": _steps(20, [1.0, 2, 3, 2]), "c:errors": [0.0] * 4 + [1.0] + [0.0] * 15})
+    det = make_detector("zscore", {"threshold": "sigma", "aggregate": "max"}).fit(train)
     np.testing.assert_allclose(det.scaler_.scale_[1], 1 / 3)
     assert (det.train_scores_ > det.threshold_).sum() == 0
     test = _tiny({"a:x": [2.0, 2.0], "c:errors": [1.0, 2.0]})
@@ -51,14 +67,34 @@ def test_zscore_sparse_count_alarms_only_beyond_its_fault_free_maximum():
     np.testing.assert_array_equal(det.predict(test), [0, 1])
 
 
-def test_zscore_false_alarm_rate_on_fault_free_synthetic_is_near_the_3_sigma_rate(synthetic):
-    # 102 near-Gaussian columns at 3 sigma: about 1 - 0.9973**102 = 24 % at most, not 45 %.
+def test_zscore_learned_threshold_is_a_margin_over_a_fault_free_quantile(synthetic):
     det = make_detector("zscore").fit(synthetic.train())
-    assert (det.train_scores_ > det.threshold_).mean() < 0.15
+    learned = 1.5 * np.quantile(det.train_scores_, 0.99)
+    assert det.threshold_ == pytest.approx(max(learned, 3.0))
+    assert (det.train_scores_ > det.threshold_).mean() <= 0.01
+    test = synthetic.test()
+    normal = (test.y == 0) & (test.labels["recovering"].to_numpy() == 0)
+    assert det.predict(test)[normal].mean() < 0.05
+
+
+def test_zscore_absorbs_a_gauge_level_that_lasts_but_not_a_fault():
+    rng = np.random.default_rng(0)
+    n_train, n_test = 60, 400
+    train = _tiny({"m:memory_bytes": 100 + rng.normal(0, 1, n_train)})
+    det = make_detector("zscore", {"drift_window_s": 300.0}).fit(train)  # 60 steps of 5 s
+    level = np.full(n_test, 100.0)
+    level[20:30] = 200.0  # a fault of 10 steps: scored in full
+    level[100:] = 150.0  # a new normal that lasts: absorbed after half the window
+    test = _tiny({"m:memory_bytes": level + rng.normal(0, 1, n_test)})
+    pred = det.predict(test)
+    assert pred[20:30].all()
+    assert pred[40:100].mean() < 0.05 and pred[140:].mean() < 0.02  # noise at 3 sigma aside
+    static = make_detector("zscore", {"drift_window_s": None}).fit(train)
+    assert static.predict(test)[200:].all()  # without the drift baseline it alarms forever
 
 
 def test_zscore_localize_ranks_the_deviating_service_first():
-    train = _tiny({"a:x": [1.0, 2, 3, 2, 1, 2], "b:y": [5.0, 6, 5, 6, 5, 6]})
+    train = _tiny({"a:x": _steps(20, [1.0, 2, 3, 2, 1, 2]), "b:y": _steps(20, [5.0, 6, 5, 6, 5, 6])})
     det = make_detector("zscore").fit(train)
     test = _tiny({"a:x": [2.0, 2, 2, 2], "b:y": [5.0, 50, 60, 5]})
     (ranking,) = det.localize(test)  # its own predicted segment: steps 1..2
@@ -69,7 +105,7 @@ def test_zscore_localize_ranks_the_deviating_service_first():
 
 def test_static_threshold_quantile_margin_and_absolute_value():
     train = _tiny({"a:cpu_cores": list(np.arange(1.0, 101.0)), "b:cpu_cores": [2.0] * 100, "a:mem": [0.0] * 100})
-    det = make_detector("static_threshold", {"quantile": 0.5, "margin": 2.0}).fit(train)
+    det = make_detector("static_threshold", {"metric": "cpu_cores", "quantile": 0.5, "margin": 2.0}).fit(train)
     np.testing.assert_allclose(det.limits_, [101.0, 4.0])  # median 50.5 * 2, 2 * 2; a:mem not chosen
     test = _tiny({"a:cpu_cores": [50.0, 151.5], "b:cpu_cores": [5.0, 0.0], "a:mem": [9e9, 9e9]})
     np.testing.assert_allclose(det.score(test), [0.25, 0.5])  # max((50-101)/101, (5-4)/4), (151.5-101)/101
@@ -79,8 +115,17 @@ def test_static_threshold_quantile_margin_and_absolute_value():
 
 
 def test_static_threshold_unknown_metric_names_it():
-    with pytest.raises(BadInput, match="no_such_metric"):
-        make_detector("static_threshold", {"metric": "no_such_metric"}).fit(_tiny({"a:x": [1.0, 2.0]}))
+    with pytest.raises(BadInput, match="no_such_metric.*metrics: x"):
+        make_detector("static_threshold", {"metric": "no_such_metric"}).fit(_tiny({"a:x": [1.0, 2.0] * 10}))
+
+
+def test_static_threshold_default_watches_every_series_of_any_dataset():
+    # No Faultlab metric names here: the default needs none.
+    train = _tiny({"PetSite/AWS::EC2:CPUUtilization": _steps(20, [10.0, 12, 11]), "db:Errors": [0.0] * 20})
+    det = make_detector("static_threshold").fit(train)
+    assert len(det.selected_) == 2
+    test = _tiny({"PetSite/AWS::EC2:CPUUtilization": [11.0, 30.0, 11.0], "db:Errors": [0.0, 0.0, 1e-9]})
+    np.testing.assert_array_equal(det.predict(test), [0, 1, 0])  # 1e-9 on a zero series is not 1e-9/0
 
 
 def test_iforest_window_scores_go_to_the_last_step_with_padding(synthetic):

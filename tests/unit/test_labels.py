@@ -117,14 +117,16 @@ def test_read_ground_truth_skips_a_torn_last_line(tmp_path):
         read_ground_truth(file)
 
 
-def test_recovering_runs_from_revert_to_the_measured_return_plus_one_step():
+def test_recovering_runs_from_revert_to_the_measured_return_plus_the_tail():
     records = journal("f1", "memory_leak", ["cart"], 12.3, 30.0)
     records[-1]["detail"] = {"returned_to_baseline_at": at(41.0)}
-    labels = labels_from_ground_truth(records, grid())
+    labels = labels_from_ground_truth(records, grid(), tail_s=5.0)
     # anomalous 15..30 s; recovering after 30 s until 41 s + one 5 s step (exclusive): 35, 40, 45
     assert labels["recovering"].tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0]
     assert labels["recovering"].dtype.kind == "i"
     assert not ((labels["recovering"] == 1) & (labels["anomaly"] == 1)).any()
+    default = labels_from_ground_truth(records, grid())  # 4 grid steps: until 61 s (exclusive)
+    assert default["recovering"].tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
 
 
 def test_recovering_defaults_where_the_journal_lacks_the_return():
@@ -140,7 +142,7 @@ def test_recovering_defaults_where_the_journal_lacks_the_return():
 def test_recovering_never_covers_the_next_fault():
     first = journal("f1", "kill", ["cart"], 12.3, 20.0)
     second = journal("f2", "cpu", ["cart"], 26.0, 40.0)
-    labels = labels_from_ground_truth(first + second, grid())
+    labels = labels_from_ground_truth(first + second, grid(), tail_s=5.0)
     assert labels["anomaly"].tolist() == [0, 0, 0, 1, 1, 0, 1, 1, 1, 0, 0, 0]
     # the kill recovers until 20 + 15 + 5 s; the cpu fault (no measured return) has no tail past 45 s
     assert labels["recovering"].tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
