@@ -36,6 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--protocol-normal", action="store_true", help="telesto protocol: add a 'normal' class")
     parser.add_argument("--protocol-group-by", choices=("group", "type"), default="group",
                         help="telesto protocol: count repetitions per (type, group) (default) or per fault type alone")
+    parser.add_argument("--workers", type=int, metavar="N", help="run the grid on a local Dask cluster of N processes (default: serial)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="run the grid on an existing Dask cluster (tcp://host:8786)")
     parser.set_defaults(func=run)
 
 
@@ -59,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
         options = ProtocolOptions(node=args.protocol_node, include_normal=args.protocol_normal,
                                   group_by=args.protocol_group_by)
         evaluate = partial(run_protocol_evaluation, options=options)
+    grid = None
+    if args.workers is not None or args.scheduler is not None:
+        from faultlab.harness.evaluation.distributed import DaskGrid
+
+        evaluate = grid = DaskGrid(evaluate, workers=args.workers, scheduler=args.scheduler)
     evaluation = evaluate(
         datasets,
         [n for n in DETECTORS.names() if not is_floor(n)] if detectors is None else detectors,
@@ -74,4 +81,6 @@ def run(args: argparse.Namespace) -> int:
     paths = write_reports(evaluation, out, extra={"command": "bench", "datasets_given": args.dataset, "seeds": seeds})
     print(markdown(evaluation.table, evaluation.settings))
     print(paths["html"].parent)
+    if grid is not None:
+        grid.raise_failures()  # after the reports: the tasks that did finish are in them
     return 0

@@ -1,0 +1,79 @@
+"""The bench grid on Dask: the same table as the serial run, progress, failures named, others kept."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed", reason="the Dask grid is an optional extra (pip install 'faultlab[dask]')")
+
+from faultlab.errors import BadInput, RunFailed  # noqa: E402
+from faultlab.harness.cli import main  # noqa: E402
+from faultlab.harness.dataset_index import resolve_dataset  # noqa: E402
+from faultlab.harness.evaluation import run_evaluation  # noqa: E402
+from faultlab.harness.evaluation.distributed import DaskGrid, plan_tasks  # noqa: E402
+from faultlab.harness.evaluation.table import as_specs  # noqa: E402
+from faultlab.harness.synthetic import generate  # noqa: E402
+
+DETECTORS = ["zscore", {"name": "iforest", "params": {"n_estimators": 20}}]
+CLASSIFIERS = [{"name": "random_forest", "params": {"n_estimators": 20}}]
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_the_grid_equals_the_serial_run_on_synthetic(scheduler):
+    data = resolve_dataset("synthetic")
+    serial = run_evaluation([data], DETECTORS, CLASSIFIERS, [0, 1])
+    lines: list[str] = []
+    grid = DaskGrid(run_evaluation, scheduler=scheduler, progress=lines.append)
+    parallel = grid([data], DETECTORS, CLASSIFIERS, [0, 1])
+    pd.testing.assert_frame_equal(parallel.table, serial.table)
+    assert parallel.settings == serial.settings
+    assert [(t.model, t.seed) for t in parallel.timelines] == [(t.model, t.seed) for t in serial.timelines]
+    # 2 detectors + 2 floors + 1 classifier, 2 seeds each; one progress line per finished task
+    assert len(lines) == 10 and lines[-1].startswith("[10/10 ") and not grid.failures
+    assert any("detector 'always_alarm' on dataset 'synthetic' with seed 1" in line for line in lines)
+
+
+def test_a_failing_task_is_named_and_the_others_report(scheduler):
+    small = generate(seed=1, train_steps=150, faults_per_type=1, fault_steps=(10, 20), gap_steps=(10, 20))
+    lines: list[str] = []
+    grid = DaskGrid(run_evaluation, scheduler=scheduler, progress=lines.append)
+    bad = {"name": "iforest", "params": {"window": 400, "n_estimators": 5}}
+    result = grid([small], ["zscore", bad], [], [0, 3], floors=False)
+    assert sorted(result.table["model"].unique()) == ["zscore"]
+    assert sorted(result.table["seed"].unique()) == [0, 3]
+    assert sorted(f.task.seed for f in grid.failures) == [0, 3]
+    failed = [line for line in lines if "FAILED" in line]
+    assert len(failed) == 2 and all(f"on dataset '{small.name}'" in line and "iforest" in line for line in failed)
+    with pytest.raises(RunFailed, match=r"2 grid task\(s\) failed: detector 'iforest\(n_estimators=5, window=400\)' on dataset"):
+        grid.raise_failures()
+
+
+def test_cli_bench_on_a_cluster_writes_the_reports(scheduler, tmp_path, capsys):
+    code = main(["bench", "--dataset", "synthetic", "--detectors", "zscore", "--classifiers", "none", "--no-floors",
+                 "--scheduler", scheduler, "--out", str(tmp_path / "ok")])
+    assert code == 0 and (tmp_path / "ok" / "scores.json").exists()
+    assert "done detector 'zscore' on dataset 'synthetic' with seed 0" in capsys.readouterr().err
+
+
+def test_task_order_follows_the_serial_grid():
+    data = [generate(seed=1, train_steps=60, faults_per_type=1, fault_steps=(5, 6), gap_steps=(5, 6), name=n) for n in ("a", "b")]
+    tasks = plan_tasks(data, as_specs(["zscore", "iforest"], [0, 1]), as_specs(["random_forest"], [2]))
+    assert [(t.dataset, t.kind[0], t.spec.name, t.seed, t.first_seed) for t in tasks[:5]] == [
+        ("a", "d", "zscore", 0, True), ("a", "d", "zscore", 1, False), ("a", "d", "iforest", 0, True),
+        ("a", "d", "iforest", 1, False), ("a", "c", "random_forest", 2, True)]
+    assert tasks[5].dataset == "b" and len(tasks) == 10
+
+
+def test_bad_grid_options_are_bad_input():
+    with pytest.raises(BadInput, match="exactly one of --workers N or --scheduler ADDRESS"):
+        DaskGrid(run_evaluation)
+    with pytest.raises(BadInput, match="--workers must be >= 1, got 0"):
+        DaskGrid(run_evaluation, workers=0)
