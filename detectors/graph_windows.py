@@ -63,9 +63,11 @@ def fit_window_scaler(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def scale_windows(windows: np.ndarray, lo: np.ndarray, span: np.ndarray) -> np.ndarray:
     """Min-max scale ``N x w x d`` windows with the fitted limits of the first series.
 
-    Series beyond the ones seen at fit time have no known limits, so each is scaled by its own
-    range inside the window (a new series adds shape information, not level information);
-    with fewer series than at fit time, the first ``d`` limits are used.
+    Series beyond the ones seen at fit time have no known limits, so each is scaled inside its
+    window: minus its minimum, divided by the larger of its range and its mean magnitude. A
+    steady KPI (level much above its noise) then stays near 0, as a trained series does
+    outside faults, and a series that jumps inside the window spans about [0, 1]. With fewer
+    series than at fit time, the first ``d`` limits are used.
     """
     d = windows.shape[2]
     known = min(d, len(lo))
@@ -74,7 +76,7 @@ def scale_windows(windows: np.ndarray, lo: np.ndarray, span: np.ndarray) -> np.n
     if d > known:
         extra = windows[:, :, known:]
         w_lo = extra.min(axis=1, keepdims=True)
-        w_span = extra.max(axis=1, keepdims=True) - w_lo
+        w_span = np.maximum(extra.max(axis=1, keepdims=True) - w_lo, np.abs(extra.mean(axis=1, keepdims=True)))
         out[:, :, known:] = (extra - w_lo) / np.where(w_span > _TINY, w_span, 1.0)
     return out
 

@@ -360,13 +360,19 @@ def _macro_precision_recall(truth: np.ndarray, pred: np.ndarray) -> dict[str, fl
 
 
 def augment_windows(windows: np.ndarray, labels: np.ndarray, options: ProtocolOptions, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training windows plus CMSF-GAN generated ones (seed 004), per class; see :mod:`faultlab.detectors.cmsf_gan`."""
+    """A training fold plus CMSF-GAN windows (seed 004) of every class in it, fitted on that fold only.
+
+    ``options.augment_params`` go to :func:`faultlab.detectors.cmsf_gan.augment`;
+    ``n_per_class`` defaults to the fold's mean windows per class (about doubling the fold).
+    """
     try:
         from faultlab.detectors.cmsf_gan import augment
     except ImportError as exc:
         raise BadInput(f"protocol: augment 'cmsf_gan' needs faultlab.detectors.cmsf_gan ({exc})") from None
-    new_w, new_y = augment(windows, labels, seed=seed, **options.augment_params)
-    return np.concatenate([windows, np.asarray(new_w, dtype=windows.dtype)]), np.concatenate([labels, np.asarray(new_y).astype(str)])
+    params = dict(options.augment_params)
+    n_per_class = int(params.pop("n_per_class", max(1, round(len(labels) / max(len(set(labels.tolist())), 1)))))
+    out_w, out_y = augment(windows, labels, n_per_class, seed=seed, **params)
+    return np.asarray(out_w, dtype=np.float64), np.asarray(out_y).astype(str)
 
 
 # ---- the evaluation mode ------------------------------------------------------------------
