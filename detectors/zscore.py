@@ -18,7 +18,7 @@ baseline fair across very different series:
   would be hundreds of "sigmas"; the level floor says a change below ``level_floor`` of the
   level is not by itself an anomaly, so drifts stay low while a 200 MB allocation is not.
 - **sparse** counts (MAD 0, mostly 0, like ``error_rate``): the spread is floored so that the
-  largest fault-free deviation sits at z = ``sigma``: they alarm only beyond anything seen.
+  largest fault-free deviation sits at z = ``threshold``: they alarm only beyond anything seen.
 
 **Drift.** A gauge that moves to a new level and stays there (memory after a leak is freed
 into the allocator's pool, page cache after heavy I/O, a connection pool that grew) is a new
@@ -38,12 +38,12 @@ off.
 noisy than the maximum over hundreds of series, and a real fault moves several series at once
 (a service's CPU, its latency, its callers' latencies).
 
-**Threshold.** ``threshold="quantile"`` (default) learns it the way the seed papers do (the
+**Threshold.** ``threshold_mode="quantile"`` (default) learns it the way the seed papers do (the
 radiography LSTM-AE and the adaptive-threshold AE take a high percentile of fault-free
 scores): ``margin`` times the ``threshold_quantile`` of the training scores, never below
-``sigma`` (training scores are in-sample, so they slightly understate fault-free test scores;
-the margin and the floor absorb that). ``threshold="sigma"`` is the plain 3-sigma rule
-(``threshold_ = sigma``).
+``threshold`` (default 3; training scores are in-sample, so they slightly understate fault-free test scores;
+the margin and the floor absorb that). ``threshold_mode="sigma"`` is the plain 3-sigma rule
+(``threshold_ = threshold``).
 
 Root causes are ranked by each service's largest mean |z| over the segment, services read from
 the dataset's column table.
@@ -68,10 +68,10 @@ ZERO_LEVEL_SCALE = 1e-6
 
 
 class ZScoreParams(Params):
-    threshold: Literal["quantile", "sigma"] = Field(
-        "quantile", description="'quantile': learned from fault-free scores; 'sigma': the fixed sigma rule"
+    threshold: float = Field(3.0, gt=0, description="|z| of the sigma rule; also the floor of a learned threshold")
+    threshold_mode: Literal["quantile", "sigma"] = Field(
+        "quantile", description="'quantile': learned from fault-free scores; 'sigma': threshold_ = threshold"
     )
-    sigma: float = Field(3.0, gt=0, description="|z| of the sigma rule; also the floor of a learned threshold")
     threshold_quantile: float = Field(0.99, gt=0, le=1, description="quantile of fault-free training scores")
     margin: float = Field(1.5, ge=1, description="learned threshold = margin * quantile")
     aggregate: Literal["topk", "max"] = Field("topk", description="per-step score: mean of the top_k |z|, or the max")
@@ -109,7 +109,7 @@ class ZScore(Detector, Localizer):
         peer_floor = np.array([self.params.level_floor * peer[m] for m in self.column_metrics_])
         floor = np.where(floor > _TINY, floor, np.where(peer_floor > _TINY, peer_floor, ZERO_LEVEL_SCALE))
         sparse = (mad <= _TINY) & (deviation.max(axis=0) > _TINY)
-        sparse_floor = np.where(sparse, deviation.max(axis=0) / self.params.sigma, 0.0)
+        sparse_floor = np.where(sparse, deviation.max(axis=0) / self.params.threshold, 0.0)
         self.scaler_ = Scaler(center_=center, scale_=np.maximum.reduce([mad, floor, sparse_floor]))
         self.drift_steps_ = drift_steps(self.params.drift_window_s, train.scrape_interval_s)
         kinds = [row.get("kind", "gauge") for row in self._table()]
@@ -136,10 +136,10 @@ class ZScore(Detector, Localizer):
         return np.partition(z, -k, axis=1)[:, -k:].mean(axis=1)
 
     def _fit_threshold(self, train_scores: np.ndarray) -> float:
-        if self.params.threshold == "sigma":
-            return self.params.sigma
+        if self.params.threshold_mode == "sigma":
+            return self.params.threshold
         learned = self.params.margin * float(np.quantile(train_scores, self.params.threshold_quantile))
-        return max(learned, self.params.sigma)
+        return max(learned, self.params.threshold)
 
     def _rank(self, data: Dataset, start: int, end: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
         # Mean |z| over the segment per metric: sustained deviation, not a single spike.

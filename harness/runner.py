@@ -251,6 +251,7 @@ def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, 
         step_s=plan.step_s,
         groups=plan.metric_groups,
         services=plan.collect_services,
+        monitoring=plan.collect_monitoring,
         graph=service_graph(),
         labels=lambda grid: labels_from_ground_truth(records, grid),
         meta={

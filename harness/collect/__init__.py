@@ -5,11 +5,18 @@ retried), ``transform`` turns them into aligned rates and values, ``collector`` 
 """
 
 from faultlab.harness.collect.catalog import CATALOG, MetricSpec, select
-from faultlab.harness.collect.collector import CollectedMetrics, collect_dataset, collect_metrics, no_fault_labels
+from faultlab.harness.collect.collector import (
+    MONITORING_SERVICES,
+    CollectedMetrics,
+    collect_dataset,
+    collect_metrics,
+    no_fault_labels,
+)
 
 __all__ = [
     "CATALOG",
     "CollectedMetrics",
+    "MONITORING_SERVICES",
     "MetricSpec",
     "collect_dataset",
     "collect_metrics",

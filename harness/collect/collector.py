@@ -29,6 +29,9 @@ from faultlab.harness.collect.transform import (
 from faultlab.dataset import LABEL_COLUMNS, OPTIONAL_LABEL_COLUMNS, Dataset, ServiceGraph
 from faultlab.errors import BadInput, RunFailed
 
+#: The monitoring stack's own containers: not collected unless asked for, and then context only.
+MONITORING_SERVICES = ("prometheus", "node-exporter", "container-exporter")
+
 LabelsLike = pd.DataFrame | Callable[[pd.DatetimeIndex], pd.DataFrame] | None
 TimeLike = Any  # datetime, pandas Timestamp, ISO 8601 string or unix seconds
 
@@ -61,11 +64,15 @@ def collect_metrics(
     max_points: int = MAX_POINTS_PER_QUERY,
     max_workers: int = 8,
     client: PrometheusConnect | None = None,
+    monitoring: bool = False,
 ) -> CollectedMetrics:
     """Fetch the chosen groups' series and align them on one grid of ``step_s`` from start to end.
 
     ``start`` is floored to a whole second (Prometheus's client sends whole seconds).
     ``rate_window_s`` (default ``4 * step_s``) is the PromQL window for derived quantiles.
+    The monitoring stack's own series (:data:`MONITORING_SERVICES`) are dropped unless
+    ``monitoring`` is set or ``services`` names them: a detector should not alarm on the
+    measuring instrument.
     """
     start_ts, end_ts = to_utc(start).floor("s"), to_utc(end)
     if end_ts < start_ts:
@@ -95,8 +102,11 @@ def collect_metrics(
 
     columns: dict[ColumnKey, np.ndarray] = {}
     specs_of: dict[ColumnKey, MetricSpec] = {}
+    skipped = set() if monitoring else set(MONITORING_SERVICES) - (wanted or set())
     for spec in specs:
         for key, values in spec_columns(spec, results, grid_s, window_s, wanted).items():
+            if key[0] in skipped:
+                continue
             if np.isnan(values[1:]).all():
                 continue  # nothing measured inside the range: no column rather than one made up
             columns[key] = values[1:]
@@ -184,7 +194,11 @@ def collect_dataset(
     ``labels`` is a DataFrame on the grid or a callable ``grid -> DataFrame``; None means no
     faults. ``meta`` entries (``name``, ``train_end``, ``faults``, provenance) are kept and win
     over the collector's. ``options`` go to :func:`collect_metrics` (catalog, rate_window_s,
-    max_points, max_workers, client).
+    max_points, max_workers, client, monitoring).
+
+    ``meta["candidates"]`` lists the graph's nodes that have series (the services and databases
+    faults can target); every other collected service (host, load generator, and the
+    monitoring stack when asked for) is context: evidence, never a suspect.
     """
     groups = list(groups) if groups is not None else None
     services = list(services) if services is not None else None
@@ -205,10 +219,14 @@ def collect_dataset(
             "groups": groups,
             "services": services,
             "rate_window_s": options.get("rate_window_s") or 4 * step_s,
+            "monitoring": bool(options.get("monitoring", False)),
             "queries": collected.queries,
             "raw_points": collected.raw_points,
         },
     }
+    present = {c["service"] for c in collected.columns}
+    if graph.names:
+        full_meta["candidates"] = [n for n in graph.names if n in present]
     full_meta.update(dict(meta or {}))
     return Dataset(
         metrics=collected.metrics,

@@ -67,10 +67,17 @@ class Faults(Strict):
 
 
 class Collect(Strict):
-    """What to export from Prometheus into the dataset."""
+    """What to export from Prometheus into the dataset.
+
+    The monitoring stack (Prometheus and the exporters) is not collected unless ``monitoring``
+    is set; its series are then context (evidence), never root-cause candidates.
+    """
 
     groups: list[MetricGroup] = Field(default_factory=lambda: list(METRIC_GROUPS), min_length=1)
     services: Literal["all"] | list[str] = "all"
+    monitoring: bool = Field(
+        False, description="also collect Prometheus' and the exporters' own series (as context)"
+    )
     step_s: float | None = Field(
         None, gt=0, description="grid step of the dataset, s (default: the scrape interval)"
     )

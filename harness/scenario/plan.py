@@ -45,6 +45,7 @@ class RunPlan(BaseModel):
     services: list[str] | None = Field(description="None: every service of the testbed")
     metric_groups: list[str]
     collect_services: list[str] | None = None
+    collect_monitoring: bool = False
     load: PlannedLoad
     warmup_s: float
     train_s: float
@@ -118,6 +119,7 @@ def resolve_plan(scenario: Scenario) -> RunPlan:
         services=None if services == "all" else list(services),
         metric_groups=list(scenario.collect.groups),
         collect_services=None if collect_services == "all" else list(collect_services),
+        collect_monitoring=scenario.collect.monitoring,
         load=PlannedLoad(
             shape=scenario.load.shape, params=scenario.load.shape_params(), seed=scenario.load.seed
         ),

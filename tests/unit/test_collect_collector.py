@@ -102,7 +102,8 @@ def test_services_filter_and_order_follow_the_caller():
 
 def test_labels_default_dataframe_and_callable():
     ds, _ = _collect()
-    assert ds.labels["anomaly"].sum() == 0 and list(ds.labels.columns) == ["anomaly", "fault_type", "root_cause", "fault_id"]
+    assert ds.labels["anomaly"].sum() == 0
+    assert list(ds.labels.columns) == ["anomaly", "fault_type", "root_cause", "fault_id", "recovering"]
 
     def from_grid(index: pd.DatetimeIndex) -> pd.DataFrame:
         labels = no_fault_labels(index)
@@ -144,3 +145,48 @@ def test_nothing_collected_is_run_failed():
 def test_end_before_start_is_bad_input():
     with pytest.raises(BadInput, match="before its start"):
         collect_metrics(URL, T0 + 30, T0, 5, client=CannedClient(ANSWERS))
+
+
+MONITORED = {
+    **ANSWERS,
+    "container_processes": [
+        ({"service": "cart", "container": "c1"}, lambda t: 4.0),
+        ({"service": "prometheus", "container": "p1"}, lambda t: 9.0),
+        ({"service": "node-exporter", "container": "n1"}, lambda t: 2.0),
+    ],
+    "node_load1": [({"job": "node"}, lambda t: 0.5)],
+}
+SHOP = {"nodes": [{"name": "cart", "kind": "service"}, {"name": "redis", "kind": "database"}], "edges": []}
+
+
+def _scenario_collect(monitoring: bool | None):
+    """Collect as the runner does, with the plan resolved from a scenario."""
+    from faultlab.harness.scenario.model import Scenario
+    from faultlab.harness.scenario.plan import resolve_plan
+
+    doc = {"name": "mon", "train_s": 60, "collect": {"groups": ["cpu"]}}
+    if monitoring is not None:
+        doc["collect"]["monitoring"] = monitoring
+    plan = resolve_plan(Scenario.model_validate(doc))
+    client = CannedClient(MONITORED)
+    return collect_dataset(
+        URL, T0, T0 + 30, 5, groups=plan.metric_groups, services=plan.collect_services,
+        monitoring=plan.collect_monitoring, graph=SHOP, client=client,
+    )
+
+
+def test_monitoring_stack_is_not_collected_by_default_and_candidates_are_graph_nodes():
+    ds = _scenario_collect(None)
+    assert set(ds.services) == {"cart", "host"}  # no prometheus, no node-exporter
+    assert ds.meta["candidates"] == ["cart"] and ds.candidates == ["cart"]
+    assert ds.context == ["host"]
+    assert ds.meta["collection"]["monitoring"] is False
+
+
+def test_a_scenario_that_asks_for_the_monitoring_stack_gets_it_as_context(tmp_path):
+    ds = _scenario_collect(True)
+    assert {"prometheus", "node-exporter"} <= set(ds.services)
+    assert ds.candidates == ["cart"]
+    assert {"prometheus", "node-exporter", "host"} == set(ds.context)
+    loaded = load_dataset(ds.save(tmp_path / "d"))
+    assert loaded.candidates == ["cart"] and set(loaded.context) == set(ds.context)

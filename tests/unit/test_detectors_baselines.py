@@ -34,7 +34,7 @@ def _steps(n: int, values: list[float]) -> list[float]:
 
 def test_zscore_is_robust_z_with_a_level_floor_and_the_sigma_rule():
     train = _tiny({"a:x": _steps(20, [1, 2, 3, 4, 5]) + [100.0], "b:y": [10.0] * 21})
-    det = make_detector("zscore", {"threshold": "sigma", "aggregate": "max"}).fit(train)
+    det = make_detector("zscore", {"threshold_mode": "sigma", "aggregate": "max"}).fit(train)
     # a:x: median 3, MAD 1 -> scale 1.4826 (the 1 % level floor, 1.0, is lower).
     # b:y is constant at 10: no spread, so its scale is the level floor 0.01 * 10 = 0.1.
     np.testing.assert_allclose(det.scaler_.scale_, [1.4826, 0.1])
@@ -59,7 +59,7 @@ def test_zscore_sparse_count_alarms_only_beyond_its_fault_free_maximum():
     # c:errors is 0 on 19 of 20 steps: MAD 0 -> the floor max|x - median| / sigma = 1/3 puts
     # its own fault-free error (1.0) at z = 3, not above.
     train = _tiny({"a:x": _steps(20, [1.0, 2, 3, 2]), "c:errors": [0.0] * 4 + [1.0] + [0.0] * 15})
-    det = make_detector("zscore", {"threshold": "sigma", "aggregate": "max"}).fit(train)
+    det = make_detector("zscore", {"threshold_mode": "sigma", "aggregate": "max"}).fit(train)
     np.testing.assert_allclose(det.scaler_.scale_[1], 1 / 3)
     assert (det.train_scores_ > det.threshold_).sum() == 0
     test = _tiny({"a:x": [2.0, 2.0], "c:errors": [1.0, 2.0]})
