@@ -31,12 +31,15 @@ import numpy as np
 import pandas as pd
 
 from faultlab.dataset import Dataset
-from faultlab.detectors import CLASSIFIERS, DETECTORS
+from faultlab.detectors import make_classifier, make_detector
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation.methods import (
     dataset_settings, score_classifier, score_detector, scored_steps, select_metrics,
 )
-from faultlab.harness.evaluation.table import COLUMNS, REASON, Evaluation, MethodSpec, ScoreTimeline, ScoringOptions, as_specs
+from faultlab.harness.evaluation.table import (
+    ADJUSTED, ALL, COLUMNS, EVENT_SPLIT, FREE, ORACLE, OWN, REASON, Evaluation, MethodSpec, ScoreTimeline, ScoringOptions,
+    as_specs,
+)
 
 def evaluate(
     datasets: Dataset | Sequence[Dataset],
@@ -93,10 +96,10 @@ def run_evaluation(
     options = ScoringOptions(floors=floors, count_recovering=count_recovering, vus_window_s=vus_window_s)
     if floors and det_specs:
         det_specs += _floor_specs(det_specs)
-    for spec in det_specs:
-        DETECTORS.get(spec.name)
+    for spec in det_specs:  # unknown names and parameters are the caller's mistake: fail now
+        make_detector(spec.name, spec.params, spec.seeds[0])
     for spec in clf_specs:
-        CLASSIFIERS.get(spec.name)
+        make_classifier(spec.name, spec.params, spec.seeds[0])
     chosen = select_metrics(metrics)
 
     rows: list[dict[str, Any]] = []
@@ -107,18 +110,37 @@ def run_evaluation(
         settings[dataset.name] = dataset_settings(dataset, options)
         for spec in det_specs:
             for i, seed in enumerate(spec.seeds):
-                found, timeline = score_detector(dataset, spec, int(seed), chosen, options=options, steps=steps)
+                try:
+                    found, timeline = score_detector(dataset, spec, int(seed), chosen, options=options, steps=steps)
+                except BadInput as exc:  # the data cannot answer (too short, no normal part): n/a, say why
+                    rows += _unanswerable("detector", spec, dataset.name, int(seed), chosen, str(exc))
+                    continue
                 rows += found
                 if i == 0:
                     timelines.append(timeline)
         for spec in clf_specs:
             for seed in spec.seeds:
-                rows += score_classifier(dataset, spec, int(seed), chosen, window_steps, folds)
+                try:
+                    rows += score_classifier(dataset, spec, int(seed), chosen, window_steps, folds)
+                except BadInput as exc:
+                    rows += _unanswerable("classifier", spec, dataset.name, int(seed), chosen, str(exc))
     table = pd.DataFrame(rows, columns=[*COLUMNS, REASON])
     table["seed"] = table["seed"].astype(np.int64)
     table["value"] = table["value"].astype(np.float64)
     table[REASON] = table[REASON].fillna("").astype(str)
     return Evaluation(table=table, timelines=timelines, settings=settings)
+
+
+def _unanswerable(kind: str, spec: MethodSpec, dataset: str, seed: int, metrics: Sequence[Any],
+                  reason: str) -> list[dict[str, Any]]:
+    """One ``nan`` row per headline metric of ``kind`` with the reason the method could not be scored."""
+    wanted = {"classification"} if kind == "classifier" else {"binary", "events", "score"}
+    protocols = {"classifier": EVENT_SPLIT}
+    return [{"kind": kind, "model": spec.label, "dataset": dataset, "seed": seed, "metric": m.name,
+             "protocol": protocols.get(kind, ORACLE if m.caveat == "oracle" else ADJUSTED if m.caveat == "optimistic"
+                                       else OWN if m.kind != "score" else FREE),
+             "breakdown": ALL, "value": float("nan"), REASON: reason.rstrip(".")}
+            for m in metrics if m.kind in wanted]
 
 
 def _floor_specs(specs: Sequence[MethodSpec]) -> list[MethodSpec]:

@@ -1,5 +1,7 @@
 """Fault-type classification metrics over per-fault (or per-window) string labels.
 
+Thin wrappers over scikit-learn's metrics that keep this package's ``nan`` conventions.
+
 Labels are strings such as ``"cpu"`` or ``"latency"``; the label order of per-class results and
 of the confusion matrix is the one given, or the sorted union of true and predicted labels.
 """
@@ -10,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn import metrics as skm
 
 from faultlab.errors import BadInput
 from faultlab.harness.scoring.base import register
@@ -25,80 +28,72 @@ def _labels(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     return truth, pred
 
 
+def _order(truth: np.ndarray, pred: np.ndarray, labels: Sequence[str] | None) -> list[str]:
+    """The label order: the given one (checked: no repeats, nothing outside it) or the sorted union."""
+    if labels is None:
+        return [str(x) for x in np.unique(np.concatenate([truth, pred]))]
+    order = [str(x) for x in labels]
+    if len(set(order)) != len(order):
+        raise BadInput(f"labels repeat a name: {order}")
+    outside = sorted((set(truth.tolist()) | set(pred.tolist())) - set(order))
+    if outside:
+        raise BadInput(f"class label {outside[0]!r} is not in the label order {order}")
+    return order
+
+
 def confusion_matrix(
     y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None
 ) -> tuple[np.ndarray, list[str]]:
     """``C[i, j]`` = how many of true class ``labels[i]`` were predicted as ``labels[j]``.
 
-    A fixed ``labels`` order keeps matrices comparable across runs; a label outside it is a
-    BadInput rather than silently dropped.
+    scikit-learn's ``confusion_matrix``; a fixed ``labels`` order keeps matrices comparable across
+    runs, and a label outside it is a BadInput rather than silently dropped.
     """
     truth, pred = _labels(y_true, y_pred)
-    if labels is None:
-        order = [str(x) for x in np.unique(np.concatenate([truth, pred]))]
-    else:
-        order = [str(x) for x in labels]
-    if len(set(order)) != len(order):
-        raise BadInput(f"labels repeat a name: {order}")
-    true_idx, pred_idx = _codes(truth, order), _codes(pred, order)
-    size = len(order)
-    flat = np.bincount(true_idx * size + pred_idx, minlength=size * size)
-    matrix = flat.reshape(size, size).astype(np.int64)
-    return matrix, order
-
-
-def _codes(values: np.ndarray, order: list[str]) -> np.ndarray:
-    """Index of each value in ``order``; a value outside it is a BadInput."""
-    names = np.array(order, dtype=str)
-    sorter = np.argsort(names)
-    pos = np.searchsorted(names, values, sorter=sorter) if len(names) else np.zeros(len(values), dtype=np.int64)
-    pos = np.minimum(pos, max(len(names) - 1, 0))
-    found = names[sorter[pos]] == values if len(names) else np.zeros(len(values), dtype=bool)
-    if not found.all():
-        raise BadInput(f"class label {str(values[~found][0])!r} is not in the label order {order}")
-    return sorter[pos]
+    order = _order(truth, pred, labels)
+    if not order:
+        return np.zeros((0, 0), dtype=np.int64), order
+    return skm.confusion_matrix(truth, pred, labels=order).astype(np.int64), order
 
 
 def per_class_precision_recall(
     y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None
 ) -> dict[str, dict[str, float]]:
-    """``{label: {"precision", "recall", "f1", "support"}}``.
+    """``{label: {"precision", "recall", "f1", "support"}}`` (scikit-learn's ``precision_recall_fscore_support``).
 
     Precision is 0 for a class never predicted; recall and F1 are ``nan`` for a class with no
     true example (see :mod:`faultlab.harness.scoring.base`).
     """
-    matrix, order = confusion_matrix(y_true, y_pred, labels)
-    tp = np.diag(matrix).astype(np.float64)
-    n_pred = matrix.sum(axis=0)
-    support = matrix.sum(axis=1)
-    out: dict[str, dict[str, float]] = {}
-    for i, name in enumerate(order):
-        precision = tp[i] / n_pred[i] if n_pred[i] else 0.0
-        recall = tp[i] / support[i] if support[i] else float("nan")
-        f1 = float("nan") if not support[i] else (2 * tp[i] / (n_pred[i] + support[i]))
-        out[name] = {"precision": float(precision), "recall": float(recall), "f1": float(f1), "support": float(support[i])}
-    return out
+    truth, pred = _labels(y_true, y_pred)
+    order = _order(truth, pred, labels)
+    if not order:
+        return {}
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        truth, pred, labels=order, zero_division=np.nan)
+    precision = np.nan_to_num(precision, nan=0.0)
+    f1 = np.where(support > 0, np.nan_to_num(f1, nan=0.0), np.nan)
+    return {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                   "support": float(support[i])} for i, name in enumerate(order)}
 
 
 def accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
-    """Share of exact matches; ``nan`` for no examples."""
+    """Share of exact matches (scikit-learn's ``accuracy_score``); ``nan`` for no examples."""
     truth, pred = _labels(y_true, y_pred)
-    return float(np.mean(truth == pred)) if len(truth) else float("nan")
+    return float(skm.accuracy_score(truth, pred)) if len(truth) else float("nan")
 
 
 def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None) -> float:
     """Unweighted mean of per-class F1 over the classes that occur in ``y_true`` or ``y_pred``.
 
-    A class that is only ever predicted counts with F1 = 0 (as scikit-learn's ``f1_score(...,
-    average="macro")``); classes of a given ``labels`` order that occur nowhere are left out.
+    scikit-learn's ``f1_score(..., average="macro")``: a class that is only ever predicted counts
+    with F1 = 0; classes of a given ``labels`` order that occur nowhere are left out.
     """
-    matrix, _ = confusion_matrix(y_true, y_pred, labels)
-    tp = np.diag(matrix).astype(np.float64)
-    denom = matrix.sum(axis=0) + matrix.sum(axis=1)
-    present = denom > 0
-    if not present.any():
+    truth, pred = _labels(y_true, y_pred)
+    order = _order(truth, pred, labels)
+    present = [c for c in order if c in set(truth.tolist()) | set(pred.tolist())]
+    if not present:
         return float("nan")
-    return float(np.mean(2 * tp[present] / denom[present]))
+    return float(skm.f1_score(truth, pred, labels=present, average="macro", zero_division=0))
 
 
 register("accuracy", accuracy, "classification")

@@ -23,20 +23,20 @@ STATIC = {"name": "static_threshold", "params": {"metric": "a:cpu_cores", "value
 
 
 def tiny() -> Dataset:
-    """20 steps at 5 s; train = steps 0..9; one cpu fault on service a at steps 14..16.
+    """30 steps at 5 s; train = steps 0..19; one cpu fault on service a at steps 24..26.
 
-    a:cpu_cores is 1 except 5 at steps 14, 15, 16 (the fault) and 18 (a false alarm).
+    a:cpu_cores is 1 except 5 at steps 24, 25, 26 (the fault) and 28 (a false alarm).
     b:cpu_cores wobbles around 1 and never deviates much.
     """
-    index = pd.date_range("2026-01-01", periods=20, freq="5s", tz="UTC", name="timestamp")
-    a = np.ones(20)
-    a[[14, 15, 16, 18]] = 5.0
-    a[:10] = [1.0, 1.1, 0.9, 1.0, 1.2, 0.8, 1.0, 1.1, 0.9, 1.0]
-    b = 1.0 + 0.1 * np.sin(np.arange(20))
+    index = pd.date_range("2026-01-01", periods=30, freq="5s", tz="UTC", name="timestamp")
+    a = np.ones(30)
+    a[[24, 25, 26, 28]] = 5.0
+    a[:20] = [1.0, 1.1, 0.9, 1.0, 1.2, 0.8, 1.0, 1.1, 0.9, 1.0] * 2
+    b = 1.0 + 0.1 * np.sin(np.arange(30))
     labels = pd.DataFrame({"anomaly": 0, "fault_type": "", "root_cause": "", "fault_id": ""}, index=index)
-    labels.iloc[14:17] = [1, "cpu", "a", "f1"]
+    labels.iloc[24:27] = [1, "cpu", "a", "f1"]
     labels["anomaly"] = labels["anomaly"].astype(np.int8)
-    meta = {"name": "tiny", "scrape_interval_s": 5.0, "train_end": str(index[10])}
+    meta = {"name": "tiny", "scrape_interval_s": 5.0, "train_end": str(index[20])}
     return Dataset(pd.DataFrame({"a:cpu_cores": a, "b:cpu_cores": b}, index=index), labels,
                    ServiceGraph([], []), meta)
 
@@ -63,7 +63,7 @@ def test_table_is_tidy_with_one_row_per_key(static_table):
 
 
 def test_own_threshold_metrics_by_hand(static_table):
-    # Alarms (a > 2) at steps 14, 15, 16, 18 of the test part; the fault is 14..16.
+    # Alarms (a > 2) at steps 24, 25, 26, 28; the fault is 24..26.
     assert value(static_table, "precision", OWN) == pytest.approx(3 / 4)
     assert value(static_table, "recall", OWN) == pytest.approx(1.0)
     assert value(static_table, "f1", OWN) == pytest.approx(2 * 0.75 / 1.75)
@@ -108,7 +108,7 @@ def test_timelines_keep_the_first_seed_scores_and_threshold():
     ev = run_evaluation(tiny(), [STATIC], seeds=[3, 4], metrics=["f1"], floors=False)
     (tl,) = ev.timelines
     assert tl.seed == 3 and tl.threshold == 0.0
-    np.testing.assert_allclose(tl.scores[4], 1.5)  # (5 - 2) / 2 at test step 4 (= step 14)
+    np.testing.assert_allclose(tl.scores[4], 1.5)  # (5 - 2) / 2 at test step 4 (= step 24)
     np.testing.assert_array_equal(tl.anomaly, tiny().test().y)
 
 
