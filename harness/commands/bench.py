@@ -36,6 +36,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--protocol-normal", action="store_true", help="telesto protocol: add a 'normal' class")
     parser.add_argument("--protocol-group-by", choices=("group", "type"), default="group",
                         help="telesto protocol: count repetitions per (type, group) (default) or per fault type alone")
+    parser.add_argument("--protocol-augment", choices=("cmsf_gan",),
+                        help="telesto protocol: add CMSF-GAN windows (seed 004) to every training fold")
+    parser.add_argument("--localizers", metavar="A,B",
+                        help="root-cause localizers scored on the labelled segments (faultlab list localizers; default: none)")
     parser.add_argument("--workers", type=int, metavar="N", help="run the grid on a local Dask cluster of N processes (default: serial)")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="run the grid on an existing Dask cluster (tcp://host:8786)")
     parser.set_defaults(func=run)
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         from faultlab.harness.evaluation.protocol import ProtocolOptions, run_protocol_evaluation
 
         options = ProtocolOptions(node=args.protocol_node, include_normal=args.protocol_normal,
-                                  group_by=args.protocol_group_by)
+                                  group_by=args.protocol_group_by, augment=args.protocol_augment)
         evaluate = partial(run_protocol_evaluation, options=options)
     grid = None
     if args.workers is not None or args.scheduler is not None:
@@ -75,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         floors=not args.no_floors,
         count_recovering=args.count_recovering,
         vus_window_s=args.vus_window_s,
+        **_localizer_option(args, grid),
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("runs") / f"{stamp}-bench-{'+'.join(d.name for d in datasets)}"
@@ -84,3 +89,15 @@ def run(args: argparse.Namespace) -> int:
     if grid is not None:
         grid.raise_failures()  # after the reports: the tasks that did finish are in them
     return 0
+
+
+def _localizer_option(args: argparse.Namespace, grid: object) -> dict[str, list[str]]:
+    """``{"localizers": [...]}`` when ``--localizers`` names some (serial grid only), else nothing."""
+    from faultlab.errors import BadInput
+
+    names = name_list(args.localizers, "--localizers")
+    if not names:
+        return {}
+    if grid is not None:
+        raise BadInput("--localizers runs in the serial grid only: leave out --workers/--scheduler")
+    return {"localizers": names}

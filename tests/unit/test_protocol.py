@@ -105,3 +105,22 @@ def test_evaluation_mode_and_bench_flag(data, tmp_path, monkeypatch):
     assert code == 0
     text = (tmp_path / "out" / "scores.json").read_text()
     assert TELESTO_PROTOCOL in text and "split=5" in text
+
+
+def test_cmsf_gan_augmentation_adds_generated_windows_to_training_folds_only(data, monkeypatch):
+    from faultlab.harness.evaluation import protocol
+
+    seen = []
+    real = protocol.augment_windows
+
+    def spy(windows, labels, options, seed):
+        out_w, out_y = real(windows, labels, options, seed)
+        seen.append((len(windows), len(out_w)))
+        return out_w, out_y
+
+    monkeypatch.setattr(protocol, "augment_windows", spy)
+    options = replace(OPTS, splits=3, augment="cmsf_gan", augment_params={"max_epochs": 2, "n_per_class": 5})
+    rows = score_protocol(telesto_data.make(seed=3, repetitions=3), FOREST, 0, select_metrics(["accuracy"]), options)
+    assert len(seen) == 3 and all(after == before + 5 * 4 for before, after in seen)
+    assert {r["protocol"] for r in rows} == {TELESTO_PROTOCOL + "+cmsf_gan"}
+    assert all(np.isfinite(r["value"]) for r in rows if r["breakdown"].startswith("split="))
