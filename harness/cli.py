@@ -29,6 +29,8 @@ COMMAND_MODULES = [
     "faultlab.harness.commands.compare",
     "faultlab.harness.commands.import_",
     "faultlab.harness.commands.export",
+    "faultlab.harness.commands.collect",
+    "faultlab.harness.commands.radiography",
 ]
 
 

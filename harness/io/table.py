@@ -54,10 +54,7 @@ def parse_timestamps(
     else:
         stamps = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
         for i, cell in enumerate(text):
-            try:
-                stamp = pd.Timestamp(cell)
-            except (ValueError, TypeError):
-                stamp = pd.NaT
+            stamp = _one_stamp(cell)
             if pd.isna(stamp):
                 raise BadInput(f"{file}: line {i + 1 + header_lines}, column {column!r}: unparseable timestamp {cell!r}")
             stamps.iloc[i] = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
@@ -75,6 +72,20 @@ def parse_timestamps(
         i = int(np.flatnonzero(step == 0)[0]) + 1
         raise BadInput(f"{file}: line {i + 1 + header_lines}, column {column!r}: duplicated timestamp {text.iloc[i]!r}")
     return index
+
+
+def _one_stamp(cell: str) -> pd.Timestamp | Any:
+    """One cell as a timestamp (a number is unix seconds or milliseconds); NaT when it is neither."""
+    try:
+        number = float(cell)
+    except ValueError:
+        number = None
+    try:
+        if number is not None:
+            return pd.Timestamp(number, unit="ms" if abs(number) > MS_THRESHOLD else "s")
+        return pd.Timestamp(cell)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
 
 
 def parse_numbers(frame: pd.DataFrame, file: Path, columns: Sequence[str], *, header_lines: int = 1) -> pd.DataFrame:
