@@ -30,7 +30,6 @@ COMMAND_MODULES = [
     "faultlab.harness.commands.import_",
     "faultlab.harness.commands.export",
     "faultlab.harness.commands.collect",
-    "faultlab.harness.commands.radiography",
 ]
 
 
