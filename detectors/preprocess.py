@@ -119,9 +119,14 @@ def trailing_median(values: np.ndarray, start: np.ndarray, steps: int) -> np.nda
     return medians[steps - 1 : steps - 1 + len(values)]
 
 
+#: A drift baseline never spans fewer steps: at a 5-minute sampling interval, 10 minutes would be
+#: two steps, and any incident would be absorbed after one.
+MIN_DRIFT_STEPS = 30
+
+
 def drift_steps(window_s: float | None, step_s: float) -> int:
-    """Steps of a drift window of ``window_s`` seconds (0 when off)."""
-    return 0 if window_s is None else max(int(round(window_s / step_s)), 2)
+    """Steps of a drift window of ``window_s`` seconds, at least :data:`MIN_DRIFT_STEPS` (0 when off)."""
+    return 0 if window_s is None else max(int(round(window_s / step_s)), MIN_DRIFT_STEPS)
 
 
 def segments(flags: np.ndarray) -> list[tuple[int, int]]:

@@ -24,7 +24,7 @@ baseline fair across very different series:
 into the allocator's pool, page cache after heavy I/O, a connection pool that grew) is a new
 normal, not an anomaly that lasts forever. For gauges (``kind`` from the dataset's column
 table) the centre is therefore a slowly adapting baseline: the median of the previous
-``drift_window_s`` seconds of the data being scored, padded with the training median before the
+``drift_window_s`` seconds (at least 30 steps) of the data being scored, padded with the training median before the
 data starts (so the first steps are judged against training, and step t sees only steps
 before t). A gauge's deviation is the smaller of its distance to the training median and to
 that baseline: a value is normal if it matches either the learned normal or a level that has
