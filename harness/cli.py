@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "faultlab.harness.commands.compare",
     "faultlab.harness.commands.import_",
     "faultlab.harness.commands.export",
+    "faultlab.harness.commands.radiography",
     "faultlab.harness.commands.collect",
 ]
 

@@ -1,0 +1,53 @@
+"""The radiography (seed 003 sec. III-C): KDE points are the flagged steps of one group, drawn as a PNG."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from faultlab.detectors import make_detector
+from faultlab.errors import BadInput
+from faultlab.harness.cli import main
+from faultlab.harness.radiography import radiography, radiography_png, service_series, write_radiography
+from tests import multiservice
+
+FAST = {"max_epochs": 4, "hidden_units": 8, "latent_units": 4, "progress_after_s": 1e9}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return multiservice.make(seed=5)
+
+
+def test_points_are_the_steps_above_the_group_threshold(data):
+    det = make_detector("lstm_ae", FAST).fit(data.train())
+    test = data.test()
+    r = radiography(det, test, "cpu", "request_rate")
+    g = det.groups_.index("cpu")
+    mse = det.group_mse(test)[:, g]
+    assert r.only_anomalous
+    np.testing.assert_array_equal(r.mse, mse[mse > det.group_threshold_[g]])
+    assert len(r.service_values) == len(r.mse)
+    assert radiography_png(r).startswith(b"\x89PNG")
+    with pytest.raises(BadInput, match="groups"):
+        radiography(det, test, "gpu", "request_rate")
+
+
+def test_service_metric_is_a_column_or_a_sum_over_services(data):
+    one = service_series(data, "cart:request_rate")
+    total = service_series(data, "request_rate")
+    assert np.all(total > one)
+    with pytest.raises(BadInput, match="neither a column nor a metric"):
+        service_series(data, "failed_calls")
+
+
+def test_write_and_command(data, tmp_path):
+    out = write_radiography(data, "network", "request_rate", tmp_path / "r.png", FAST)
+    assert out.read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(BadInput, match="not a metric group"):
+        write_radiography(data, "gpu", "request_rate", tmp_path / "x.png", FAST)
+    folder = data.save(tmp_path / "run" / "dataset").parent
+    assert main(["radiography", str(folder), "--group", "cpu", "--service-metric", "request_rate",
+                 "--params", '{"max_epochs": 2, "hidden_units": 4, "latent_units": 2}']) == 0
+    assert (folder / "plots" / "radiography-cpu.png").exists()
+    assert main(["radiography", str(folder), "--group", "cpu", "--params", "[1]"]) == 2
