@@ -305,6 +305,13 @@ def sliding_windows(values: np.ndarray, size: int, stride: int = 1) -> np.ndarra
     return np.moveaxis(view, -1, 1)[::stride]
 
 
+def write_labels(path: str | Path, labels: pd.DataFrame) -> Path:
+    """Rewrite only ``labels.parquet`` of dataset folder ``path`` (re-derived labels, same grid)."""
+    file = Path(path) / "labels.parquet"
+    _frame_to_parquet(labels, file)
+    return file
+
+
 def _frame_to_parquet(frame: pd.DataFrame, file: Path) -> None:
     out = frame.copy()
     out.index = pd.DatetimeIndex(out.index, name="timestamp")

@@ -47,15 +47,17 @@ position by position; ``root_cause`` is the union of their targets in first-seen
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from faultlab.dataset import LABEL_COLUMNS
-from faultlab.errors import BadInput
+from faultlab.errors import BadInput, RunFailed
 from faultlab.injectors.ground_truth import read_records as read_ground_truth  # noqa: F401 (the one reader of the journal, re-exported)
 
 TOOK_EFFECT = ("applied", "reverted", "partial")
@@ -223,3 +225,33 @@ def _recovering(spans: list[FaultSpan], times: np.ndarray, anomaly: np.ndarray, 
         out[lo:hi] = 1
     out[anomaly > 0] = 0
     return out
+
+
+def relabel_dataset(path: str | Path, records: Iterable[Mapping[str, Any]] | None = None) -> dict[str, int]:
+    """Re-derive a recorded dataset's labels (``recovering`` included) and its ``candidates``.
+
+    For datasets recorded before these existed: the journal is ``records``, else the folder's
+    ``provenance/ground_truth.jsonl``, else ``meta["faults"]``. The anomaly, fault and root-cause
+    labels must come out identical (RunFailed otherwise: the folder's labels are not from this
+    journal); only ``recovering`` is added. ``candidates`` is set to the graph's nodes that have
+    series when meta.json lacks it. Returns counts of recovering and anomalous steps.
+    """
+    from faultlab.dataset import load_dataset, write_labels
+
+    data = load_dataset(path)
+    folder = Path(data.path or path)
+    if records is None:
+        journal = folder / "provenance" / "ground_truth.jsonl"
+        records = read_ground_truth(journal) if journal.exists() else data.meta.get("faults", [])
+    fresh = labels_from_ground_truth(list(records), data.labels.index)
+    for col in LABEL_COLUMNS:
+        if not (fresh[col].astype(str).to_numpy() == data.labels[col].astype(str).to_numpy()).all():
+            raise RunFailed(f"{folder / 'labels.parquet'}: column {col!r} differs from the journal's labels; not rewritten")
+    write_labels(folder, fresh)
+    meta_file = folder / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    if "candidates" not in meta and data.graph.names:
+        present = set(data.services)
+        meta["candidates"] = [n for n in data.graph.names if n in present]
+        meta_file.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    return {"recovering": int(fresh["recovering"].sum()), "anomalous": int(fresh["anomaly"].sum())}

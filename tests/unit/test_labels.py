@@ -146,3 +146,23 @@ def test_recovering_never_covers_the_next_fault():
     assert labels["anomaly"].tolist() == [0, 0, 0, 1, 1, 0, 1, 1, 1, 0, 0, 0]
     # the kill recovers until 20 + 15 + 5 s; the cpu fault (no measured return) has no tail past 45 s
     assert labels["recovering"].tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+
+
+def test_relabel_dataset_adds_recovering_and_candidates_without_touching_fault_labels(tmp_path):
+    from faultlab.dataset import Dataset, ServiceGraph, load_dataset
+    from faultlab.harness.labels import relabel_dataset
+
+    records = journal("f1", "kill", ["cart"], 12.3, 30.0)
+    index = grid()
+    old = labels_from_ground_truth(records, index).drop(columns=["recovering"])
+    metrics = pd.DataFrame({"cart:cpu": range(12), "locust:users": 5.0}, index=index, dtype=float)
+    graph = ServiceGraph([{"name": "cart", "kind": "service"}, {"name": "redis", "kind": "database"}], [])
+    folder = Dataset(metrics=metrics, labels=old, graph=graph, meta={"name": "rec", "faults": records}).save(tmp_path / "d")
+    pd.read_parquet(folder / "labels.parquet").drop(columns=["recovering"]).to_parquet(folder / "labels.parquet")
+    counts = relabel_dataset(folder)
+    again = load_dataset(folder)
+    assert counts == {"recovering": int(again.labels["recovering"].sum()), "anomalous": 4} and counts["recovering"] > 0
+    assert again.meta["candidates"] == ["cart"] and again.context == ["locust"]
+    wrong = [dict(r, reverted_at=at(45.0)) if r.get("reverted_at") else r for r in records]
+    with pytest.raises(Exception, match="differs from the journal"):
+        relabel_dataset(folder, wrong)
