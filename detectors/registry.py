@@ -12,3 +12,6 @@ from faultlab.registry import Registry
 
 DETECTORS: Registry[Any] = Registry("detector")
 CLASSIFIERS: Registry[Any] = Registry("classifier")
+#: Root-cause rankers for labelled fault segments (``detectors/localizers.py``); detectors that are
+#: Localizers count as localizers too (see ``faultlab.detectors.localizers.LOCALIZER_INDEX``).
+LOCALIZERS: Registry[Any] = Registry("localizer")

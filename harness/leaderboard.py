@@ -48,7 +48,12 @@ DETECTOR_HEADLINE = [
     ("ac@1", SEGMENTS), ("ac@3", SEGMENTS), ("avg@5", SEGMENTS), ("ac@1", SEGMENTS_METRIC), ("ac@3", SEGMENTS_METRIC),
 ]
 CLASSIFIER_HEADLINE = [("accuracy", EVENT_SPLIT), ("macro_f1", EVENT_SPLIT)]
-HEATMAPS = {"detector": ("f1", OWN), "classifier": ("class_recall", EVENT_SPLIT)}
+#: root-cause localizers (harness/evaluation/localize.py): AC@k on the labelled segments only
+LOCALIZER_HEADLINE = [("ac@1", SEGMENTS), ("ac@3", SEGMENTS), ("ac@5", SEGMENTS), ("avg@5", SEGMENTS),
+                      ("ac@1", SEGMENTS_METRIC), ("ac@3", SEGMENTS_METRIC)]
+HEADLINES = {"detector": DETECTOR_HEADLINE, "classifier": CLASSIFIER_HEADLINE, "localizer": LOCALIZER_HEADLINE}
+KIND_TITLES = (("detector", "Detectors"), ("classifier", "Classifiers"), ("localizer", "Root-cause localizers"))
+HEATMAPS = {"detector": ("f1", OWN), "classifier": ("class_recall", EVENT_SPLIT), "localizer": ("ac@1", SEGMENTS)}
 LEGEND = (
     "Protocols: **[own]** the detector's own threshold; **[oracle]** the best-F1 threshold chosen "
     "on the test labels (an upper bound no deployed detector reaches); **[optimistic]** point-"
@@ -61,6 +66,8 @@ LEGEND = (
     "Floors: **always_alarm** alarms on every step, **random** scores uniformly at random (its ac@k is the "
     "expected value of a random ranking of the candidates); each column's header gives the better floor. "
     f"**{WITHIN}**: within noise of that floor (|difference| <= max(seed std, {NOISE_EPS})); **{BELOW}**: below it."
+    " Root-cause localizers rank the candidates on each labelled fault segment against the fault-free steps before it"
+    " (detectors that localize are fitted on the train part first); their **random** is the mean of 20 seeded random rankings."
 )
 
 
@@ -74,7 +81,7 @@ def headline(table: pd.DataFrame, kind: str) -> pd.DataFrame:
 
     Rows are ranked per dataset by the first headline metric present (higher is better).
     """
-    wanted = DETECTOR_HEADLINE if kind == "detector" else CLASSIFIER_HEADLINE
+    wanted = HEADLINES.get(kind, CLASSIFIER_HEADLINE)
     summary = summarize(table[(table["kind"] == kind) & (table["breakdown"] == ALL)])
     present = set(zip(summary["metric"], summary["protocol"]))
     keys = [k for k in wanted if k in present]
@@ -96,7 +103,7 @@ def headline(table: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 def na_reasons(table: pd.DataFrame, kind: str) -> dict[tuple[str, str, str], str]:
     """``{(dataset, model, column label): reason}`` for the headline values that are n/a."""
-    wanted = set(DETECTOR_HEADLINE if kind == "detector" else CLASSIFIER_HEADLINE)
+    wanted = set(HEADLINES.get(kind, CLASSIFIER_HEADLINE))
     summary = summarize(table[(table["kind"] == kind) & (table["breakdown"] == ALL)])
     out = {}
     for row in summary.itertuples(index=False):
@@ -247,14 +254,14 @@ def markdown(table: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]] | No
         line = settings_line(dataset, settings.get(dataset))
         if line:
             parts.append(f"\n{line}\n")
-        for kind, title in (("detector", "Detectors"), ("classifier", "Classifiers")):
+        for kind, title in KIND_TITLES:
             head = headline(part, kind)
             if head.empty:
                 continue
             notes: list[str] = []
             shown = display_frame(head, na_reasons(part, kind), notes).drop(columns="dataset")
             parts.append(f"\n### {title}\n\n" + _markdown_table(shown) + _footnotes(notes))
-            metric, protocol = HEATMAPS[kind]
+            metric, protocol = HEATMAPS.get(kind, ("ac@1", SEGMENTS))
             for _, frame in per_group(part, kind, metric, protocol).items():
                 parts.append(f"\n#### {column_label(metric, protocol)} per fault type\n\n" + _markdown_table(_group_display(frame)))
             if kind == "detector":
@@ -266,7 +273,7 @@ def markdown(table: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]] | No
 
 def csv_frame(table: pd.DataFrame) -> pd.DataFrame:
     """The headline tables of both kinds stacked, numeric (mean and std columns)."""
-    frames = [headline(table, kind).assign(kind=kind) for kind in ("detector", "classifier")]
+    frames = [headline(table, kind).assign(kind=kind) for kind, _ in KIND_TITLES]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=["kind", "dataset", "model"])
@@ -327,7 +334,7 @@ def html_page(table: pd.DataFrame, pngs: Mapping[str, bytes], title: str = "Faul
         line = settings_line(dataset, (settings or {}).get(dataset))
         if line:
             parts.append(f"<p><strong>{html.escape(dataset)}</strong>: {html.escape(line)}</p>")
-    for kind, name in (("detector", "Detectors"), ("classifier", "Classifiers")):
+    for kind, name in KIND_TITLES:
         head = headline(table, kind)
         if head.empty:
             continue
@@ -345,7 +352,7 @@ def html_page(table: pd.DataFrame, pngs: Mapping[str, bytes], title: str = "Faul
             for file, png in pngs.items():
                 if file.startswith("timelines-"):
                     parts.append(f"<h3>Score timelines</h3><p>Fault windows shaded by type; dashed: the detector's own threshold.</p>{_img(png, file)}")
-        else:
+        elif kind == "classifier":
             confusions = [(f, p) for f, p in pngs.items() if f.startswith("confusion-")]
             if confusions:
                 parts.append("<h3>Confusion matrices</h3>" + "".join(_img(p, f) for f, p in confusions))

@@ -14,6 +14,7 @@ SOURCES = {
     "faults": ("faultlab.injectors", "FAULTS"),
     "detectors": ("faultlab.detectors", "DETECTORS"),
     "classifiers": ("faultlab.detectors", "CLASSIFIERS"),
+    "localizers": ("faultlab.detectors.localizers", "LOCALIZER_INDEX"),
     "metrics": ("faultlab.harness.scoring", "METRICS"),
     "datasets": ("faultlab.harness.dataset_index", "DATASETS"),
 }

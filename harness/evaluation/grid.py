@@ -36,6 +36,7 @@ from faultlab.errors import BadInput
 from faultlab.harness.evaluation.methods import (
     dataset_settings, score_classifier, score_detector, scored_steps, select_metrics,
 )
+from faultlab.harness.evaluation.localize import localizer_specs, score_localizers
 from faultlab.harness.evaluation.table import (
     ADJUSTED, ALL, COLUMNS, EVENT_SPLIT, FREE, ORACLE, OWN, REASON, Evaluation, MethodSpec, ScoreTimeline, ScoringOptions,
     as_specs,
@@ -73,6 +74,7 @@ def run_evaluation(
     floors: bool = True,
     count_recovering: bool = False,
     vus_window_s: float | None = None,
+    localizers: Iterable[Any] | None = None,
 ) -> Evaluation:
     """Fit, score and measure every method on every dataset for every seed.
 
@@ -81,7 +83,8 @@ def run_evaluation(
     folds. Unknown names are a BadInput before anything is fitted. ``floors`` adds the reference
     floors (``always_alarm``, ``random``) whenever detectors are scored; ``count_recovering``
     counts steps labelled recovering as normal (default: left out); ``vus_window_s`` fixes the
-    VUS buffer (default: derived per dataset). See :class:`ScoringOptions`.
+    VUS buffer (default: derived per dataset). See :class:`ScoringOptions`. ``localizers``
+    (names or specs) ranks root causes on the labelled segments (:mod:`.localize`, kind ``localizer``).
     """
     data = [datasets] if isinstance(datasets, Dataset) else list(datasets)
     if not data:
@@ -91,8 +94,9 @@ def run_evaluation(
         raise BadInput(f"two datasets share the name {sorted({n for n in names if names.count(n) > 1})[0]!r}")
     det_specs = as_specs(detectors, seeds)
     clf_specs = as_specs(classifiers, seeds)
-    if not det_specs and not clf_specs:
-        raise BadInput("nothing to evaluate: give at least one detector or classifier")
+    loc_specs = localizer_specs(localizers, seeds)
+    if not det_specs and not clf_specs and not loc_specs:
+        raise BadInput("nothing to evaluate: give at least one detector or classifier (or localizer)")
     options = ScoringOptions(floors=floors, count_recovering=count_recovering, vus_window_s=vus_window_s)
     if floors and det_specs:
         det_specs += _floor_specs(det_specs)
@@ -124,6 +128,7 @@ def run_evaluation(
                     rows += score_classifier(dataset, spec, int(seed), chosen, window_steps, folds)
                 except BadInput as exc:
                     rows += _unanswerable("classifier", spec, dataset.name, int(seed), chosen, str(exc))
+        rows += score_localizers(dataset, loc_specs, chosen)
     table = pd.DataFrame(rows, columns=[*COLUMNS, REASON])
     table["seed"] = table["seed"].astype(np.int64)
     table["value"] = table["value"].astype(np.float64)
