@@ -26,13 +26,17 @@ import inspect
 from typing import Any, Literal
 
 import numpy as np
+from faultlab.detectors.base import Detector
+from faultlab.detectors.params import Params
+from faultlab.detectors.preprocess import (
+    fit_scaler,
+    window_scores_to_steps,
+    windows_or_fail,
+)
+from faultlab.detectors.registry import DETECTORS
 from pydantic import Field, create_model
 
 from faultlab.dataset import Dataset
-from faultlab.detectors.base import Detector
-from faultlab.detectors.params import Params
-from faultlab.detectors.preprocess import fit_scaler, window_scores_to_steps, windows_or_fail
-from faultlab.detectors.registry import DETECTORS
 from faultlab.errors import BadInput
 
 INSTALL_HINT = "pip install 'faultlab[pyod]' (or pip install pyod)"

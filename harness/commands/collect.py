@@ -39,9 +39,10 @@ def parse_time(text: str | None) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faultlab.errors import BadInput
     from faultlab.harness.commands._args import name_list
     from faultlab.harness.io.prometheus import collect_any
+
+    from faultlab.errors import BadInput
 
     try:
         start, end, train_end = parse_time(args.start), parse_time(args.end), parse_time(args.train_end)

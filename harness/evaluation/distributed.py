@@ -26,10 +26,10 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import pandas as pd
+from faultlab.harness.evaluation.table import MethodSpec, as_specs
 
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput, RunFailed
-from faultlab.harness.evaluation.table import MethodSpec, as_specs
 
 Progress = Callable[[str], None]
 

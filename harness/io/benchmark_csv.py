@@ -18,9 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from faultlab.dataset import Dataset
-from faultlab.errors import BadInput
 from faultlab.harness.io.table import (
     build_dataset,
     infer_interval_s,
@@ -34,6 +31,9 @@ from faultlab.harness.io.table import (
     series_columns,
     spread_labels,
 )
+
+from faultlab.dataset import Dataset
+from faultlab.errors import BadInput
 
 TIMEEVAL_LABEL = "is_anomaly"
 TSBAD_LABEL = "Label"

@@ -25,9 +25,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-
-from faultlab.dataset import Dataset, ServiceGraph
-from faultlab.errors import BadInput
 from faultlab.harness.io.table import (
     build_dataset,
     infer_interval_s,
@@ -37,6 +34,9 @@ from faultlab.harness.io.table import (
     parse_timestamps,
     read_csv,
 )
+
+from faultlab.dataset import Dataset, ServiceGraph
+from faultlab.errors import BadInput
 
 TIME_COLUMNS = ("time", "start")
 

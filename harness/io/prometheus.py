@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 import yaml
+from faultlab.harness.collect.catalog import MetricSpec
+from faultlab.harness.io.table import parse_timestamps, read_csv
 
 from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.errors import BadInput
-from faultlab.harness.collect.catalog import MetricSpec
-from faultlab.harness.io.table import parse_timestamps, read_csv
 
 QUERY_FIELDS = {"metric", "query", "kind", "group", "unit", "service", "split_label", "divide_by"}
 

@@ -19,10 +19,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from faultlab.harness.io.table import (
+    build_dataset,
+    labels_frame,
+    parse_labels,
+    parse_numbers,
+    segment_labels,
+    series_columns,
+)
 
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
-from faultlab.harness.io.table import build_dataset, labels_frame, parse_labels, parse_numbers, segment_labels, series_columns
 
 SMD_INTERVAL_S = 60.0
 

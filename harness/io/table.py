@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from faultlab.harness.collect.transform import fill_gaps
 
 from faultlab.dataset import LABEL_COLUMNS, Dataset, ServiceGraph
 from faultlab.errors import BadInput
-from faultlab.harness.collect.transform import fill_gaps
 
 #: Numbers above this are unix milliseconds, below it unix seconds (1e11 s is year 5138).
 MS_THRESHOLD = 1e11
@@ -133,7 +133,7 @@ def on_grid(
     point (scrape jitter); grid points no row reached are gaps. Returns the grid, the frame on
     the grid (NaN at gaps) and, per row, its grid position.
     """
-    step_ns = int(round(interval_s * 1e9))
+    step_ns = round(interval_s * 1e9)
     if step_ns <= 0:
         raise BadInput(f"sampling interval must be > 0 s, got {interval_s}")
     start = index[0] if start is None else start

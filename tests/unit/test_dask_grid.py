@@ -7,13 +7,14 @@ import pytest
 
 pytest.importorskip("distributed", reason="the Dask grid is an optional extra (pip install 'faultlab[dask]')")
 
-from faultlab.errors import BadInput, RunFailed  # noqa: E402
-from faultlab.harness.cli import main  # noqa: E402
-from faultlab.harness.dataset_index import resolve_dataset  # noqa: E402
-from faultlab.harness.evaluation import run_evaluation  # noqa: E402
-from faultlab.harness.evaluation.distributed import DaskGrid, plan_tasks  # noqa: E402
-from faultlab.harness.evaluation.table import as_specs  # noqa: E402
-from faultlab.harness.synthetic import generate  # noqa: E402
+from faultlab.harness.cli import main
+from faultlab.harness.dataset_index import resolve_dataset
+from faultlab.harness.evaluation import run_evaluation
+from faultlab.harness.evaluation.distributed import DaskGrid, plan_tasks
+from faultlab.harness.evaluation.table import as_specs
+from faultlab.harness.synthetic import generate
+
+from faultlab.errors import BadInput, RunFailed
 
 DETECTORS = ["zscore", {"name": "iforest", "params": {"n_estimators": 20}}]
 CLASSIFIERS = [{"name": "random_forest", "params": {"n_estimators": 20}}]

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+from faultlab.harness.io import import_dataset
 
 from faultlab.errors import BadInput
-from faultlab.harness.io import import_dataset
 
 TE_HEAD = "timestamp,a,is_anomaly\n"
 GOOD_METRICS = "timestamp,cpu\n0,1\n5,1\n10,1\n"

@@ -10,11 +10,16 @@ import pytest
 
 pytest.importorskip("pyod", reason="PyOD is an optional extra (pip install 'faultlab[pyod]'); its adapter tests need it")
 
-from faultlab.detectors import DETECTORS, Detector, make_detector  # noqa: E402
-from faultlab.detectors import pyod_adapter  # noqa: E402
-from faultlab.errors import BadInput  # noqa: E402
-from faultlab.harness.cli import main  # noqa: E402
-from faultlab.harness.synthetic import generate  # noqa: E402
+from faultlab.detectors import (
+    DETECTORS,
+    Detector,
+    make_detector,
+    pyod_adapter,
+)
+from faultlab.harness.cli import main
+from faultlab.harness.synthetic import generate
+
+from faultlab.errors import BadInput
 
 THREE = ["pyod:ECOD", "pyod:LOF", "pyod:IForest"]
 
