@@ -21,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faultlab.detectors import make_classifier  # noqa: E402
-from faultlab.detectors.telesto import FAST_PARAMS  # noqa: E402
+from faultlab.detectors import make_classifier
+from faultlab.detectors.telesto import FAST_PARAMS
 
 MODELS: list[tuple[str, str, dict[str, Any]]] = [  # (row title, registered name, params)
     ("telesto (paper: 5 levels, 64 ch, 8 heads)", "telesto", {}),

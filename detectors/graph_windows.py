@@ -29,7 +29,14 @@ from pydantic import Field
 from faultlab.dataset import ServiceGraph
 from faultlab.detectors.base import Classifier
 from faultlab.detectors.torchkit import (
-    TensorSet, TorchParams, TrainHistory, fit_module, load_module_state, module_state, resolve_device, seeded,
+    TensorSet,
+    TorchParams,
+    TrainHistory,
+    fit_module,
+    load_module_state,
+    module_state,
+    resolve_device,
+    seeded,
 )
 from faultlab.errors import BadInput
 
@@ -111,11 +118,11 @@ def xavier_init(module: Any) -> None:
 
     for sub in module.modules():
         weight = getattr(sub, "weight", None)
-        if isinstance(sub, torch.nn.Linear) or type(sub).__name__ == "Linear":  # torch or PyG Linear
-            if isinstance(weight, torch.nn.Parameter) and weight.dim() == 2 and not weight.is_meta:
-                torch.nn.init.xavier_uniform_(weight)
-                if getattr(sub, "bias", None) is not None:
-                    torch.nn.init.zeros_(sub.bias)
+        linear = isinstance(sub, torch.nn.Linear) or type(sub).__name__ == "Linear"  # torch or PyG Linear
+        if linear and isinstance(weight, torch.nn.Parameter) and weight.dim() == 2:
+            torch.nn.init.xavier_uniform_(weight)
+            if getattr(sub, "bias", None) is not None:
+                torch.nn.init.zeros_(sub.bias)
 
 
 class GraphClassifier(Classifier):

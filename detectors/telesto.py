@@ -84,7 +84,12 @@ def build_telesto(window_size: int, n_classes: int, p: TelestoParams) -> Any:
     """The TELESTO network of Fig. 2 for windows of ``window_size`` steps."""
     import torch
     from torch import nn
-    from torch_geometric.nn import AttentionalAggregation, GATConv, JumpingKnowledge, TAGConv
+    from torch_geometric.nn import (
+        AttentionalAggregation,
+        GATConv,
+        JumpingKnowledge,
+        TAGConv,
+    )
     from torch_geometric.utils import dropout_edge
 
     class Telesto(nn.Module):

@@ -38,6 +38,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -276,7 +277,7 @@ def _normal_blocks(dataset: Dataset, size: int, n_blocks: int) -> list[np.ndarra
     if len(ends) == 0:
         return [np.empty(0, dtype=np.int64) for _ in range(n_blocks)]
     edges = np.linspace(ends[0], ends[-1] + 1, n_blocks + 1)
-    return [ends[(ends >= lo) & (ends < hi)] for lo, hi in zip(edges[:-1], edges[1:])]
+    return [ends[(ends >= lo) & (ends < hi)] for lo, hi in pairwise(edges)]
 
 
 # ---- scoring ------------------------------------------------------------------------------
@@ -286,7 +287,10 @@ def score_protocol(
     """Rows of the tidy table for one classifier and seed under the protocol (n/a rows with a reason)."""
     from faultlab.detectors import make_classifier
     from faultlab.harness.scoring import breakdown_items
-    from faultlab.harness.scoring.classification import confusion_matrix, per_class_precision_recall
+    from faultlab.harness.scoring.classification import (
+        confusion_matrix,
+        per_class_precision_recall,
+    )
 
     options = options or ProtocolOptions()
     chosen = [m for m in metrics if m.kind == "classification"]

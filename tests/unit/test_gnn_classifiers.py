@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 from faultlab.detectors import Classifier, make_classifier
-from faultlab.harness.evaluation.protocol import ProtocolOptions, protocol_windows, split_roles
+from faultlab.harness.evaluation.protocol import (
+    ProtocolOptions,
+    protocol_windows,
+    split_roles,
+)
 from tests import telesto_data
 
 FAST = {"max_epochs": 3, "batch_size": 32, "progress_after_s": 1e9}

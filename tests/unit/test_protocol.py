@@ -12,7 +12,13 @@ from faultlab.harness.cli import main
 from faultlab.harness.evaluation import COLUMNS, MethodSpec
 from faultlab.harness.evaluation.methods import select_metrics
 from faultlab.harness.evaluation.protocol import (
-    NORMAL, TELESTO_PROTOCOL, ProtocolOptions, injections, protocol_windows, run_protocol_evaluation, score_protocol,
+    NORMAL,
+    TELESTO_PROTOCOL,
+    ProtocolOptions,
+    injections,
+    protocol_windows,
+    run_protocol_evaluation,
+    score_protocol,
     split_roles,
 )
 from tests import telesto_data

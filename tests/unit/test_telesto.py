@@ -9,7 +9,11 @@ from sklearn.metrics import f1_score
 from faultlab.detectors import Classifier, make_classifier
 from faultlab.detectors.telesto import FAST_PARAMS, TelestoParams
 from faultlab.errors import BadInput
-from faultlab.harness.evaluation.protocol import ProtocolOptions, protocol_windows, split_roles
+from faultlab.harness.evaluation.protocol import (
+    ProtocolOptions,
+    protocol_windows,
+    split_roles,
+)
 from tests import telesto_data
 
 #: Small enough to train in seconds on this toy set; still the paper's layers (Fig. 2).
