@@ -130,3 +130,18 @@ def test_cmsf_gan_augmentation_adds_generated_windows_to_training_folds_only(dat
     assert len(seen) == 3 and all(after == before + 5 * 4 for before, after in seen)
     assert {r["protocol"] for r in rows} == {TELESTO_PROTOCOL + "+cmsf_gan"}
     assert all(np.isfinite(r["value"]) for r in rows if r["breakdown"].startswith("split="))
+
+
+def test_split_table_puts_splits_side_by_side_with_the_paper(data):
+    import pandas as pd
+
+    from faultlab.harness.evaluation.protocol import split_table
+
+    rows = [r for seed in (0, 1) for r in score_protocol(data, FOREST, seed, select_metrics(["accuracy", "macro_f1"]), OPTS)]
+    out = split_table(pd.DataFrame(rows))
+    ours = out[out["model"] == FOREST.label]
+    assert set(ours["metric"]) == {"accuracy", "macro_f1"} and (ours["seeds"] == 2).all()
+    assert {"split=1", "split=5", "mean", "std"} <= set(out.columns)
+    np.testing.assert_allclose(ours[[f"split={i}" for i in range(1, 6)]].mean(axis=1), ours["mean"])
+    paper = out[(out["protocol"] == "Table 3") & (out["model"] == "telesto") & (out["metric"] == "accuracy")]
+    assert paper["mean"].item() == 0.851
