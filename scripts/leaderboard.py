@@ -1,0 +1,170 @@
+"""Regenerate docs/leaderboard.md: every registered detector, classifier and localizer on every
+shipped dataset, with the reference floors, several seeds and the plots.
+
+    .venv/bin/python scripts/leaderboard.py                 # the published page (all seeds, full training)
+    .venv/bin/python scripts/leaderboard.py --fast          # one seed, a few epochs / trees: minutes
+    .venv/bin/python scripts/leaderboard.py --datasets synthetic --out /tmp/lb --fast
+
+Each method is evaluated on its own (one failing method is listed on the page, not fatal); the
+floors are evaluated once per dataset. The page starts with the command that made it. Fast mode
+shrinks the methods through their own parameters (``max_epochs``, ``n_estimators``, ...) where a
+method declares them, and says so on the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Parameters shrunk in --fast mode, where a method has them.
+FAST_PARAMS: dict[str, Any] = {"max_epochs": 3, "epochs": 3, "n_epochs": 3, "n_estimators": 30, "patience": 2}
+FULL_SEEDS = (0, 1, 2)
+FAST_SEEDS = (0,)
+
+
+def fast_params(params_model: Any) -> dict[str, Any]:
+    """The FAST_PARAMS that a method's parameter model declares (pydantic ``model_fields``)."""
+    fields = getattr(params_model, "model_fields", {})
+    return {k: v for k, v in FAST_PARAMS.items() if k in fields}
+
+
+def method_specs(registry: Any, fast: bool, skip: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """``{name, params}`` for every registered method (floors excluded: the evaluation adds them)."""
+    from faultlab.detectors.floors import is_floor
+
+    specs = []
+    for name in registry.names():
+        if is_floor(name) or name in skip:
+            continue
+        params = fast_params(getattr(registry.get(name), "Params", None)) if fast else {}
+        specs.append({"name": name, "params": params})
+    return specs
+
+
+def localizer_names() -> list[str]:
+    """Registered root-cause localizers, where this checkout has them (none otherwise)."""
+    try:
+        from faultlab.detectors.localizers import LOCALIZER_INDEX
+    except ImportError:
+        return []
+    return [n for n in LOCALIZER_INDEX.names() if not n.startswith("rcaeval:")]
+
+
+def evaluate_one(dataset: Any, kind: str, spec: Any, seeds: Sequence[int], **options: Any) -> tuple[Any, str]:
+    """One method on one dataset; ``(evaluation, "")`` or ``(None, why it failed)``."""
+    from faultlab.harness.evaluation import run_evaluation
+
+    args: dict[str, Any] = {"detectors": [], "classifiers": []}
+    if kind == "localizer":
+        args["localizers"] = [spec]
+    else:
+        args[kind + "s"] = [spec]
+    try:
+        return run_evaluation(dataset, seeds=seeds, floors=False, **args, **options), ""
+    except Exception as exc:  # noqa: BLE001 - one method's failure goes on the page, the rest still run
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        return None, f"{type(exc).__name__}: {exc} ({Path(last.filename).name}:{last.lineno})"
+
+
+def build(datasets: Sequence[str], seeds: Sequence[int], fast: bool, skip: Sequence[str] = (),
+          log: Any = sys.stderr, **options: Any) -> tuple[Any, list[tuple[str, str, str]]]:
+    """The merged evaluation of every method on every dataset, and the failures."""
+    from faultlab.detectors import CLASSIFIERS, DETECTORS
+    from faultlab.harness.dataset_index import resolve_dataset
+    from faultlab.harness.evaluation import Evaluation, run_evaluation
+
+    tables, timelines, settings, failures = [], [], {}, []
+    supports_localizers = "localizers" in inspect.signature(run_evaluation).parameters
+    jobs = [("detector", s) for s in method_specs(DETECTORS, fast, skip)]
+    jobs += [("classifier", s) for s in method_specs(CLASSIFIERS, fast, skip)]
+    if supports_localizers:
+        jobs += [("localizer", n) for n in localizer_names() if n not in skip]
+    for name in datasets:
+        data = resolve_dataset(name)
+        floors = run_evaluation(data, ["always_alarm", "random"], [], seeds, **options)
+        tables.append(floors.table)
+        timelines += floors.timelines
+        settings.update(floors.settings)
+        for kind, spec in jobs:
+            label = spec if isinstance(spec, str) else spec["name"]
+            started = time.monotonic()
+            ev, error = evaluate_one(data, kind, spec, seeds, **options)
+            print(f"{data.name}: {kind} {label} {'failed' if error else 'done'} in {time.monotonic() - started:.1f} s",
+                  file=log, flush=True)
+            if error:
+                failures.append((data.name, label, error))
+                continue
+            tables.append(ev.table)
+            timelines += ev.timelines
+    table = pd.concat([t for t in tables if not t.empty], ignore_index=True)
+    return Evaluation(table=table, timelines=timelines, settings=settings), failures
+
+
+def page(evaluation: Any, failures: Sequence[tuple[str, str, str]], command: str, fast: bool,
+         plots: dict[str, Path], out: Path) -> str:
+    """docs/leaderboard.md: the regenerate command, provenance, the leaderboard, plots, failures."""
+    from faultlab.harness.leaderboard import markdown
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    body = markdown(evaluation.table, evaluation.settings).split("\n", 1)[1]  # drop its own title
+    mode = ("**fast mode**: one seed, methods shrunk through their parameters "
+            f"({', '.join(f'{k}={v}' for k, v in FAST_PARAMS.items())} where declared)") if fast else "full training"
+    parts = [
+        "# Leaderboard\n\n",
+        f"Regenerate with:\n\n```bash\n{command}\n```\n\n",
+        f"Generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} from commit `{commit or '?'}`, {mode}.\n",
+        body,
+    ]
+    if plots:
+        parts.append("\n## Plots\n")
+        for name, path in sorted(plots.items()):
+            parts.append(f"\n![{name}]({path.relative_to(out).as_posix()})\n")
+    if failures:
+        parts.append("\n## Methods that could not run\n\n| dataset | method | error |\n|---|---|---|\n")
+        parts += [f"| {d} | {m} | {e.replace('|', '/')} |\n" for d, m, e in failures]
+    return "".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--datasets", help="comma-separated dataset names (default: every registered dataset)")
+    parser.add_argument("--seeds", help=f"comma-separated seeds (default: {FULL_SEEDS}, --fast: {FAST_SEEDS})")
+    parser.add_argument("--fast", action="store_true", help="one seed and small epochs/trees (minutes, not hours)")
+    parser.add_argument("--skip", default="", help="comma-separated methods to leave out")
+    parser.add_argument("--count-recovering", action="store_true", help="count recovering steps as normal")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for leaderboard.md and leaderboard/ (plots)")
+    args = parser.parse_args(argv)
+
+    from faultlab.harness.dataset_index import DATASETS
+    from faultlab.harness.leaderboard import figures
+
+    datasets = args.datasets.split(",") if args.datasets else DATASETS.names()
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else list(FAST_SEEDS if args.fast else FULL_SEEDS)
+    evaluation, failures = build(datasets, seeds, args.fast, [s for s in args.skip.split(",") if s],
+                                 count_recovering=args.count_recovering)
+    out = args.out
+    plot_dir = out / "leaderboard"
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    plots = {}
+    for name, png in figures(evaluation.table, evaluation.timelines).items():
+        (plot_dir / name).write_bytes(png)
+        plots[name] = plot_dir / name
+    command = " ".join([".venv/bin/python scripts/leaderboard.py", *(argv if argv is not None else sys.argv[1:])])
+    (out / "leaderboard.md").write_text(page(evaluation, failures, command, args.fast, plots, out))
+    print(out / "leaderboard.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""scripts/leaderboard.py (regenerates docs/leaderboard.md): fast-mode parameters and the page."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from faultlab.detectors import DETECTORS
+from faultlab.harness.dataset_index import resolve_dataset
+from faultlab.harness.evaluation import run_evaluation
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "leaderboard.py"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("leaderboard_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fast_mode_shrinks_only_declared_parameters(script):
+    assert script.fast_params(DETECTORS.get("iforest").Params) == {"n_estimators": 30}
+    assert script.fast_params(DETECTORS.get("static_threshold").Params) == {}
+    names = [s["name"] for s in script.method_specs(DETECTORS, fast=True)]
+    assert "iforest" in names and "always_alarm" not in names and "random" not in names  # floors come once
+
+
+def test_a_failing_method_is_reported_not_fatal(script):
+    ev, error = script.evaluate_one(resolve_dataset("synthetic"), "detector", {"name": "iforest", "params": {"nope": 1}}, [0])
+    assert ev is None and "unknown parameter 'nope'" in error
+
+
+def test_page_starts_with_the_command_and_lists_failures(script, tmp_path):
+    ev = run_evaluation(resolve_dataset("synthetic"), ["static_threshold"], [], [0], ["f1", "vus_pr"])
+    (tmp_path / "leaderboard").mkdir()
+    plot = tmp_path / "leaderboard" / "timelines-synthetic.png"
+    plot.write_bytes(b"png")
+    text = script.page(ev, [("synthetic", "broken", "ValueError: x")], "python scripts/leaderboard.py --fast", True,
+                       {"timelines-synthetic.png": plot}, tmp_path)
+    assert text.startswith("# Leaderboard\n\nRegenerate with:\n\n```bash\npython scripts/leaderboard.py --fast\n```")
+    assert "fast mode" in text and "always_alarm (floor)" in text and "VUS buffer" in text
+    assert "![timelines-synthetic.png](leaderboard/timelines-synthetic.png)" in text
+    assert "| synthetic | broken | ValueError: x |" in text
