@@ -67,16 +67,17 @@ class StaticThreshold(Detector):
         self.selected_ = np.asarray(self._choose(train.name), dtype=np.int64)
         values = self.matrix(train)[:, self.selected_]
         if self.params.value is not None:
-            self.limits_ = np.full(len(self.selected_), float(self.params.value))
+            limits = np.full(len(self.selected_), float(self.params.value))
         else:
             limits = np.quantile(values, self.params.quantile, axis=0) * self.params.margin
-            self.limits_ = np.where(limits == 0, ABS_FLOOR, limits)  # at 0 throughout: above float jitter
         metrics = [self.column_metrics_[i] for i in self.selected_]
         peer: dict[str, float] = {}
-        for metric, limit in zip(metrics, np.abs(self.limits_)):
+        for metric, limit in zip(metrics, np.abs(limits)):
             peer[metric] = max(peer.get(metric, 0.0), float(limit))
         fallback = np.array([peer[m] if peer[m] > 0 else ABS_FLOOR for m in metrics])
-        self.scale_ = np.where(np.abs(self.limits_) > 0, np.abs(self.limits_), fallback)
+        self.scale_ = np.where(np.abs(limits) > 0, np.abs(limits), fallback)
+        # A series at 0 throughout training: its limit sits just above float jitter.
+        self.limits_ = limits if self.params.value is not None else np.where(limits == 0, ABS_FLOOR, limits)
         self.center_ = np.median(values, axis=0)
         self.drift_steps_ = drift_steps(self.params.drift_window_s, train.scrape_interval_s)
         kinds = [self._table()[i].get("kind", "gauge") for i in self.selected_]
