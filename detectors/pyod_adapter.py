@@ -125,6 +125,9 @@ class PyODDetector(Detector):
         kwargs = self._pyod_kwargs()
         if self.pyod_class in ("LOF", "KNN") and kwargs["n_neighbors"] >= len(samples):
             raise BadInput(f"detector {self.name!r}: n_neighbors={kwargs['n_neighbors']} needs more than {len(samples)} training samples")
+        if "batch_size" in kwargs:
+            # PyOD's deep models drop the last partial batch: fewer samples than a batch would train nothing.
+            kwargs["batch_size"] = min(kwargs["batch_size"], len(samples))
         if kwargs.get("device") is not None:
             import torch
 

@@ -94,3 +94,13 @@ def test_listed_by_the_cli(capsys):
     assert main(["list", "detectors"]) == 0
     out = capsys.readouterr().out
     assert "pyod:ECOD" in out and "pyod:AutoEncoder" in out
+
+
+def test_autoencoder_trains_on_fewer_steps_than_a_batch(split):
+    train, test = split
+    from dataclasses import replace
+
+    short = replace(train, metrics=train.metrics.iloc[:20], labels=train.labels.iloc[:20], mask=None)
+    det = make_detector("pyod:AutoEncoder", {"epoch_num": 2, "hidden_neuron_list": [8], "device": "cpu"}, seed=0).fit(short)
+    assert det.get_params()["batch_size"] == 32  # the parameter as given; PyOD gets min(32, samples)
+    assert np.isfinite(det.score(test)).all()
