@@ -34,7 +34,7 @@ from faultlab.dataset import Dataset
 from faultlab.detectors import make_classifier, make_detector
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation.methods import (
-    dataset_settings, score_classifier, score_detector, scored_steps, select_metrics,
+    dataset_settings, score_classifier, score_detector, scored_steps, select_metrics, split_augment,
 )
 from faultlab.harness.evaluation.localize import localizer_specs, score_localizers
 from faultlab.harness.evaluation.table import (
@@ -103,7 +103,7 @@ def run_evaluation(
     for spec in det_specs:  # unknown names and parameters are the caller's mistake: fail now
         make_detector(spec.name, spec.params, spec.seeds[0])
     for spec in clf_specs:
-        make_classifier(spec.name, spec.params, spec.seeds[0])
+        make_classifier(spec.name, split_augment(spec.params)[0], spec.seeds[0])  # 'augment': methods.py
     chosen = select_metrics(metrics)
 
     rows: list[dict[str, Any]] = []

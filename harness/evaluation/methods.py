@@ -351,6 +351,7 @@ def score_classifier(
         why = f"{n_events} labelled fault event(s): leave-events-out folds need at least 2"
         return [row(m.name, ALL, float("nan"), why) for m in chosen]
     fold = event_folds(fw.fault_ids, fw.labels, min(folds, n_events), seed)
+    params, augmentation = split_augment(spec.params)
     truth = fw.labels.astype(str)
     predicted = np.full(len(truth), "", dtype=object)
     judged = np.zeros(len(truth), dtype=bool)
@@ -360,8 +361,9 @@ def score_classifier(
         judge = test & np.isin(truth, sorted(seen))
         if not judge.any():
             continue
-        model = make_classifier(spec.name, spec.params, seed)
-        model.fit(fw.windows[train], fw.labels[train], columns=fw.columns, graph=fw.graph)
+        model = make_classifier(spec.name, params, seed)
+        windows, labels = _augmented(fw.windows[train], fw.labels[train], augmentation, seed)
+        model.fit(windows, labels, columns=fw.columns, graph=fw.graph)
         predicted[judge] = model.predict(fw.windows[judge])
         judged |= judge
     unseen = sorted(set(truth[~judged].tolist()))
@@ -398,3 +400,23 @@ def score_classifier(
         for j, pred_cls in enumerate(order):
             rows.append(row("confusion", f"true={true_cls},pred={pred_cls}", float(matrix[i, j])))
     return rows
+
+
+def split_augment(params: Any) -> tuple[dict[str, Any], Any]:
+    """A classifier's params without the reserved ``augment`` key, and that key's value (or None)."""
+    rest = dict(params)
+    spec = rest.pop("augment", None)
+    if spec is not None and (not isinstance(spec, dict) or not isinstance(spec.get("per_class"), int) or spec["per_class"] < 0):
+        raise BadInput(f"classifier parameter 'augment' must be a mapping with an integer 'per_class' >= 0, got {spec!r}")
+    return rest, spec
+
+
+def _augmented(windows: np.ndarray, labels: np.ndarray, spec: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A training fold plus CMSF-GAN windows per fault type, when the classifier's params hold
+    ``augment: {per_class: N, <CMSF-GAN params>}`` (seed 004 sec. 3.1); the fold as is otherwise."""
+    if not spec:
+        return windows, labels
+    from faultlab.detectors.cmsf_gan import augment
+
+    options = {k: v for k, v in spec.items() if k != "per_class"}
+    return augment(windows, labels, spec["per_class"], seed, **options)
