@@ -1,0 +1,162 @@
+"""Root-cause localizers: the interface, the reference rankers, the index and their scoring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from faultlab.detectors import fault_segments, make_detector
+from faultlab.detectors.base import RootCauseRanking
+from faultlab.detectors.localizers import (
+    LOCALIZER_INDEX, DetectorLocalizer, SegmentLocalizer, make_localizer, normal_steps, services_from_metrics,
+)
+from faultlab.detectors.rankers import cpu_columns
+from faultlab.detectors.registry import LOCALIZERS
+from faultlab.errors import BadInput, RunFailed
+from faultlab.harness.cli import main
+from faultlab.harness.evaluation import run_evaluation
+from faultlab.harness.evaluation.localize import labelled_segments, score_localizer, segment_scores
+from faultlab.harness.evaluation.table import SEGMENTS, MethodSpec
+from faultlab.harness.scoring import METRICS
+from tests import rcadata
+
+CPU_FAULT, MEMORY_FAULT = (60, 70), (80, 90)
+RCA_METRICS = [METRICS.get(n) for n in ("ac@1", "ac@3", "avg@5")]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return rcadata.make()
+
+
+# ---- the normal period ---------------------------------------------------------------------
+def test_normal_period_skips_earlier_faults_and_keeps_the_last_steps(data):
+    normal = normal_steps(data, MEMORY_FAULT[0], limit=25)
+    assert len(normal) == 25
+    assert normal[-1] == MEMORY_FAULT[0] - 1
+    assert not set(normal) & set(range(*CPU_FAULT)), "an earlier fault is not normal"
+    assert normal[0] == 45  # 10 steps after the CPU fault, then 15 before it
+
+
+def test_no_fault_free_step_before_the_segment_is_bad_input(data):
+    with pytest.raises(BadInput, match="normal period"):
+        normal_steps(data, 1, limit=10)
+
+
+# ---- reference rankers -----------------------------------------------------------------------
+def test_cpu_change_ranks_the_service_whose_cpu_changed(data):
+    ranking = make_localizer("cpu_change").localize(data, [CPU_FAULT])[0]
+    assert ranking.top_services(1) == ["cart"]
+    assert ranking.metrics[0][0] == "odd-7", "the CPU series is found through the column table, not its name"
+    assert ranking.metrics[0][1] == pytest.approx(3.0, abs=0.3)  # x4 -> relative change ~3
+
+
+def test_cpu_change_reads_cpu_use_only_not_quotas_or_process_counts(data):
+    names = set(cpu_columns(data)["name"])
+    assert names == {"gateway:cpu_cores", "odd-7", "catalog:cpu_cores", "host:cpu_busy_cores"}
+    ranking = make_localizer("cpu_change").localize(data, [MEMORY_FAULT])[0]
+    # gateway starts 3 processes here (a decoy, +75 %); its CPU use does not change.
+    assert dict(ranking.services)["gateway"] < 0.2
+
+
+def test_random_ranks_every_service_once_and_is_seeded(data):
+    a = make_localizer("random", seed=3).localize(data, [CPU_FAULT, MEMORY_FAULT])
+    b = make_localizer("random", seed=3).localize(data, [CPU_FAULT, MEMORY_FAULT])
+    assert [r.services for r in a] == [r.services for r in b]
+    assert sorted(a[0].top_services(10)) == sorted(data.services)
+    orders = {tuple(make_localizer("random", seed=s).localize(data, [CPU_FAULT])[0].top_services(10)) for s in range(8)}
+    assert len(orders) > 1
+
+
+def test_random_floor_is_near_its_expected_value(data):
+    # 20 draws per seed x 2 segments x 10 seeds; over 3 candidates the expected AC@1 is 1/3.
+    values = []
+    for seed in range(10):
+        rows = score_localizer(data, MethodSpec("random"), seed, RCA_METRICS)
+        values += [r["value"] for r in rows if r["metric"] == "ac@1" and r["breakdown"] == "all"]
+    assert np.mean(values) == pytest.approx(1 / 3, abs=0.1)
+
+
+# ---- detectors as localizers, the index ------------------------------------------------------
+def test_zscore_as_a_localizer_ranks_like_the_detector(data):
+    wrapped = make_localizer("zscore").fit(data.train())
+    assert isinstance(wrapped, DetectorLocalizer)
+    detector = make_detector("zscore").fit(data.train())
+    assert wrapped.localize(data, [CPU_FAULT])[0].services == detector.localize(data, [CPU_FAULT])[0].services
+
+
+def test_index_lists_registered_rankers_and_localizing_detectors():
+    names = LOCALIZER_INDEX.names()
+    assert {"random", "cpu_change", "zscore"} <= set(names)
+    assert "iforest" not in names  # not a Localizer
+    assert issubclass(LOCALIZER_INDEX.get("random"), SegmentLocalizer)
+
+
+def test_unknown_localizer_or_parameter_is_one_clear_sentence():
+    with pytest.raises(BadInput, match="unknown localizer 'nope'; valid: .*cpu_change"):
+        make_localizer("nope")
+    with pytest.raises(BadInput, match="normal_steps"):
+        make_localizer("cpu_change", {"normal_steps": 1})
+    with pytest.raises(BadInput, match="seed"):
+        make_localizer("random", {"seed": 1})
+
+
+def test_list_localizers(capsys):
+    assert main(["list", "localizers"]) == 0
+    out = capsys.readouterr().out
+    for name in ("random", "cpu_change", "zscore"):
+        assert any(line.startswith(name + " ") for line in out.splitlines())
+
+
+# ---- scoring ---------------------------------------------------------------------------------
+def test_services_from_metrics_map_columns_through_the_table(data):
+    ranked = services_from_metrics(data, [("odd-7", 3.0), ("catalog:memory_bytes", 2.0), ("cart:processes", 1.0)])
+    assert [s for s, _ in ranked][:2] == ["cart", "catalog"]
+    assert sorted(s for s, _ in ranked) == sorted(data.services)
+
+
+def test_a_context_service_ranked_first_does_not_cost_a_place(data):
+    segments = labelled_segments(data)
+    rankings = [RootCauseRanking(s.start, s.end, "", "", [("host", 9.0), (s.root_cause[0], 5.0), ("gateway", 1.0)])
+                for s in segments]
+    scores = segment_scores(data, rankings, segments, RCA_METRICS)
+    assert scores[("ac@1", SEGMENTS, "all")] == 1.0
+    wrong = [RootCauseRanking(s.start, s.end, "", "", [("gateway", 9.0), ("host", 5.0)]) for s in segments]
+    assert segment_scores(data, wrong, segments, RCA_METRICS)[("ac@1", SEGMENTS, "all")] == 0.0
+
+
+def test_run_evaluation_with_localizers_only_gives_localizer_rows(data):
+    table = run_evaluation(data, [], [], [0], ["ac@1", "ac@3", "avg@5"], localizers=["random", "cpu_change", "zscore"]).table
+    assert set(table["kind"]) == {"localizer"}
+    assert set(table["model"]) == {"random", "cpu_change", "zscore"}
+    assert set(table["protocol"]) >= {SEGMENTS}
+    rows = table[(table["model"] == "cpu_change") & (table["metric"] == "ac@1") & (table["protocol"] == SEGMENTS)]
+    rows = rows.set_index("breakdown")["value"]
+    assert rows["fault_type=cpu"] == 1.0
+    assert {"all", "fault_type=cpu", "fault_type=memory_leak", "target=cart", "target=catalog"} <= set(rows.index)
+
+
+def test_unknown_localizer_fails_before_anything_is_fitted(data):
+    with pytest.raises(BadInput, match="unknown localizer"):
+        run_evaluation(data, ["zscore"], [], [0], localizers=["nope"])
+
+
+class _Failing(SegmentLocalizer):
+    """Always fails (a third-party method raising)."""
+
+    def _rank(self, data, normal, start, end):
+        raise RunFailed(f"localizer {self.name!r} failed on segment ({start}, {end})")
+
+
+def test_a_failing_localizer_gives_na_rows_with_the_reason(data, monkeypatch, capsys):
+    monkeypatch.setitem(LOCALIZERS._items, "failing", _Failing)
+    monkeypatch.setattr(_Failing, "name", "failing")
+    rows = score_localizer(data, MethodSpec("failing"), 0, RCA_METRICS)
+    assert rows and all(np.isnan(r["value"]) for r in rows)
+    assert all("failed on segment (60, 70)" in r["reason"] for r in rows)
+    assert "n/a" in capsys.readouterr().err
+
+
+def test_segments_are_the_labelled_faults_of_the_test_part(data):
+    assert [(s.start, s.end) for s in labelled_segments(data)] == [CPU_FAULT, MEMORY_FAULT]
+    assert len(fault_segments(data)) == 2
