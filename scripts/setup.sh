@@ -37,4 +37,7 @@ pip_install -e ".[test]"
 pip_install --no-deps tsb-ad prts
 # Optional extras: PyOD's detectors (pyod:*) and the Dask bench grid (bench --workers/--scheduler).
 pip_install -e ".[pyod,dask]"
+# Optional extra: RCAEval's root-cause methods (rcaeval:*); --no-deps keeps its huge "default" extra out.
+pip_install --no-deps rcaeval
+pip_install causal-learn
 echo "setup: ready (.venv/bin/faultlab)" >&2
