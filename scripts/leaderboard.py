@@ -52,16 +52,22 @@ def method_specs(registry: Any, fast: bool, skip: Sequence[str] = ()) -> list[di
     return specs
 
 
-def localizer_names() -> list[str]:
-    """Registered root-cause localizers, where this checkout has them (none otherwise)."""
+def localizer_specs(fast: bool, skip: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Registered root-cause localizers (fast mode: shrunk like the detectors), where this checkout has them."""
     try:
         from faultlab.detectors.localizers import LOCALIZER_INDEX
     except ImportError:
         return []
-    return [n for n in LOCALIZER_INDEX.names() if not n.startswith("rcaeval:")]
+    specs = []
+    for name in LOCALIZER_INDEX.names():
+        if name.startswith("rcaeval:") or name in skip:
+            continue
+        params = fast_params(getattr(LOCALIZER_INDEX.get(name), "Params", None)) if fast else {}
+        specs.append({"name": name, "params": params})
+    return specs
 
 
-def evaluate_one(dataset: Any, kind: str, spec: Any, seeds: Sequence[int], **options: Any) -> tuple[Any, str]:
+def evaluate_one(dataset: Any, kind: str, spec: dict[str, Any], seeds: Sequence[int], **options: Any) -> tuple[Any, str]:
     """One method on one dataset; ``(evaluation, "")`` or ``(None, why it failed)``."""
     from faultlab.harness.evaluation import run_evaluation
 
@@ -89,7 +95,7 @@ def build(datasets: Sequence[str], seeds: Sequence[int], fast: bool, skip: Seque
     jobs = [("detector", s) for s in method_specs(DETECTORS, fast, skip)]
     jobs += [("classifier", s) for s in method_specs(CLASSIFIERS, fast, skip)]
     if supports_localizers:
-        jobs += [("localizer", n) for n in localizer_names() if n not in skip]
+        jobs += [("localizer", s) for s in localizer_specs(fast, skip)]
     for name in datasets:
         data = resolve_dataset(name)
         floors = run_evaluation(data, ["always_alarm", "random"], [], seeds, **options)
@@ -97,7 +103,7 @@ def build(datasets: Sequence[str], seeds: Sequence[int], fast: bool, skip: Seque
         timelines += floors.timelines
         settings.update(floors.settings)
         for kind, spec in jobs:
-            label = spec if isinstance(spec, str) else spec["name"]
+            label = spec["name"]
             started = time.monotonic()
             ev, error = evaluate_one(data, kind, spec, seeds, **options)
             print(f"{data.name}: {kind} {label} {'failed' if error else 'done'} in {time.monotonic() - started:.1f} s",
