@@ -321,6 +321,8 @@ def figures(table: pd.DataFrame, timelines: Sequence[ScoreTimeline] = ()) -> dic
                 frame, f"{column_label(metric, protocol)} per fault type ({kind}s, {dataset})")
     for (dataset, model), matrix in confusion(table).items():
         out[f"confusion-{model}-{dataset}.png"] = plots.confusion_png(matrix, f"{model} on {dataset} (windows, mean over seeds)")
+    for tl in timelines:  # a method's own plots, e.g. lstm_ae's radiographies (harness/radiography.py)
+        out.update({f"{name}-{tl.model}-{tl.dataset}.png": png for name, png in tl.figures.items()})
     return out
 
 
@@ -352,6 +354,11 @@ def html_page(table: pd.DataFrame, pngs: Mapping[str, bytes], title: str = "Faul
             for file, png in pngs.items():
                 if file.startswith("timelines-"):
                     parts.append(f"<h3>Score timelines</h3><p>Fault windows shaded by type; dashed: the detector's own threshold.</p>{_img(png, file)}")
+            radiographies = [(f, p) for f, p in pngs.items() if f.startswith("radiography-")]
+            if radiographies:
+                parts.append("<h3>Radiographies</h3><p>KDE of a metric group's reconstruction error against failed requests "
+                             "(seed 003, sec. III-C): dark at many errors = that group's deviation hurts the service.</p>"
+                             + "".join(_img(p, f) for f, p in radiographies))
         elif kind == "classifier":
             confusions = [(f, p) for f, p in pngs.items() if f.startswith("confusion-")]
             if confusions:

@@ -129,3 +129,26 @@ def write_radiography(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(png)
     return out
+
+
+def detector_radiographies(detector: Any, test: Dataset, service_metric: str = "error_rate") -> dict[str, bytes]:
+    """``{"radiography-<group>": PNG}`` for every group of a fitted per-group detector (``lstm_ae``).
+
+    Any detector with ``groups_``, ``group_threshold_`` and ``group_mse`` qualifies; others,
+    and datasets without ``service_metric``, give ``{}``. The leaderboard embeds these.
+    """
+    if not all(hasattr(detector, a) for a in ("groups_", "group_threshold_", "group_mse")):
+        return {}
+    try:
+        values = service_series(test, service_metric)
+    except BadInput:
+        return {}
+    mse = detector.group_mse(test)
+    out = {}
+    for g, group in enumerate(detector.groups_):
+        threshold = float(detector.group_threshold_[g])
+        flagged = mse[:, g] > threshold
+        keep = flagged if flagged.sum() >= 5 else np.ones_like(flagged)
+        r = Radiography(group, service_metric, mse[keep, g], values[keep], threshold, bool(flagged.sum() >= 5), test.name)
+        out[f"radiography-{group}"] = radiography_png(r)
+    return out

@@ -23,6 +23,7 @@ from faultlab.harness.scoring.classification import confusion_matrix, per_class_
 from faultlab.harness.scoring.events import to_seconds
 from faultlab.harness.scoring.rootcause import random_ranking_expectation
 from faultlab.harness.scoring.vus import VusResult, VusWindow, derive_window, vus_per_window
+from faultlab.harness.radiography import detector_radiographies
 from faultlab.harness.evaluation.table import (
     ADJUSTED, ALL, EVENT_SPLIT, FREE, ORACLE, OWN, SEGMENTS, SEGMENTS_METRIC, TRAIN_ALARM_RATE, MethodSpec,
     ScoreTimeline, ScoringOptions,
@@ -191,6 +192,7 @@ def score_detector(
         dataset=dataset.name, model=spec.label, seed=seed, timestamps=test.timestamps, scores=full_scores,
         threshold=float(detector.threshold_), anomaly=test.y.copy(),
         fault_type=test.labels["fault_type"].to_numpy(dtype=str),
+        figures=detector_radiographies(detector, test) if seed == spec.seeds[0] else {},
     )
     return rows, timeline
 

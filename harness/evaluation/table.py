@@ -70,6 +70,7 @@ class ScoreTimeline:
     threshold: float
     anomaly: np.ndarray
     fault_type: np.ndarray
+    figures: dict[str, bytes] = field(default_factory=dict)  # the method's own plots (e.g. radiographies), first seed
 
 
 @dataclass(frozen=True)

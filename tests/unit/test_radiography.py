@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,25 @@ def test_write_and_command(data, tmp_path):
                  "--params", '{"max_epochs": 2, "hidden_units": 4, "latent_units": 2}']) == 0
     assert (folder / "plots" / "radiography-cpu.png").exists()
     assert main(["radiography", str(folder), "--group", "cpu", "--params", "[1]"]) == 2
+
+
+def test_leaderboard_embeds_the_radiographies_when_lstm_ae_runs(data, tmp_path):
+    from faultlab.harness.evaluation.grid import run_evaluation
+    from faultlab.harness.evaluation.table import MethodSpec
+    from faultlab.harness.leaderboard import write_reports
+
+    frame = data.metrics.copy()
+    for svc in multiservice.SERVICES:  # a failed-requests series, as the testbed records it
+        frame[f"{svc}:error_rate"] = data.labels["anomaly"].to_numpy() * 2.0
+    cols = data.meta["columns"] + [
+        {"name": f"{s}:error_rate", "service": s, "metric": "error_rate", "group": "application", "kind": "counter", "unit": ""}
+        for s in multiservice.SERVICES
+    ]
+    with_errors = replace(data, metrics=frame, meta={**data.meta, "columns": cols})
+    result = run_evaluation(with_errors, detectors=[MethodSpec("lstm_ae", FAST), MethodSpec("zscore")], classifiers=[],
+                            metrics=["roc_auc"], floors=False)
+    paths = write_reports(result, tmp_path / "out")
+    pngs = sorted(p.name for p in paths["plots"].glob("radiography-*.png"))
+    assert len(pngs) == 4 and all("lstm_ae" in p for p in pngs)  # one per group, none for zscore
+    page = paths["html"].read_text()
+    assert "<h3>Radiographies</h3>" in page and page.count('alt="radiography-') == 4
