@@ -160,3 +160,16 @@ def test_a_failing_localizer_gives_na_rows_with_the_reason(data, monkeypatch, ca
 def test_segments_are_the_labelled_faults_of_the_test_part(data):
     assert [(s.start, s.end) for s in labelled_segments(data)] == [CPU_FAULT, MEMORY_FAULT]
     assert len(fault_segments(data)) == 2
+
+
+def test_bench_localizers_reach_the_leaderboard(data, tmp_path, capsys):
+    folder = data.save(tmp_path / "dataset")
+    out = tmp_path / "out"
+    code = main(["bench", "--dataset", str(folder), "--detectors", "none", "--classifiers", "none",
+                 "--localizers", "random,cpu_change", "--metrics", "ac@1,ac@3,ac@5,avg@5", "--out", str(out)])
+    assert code == 0
+    board = (out / "leaderboard.md").read_text()
+    section = board.split("### Root-cause localizers", 1)[1]
+    assert "| cpu_change |" in section and "random (floor)" in section
+    assert "Root-cause localizers" in (out / "leaderboard.html").read_text()
+    capsys.readouterr()
