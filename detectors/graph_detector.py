@@ -73,10 +73,12 @@ class GraphErrorDetector(Detector, Localizer):
     def _fit(self, train: Dataset) -> None:
         self._cache: tuple[str, np.ndarray] | None = None
         self.layout_ = GraphLayout.fit(train, self.columns_, self.params.clip)
-        x = self.layout_.tensor(self.matrix(train))
+        values = self.matrix(train)
+        x = self.layout_.tensor(values)
         self._train_network(x)
-        raw, _ = self._raw_errors(x)
+        raw, first = self._raw_errors(x)
         self.pair_scale_ = np.maximum(raw.mean(axis=0), self.params.error_floor)
+        self._cache = (_key(values), self._normalised(raw, first))  # fit() scores train next
 
     def align(self, data: Dataset) -> Dataset:
         if hasattr(self, "layout_"):
@@ -90,18 +92,20 @@ class GraphErrorDetector(Detector, Localizer):
         judged step's errors, as :func:`~faultlab.detectors.preprocess.window_scores_to_steps` does.
         """
         values = self.matrix(data)
-        key = hashlib.blake2b(values.tobytes(), digest_size=16).hexdigest() + str(values.shape)
+        key = _key(values)
         cache = getattr(self, "_cache", None)
         if cache is not None and cache[0] == key:
             return cache[1]
-        x = self.layout_.tensor(values)
-        raw, first = self._raw_errors(x)
+        raw, first = self._raw_errors(self.layout_.tensor(values))
         if len(raw) == 0:
-            raise BadInput(f"detector {self.name!r}: dataset {data.name!r} has {len(x)} steps, too few for one window")
-        norm = np.where(self.layout_.present, raw / self.pair_scale_, 0.0)
-        out = np.concatenate([np.repeat(norm[:1], first, axis=0), norm]) if first else norm
+            raise BadInput(f"detector {self.name!r}: dataset {data.name!r} has {len(values)} steps, too few for one window")
+        out = self._normalised(raw, first)
         self._cache = (key, out)
         return out
+
+    def _normalised(self, raw: np.ndarray, first: int) -> np.ndarray:
+        norm = np.where(self.layout_.present, raw / self.pair_scale_, 0.0)
+        return np.concatenate([np.repeat(norm[:1], first, axis=0), norm]) if first else norm
 
     def _score(self, data: Dataset) -> np.ndarray:
         errors = self.pair_errors(data)
@@ -123,3 +127,8 @@ class GraphErrorDetector(Detector, Localizer):
         self.layout_ = GraphLayout.from_state(state, self.columns_)
         self.pair_scale_ = np.asarray(state["pair_scale_"], dtype=np.float64)
         self._set_network_state(state)
+
+
+def _key(values: np.ndarray) -> str:
+    """Identity of a value matrix for the error cache (content, not object identity)."""
+    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).hexdigest() + str(values.shape)
