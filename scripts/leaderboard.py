@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -135,7 +136,7 @@ def page(evaluation: Any, failures: Sequence[tuple[str, str, str]], command: str
     if plots:
         parts.append("\n## Plots\n")
         for name, path in sorted(plots.items()):
-            parts.append(f"\n![{name}]({path.relative_to(out).as_posix()})\n")
+            parts.append(f"\n![{name}]({quote(path.relative_to(out).as_posix())})\n")
     if failures:
         parts.append("\n## Methods that could not run\n\n| dataset | method | error |\n|---|---|---|\n")
         parts += [f"| {d} | {m} | {e.replace('|', '/')} |\n" for d, m, e in failures]
