@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         cells = []
         for d in sizes:
             per_epoch, rate = measure(name, params, d, args.windows, args.epochs, args.max_edges)
-            cells.append(f"{per_epoch:.2f}, {rate:.0f}")
-            print(f"  {title} at {d}: {per_epoch:.2f} s/epoch, {rate:.0f} graphs/s", file=sys.stderr, flush=True)
+            cells.append(f"{per_epoch:.3g}, {rate:.3g}")
+            print(f"  {title} at {d}: {per_epoch:.3g} s/epoch, {rate:.3g} graphs/s", file=sys.stderr, flush=True)
         print(f"| {title} | " + " | ".join(cells) + " |", flush=True)
     return 0
 
