@@ -228,16 +228,11 @@ class Detector(_Method):
         if present == self.columns_:
             return data
         metrics = data.metrics.reindex(columns=self.columns_)
-        mask = (
-            data.mask.reindex(columns=self.columns_, fill_value=True)
-            if data.mask is not None
-            else pd.DataFrame(False, index=data.metrics.index, columns=self.columns_)
-        )
+        base = data.mask if data.mask is not None else pd.DataFrame(False, index=data.metrics.index, columns=present)
+        mask = base.reindex(columns=self.columns_, fill_value=True)  # filled series are masked
         if missing:
             fill = dict(zip(self.columns_, self.fill_values_.tolist()))
-            for column in missing:
-                metrics[column] = fill[column]
-                mask[column] = True
+            metrics = metrics.fillna({column: fill[column] for column in missing})
         meta = {**data.meta, "columns": self._table()}
         return replace(data, metrics=metrics, mask=mask, meta=meta)
 
