@@ -52,7 +52,7 @@ class GraphLSTMVAE(nn.Module):
         )
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        b, t, s, m = x.shape
+        b, t, s, _ = x.shape
         emb = self.service_embedding.weight  # S x D
         inputs = torch.cat([x, emb.expand(b, t, s, emb.shape[1])], dim=-1).reshape(b * t, s, -1)
         h = torch.relu(self.graph(inputs, self.edge_index))  # (B*T) x S x G

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from dataclasses import replace
 
 import numpy as np
@@ -72,5 +74,5 @@ def test_scheduled_sampling_decays_from_teacher_forcing_to_own_forecasts():
 
     probs = [teacher_probability(i, 200.0) for i in (0, 200, 1000, 2000, 10**6)]
     assert probs[0] == pytest.approx(200 / 201)
-    assert all(a > b for a, b in zip(probs, probs[1:]))
+    assert all(a > b for a, b in itertools.pairwise(probs))
     assert probs[-1] == pytest.approx(0.0, abs=1e-12)
