@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from faultlab.detectors._diffusion_conv import DiffusionConv, random_walk_weights  # noqa: E402
+from faultlab.detectors._diffusion_conv import DiffusionConv, random_walk_weights
 
 # 0 calls 1 and 2, 1 calls 2. Out-degrees 2, 1, 0; in-degrees 0, 1, 2.
 EDGES = torch.tensor([[0, 0, 1], [1, 2, 2]])
