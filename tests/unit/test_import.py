@@ -111,6 +111,7 @@ def test_microservice_pods_to_services_labels_and_graph(tmp_path):
     np.testing.assert_allclose(data.metrics["front-end:cpu"], 4.0)  # two pods summed
     assert data.mask["db:primary:cpu"].tolist()[4] is True
     assert data.meta["candidates"] == ["db:primary", "front-end"]
+    assert data.services == data.candidates == ["db:primary", "front-end"]  # from the column table, not the names
     assert data.graph.edges == [{"source": "front-end", "target": "db:primary"}]
     # latency from step 4 (00:00:20) until the cpu fault starts at step 8 (exclusive); cpu 8..10 inclusive
     assert data.labels["fault_type"].tolist() == [""] * 4 + ["latency"] * 4 + ["cpu"] * 3 + [""]
