@@ -35,7 +35,7 @@ Where the paper is silent, chosen here:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -89,6 +89,8 @@ class ATTAE(Detector):
 
     Params = ATTAEParams
     params: ATTAEParams
+    #: A few epochs of small networks: for CI gates and contract tests (seconds on the shipped data).
+    ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3, "hidden_units": 16, "latent_units": 8}
 
     scaler_: Scaler
     history_tail_: np.ndarray  # the last adaptive_window training errors

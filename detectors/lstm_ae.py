@@ -38,7 +38,7 @@ Where the paper is silent, chosen here:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -83,6 +83,8 @@ class LSTMAE(Detector, Localizer):
 
     Params = LSTMAEParams
     params: LSTMAEParams
+    #: A few epochs of small networks: for CI gates and contract tests (seconds on the shipped data).
+    ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3, "hidden_units": 16, "latent_units": 8}
 
     scaler_: Scaler
     groups_: list[str]  # group names, one autoencoder each
