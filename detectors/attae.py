@@ -24,6 +24,7 @@ Where the paper is silent, chosen here:
   datasets) inflate sigma_t and hide the next one.
   The history holds every past error, anomalous or not, as the paper's formula says; so a
   fault that lasts much longer than the window stops alarming as the threshold adapts to it.
+  ``history="normal"`` (not in the paper) keeps flagged steps out of the history instead.
 - Scoring continues the history from the end of the fault-free training errors (saved with
   the model), so the first test steps already have a full window.
 - ``sigma_t`` is floored at ``sigma_floor`` x the training errors' standard deviation, so a
@@ -35,7 +36,7 @@ Where the paper is silent, chosen here:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -71,6 +72,9 @@ class ATTAEParams(TorchParams):
     beta: float = Field(3.0, gt=0, description="theta_t = mu_t + beta * sigma_t")
     adaptive_window: int = Field(60, ge=2, le=1_000_000, description="past errors (steps) behind mu_t, sigma_t")
     sigma_floor: float = Field(0.1, ge=0, description="sigma_t >= this x the training errors' std")
+    history: Literal["all", "normal"] = Field(
+        "all", description="errors behind mu_t, sigma_t: all past steps (the paper) or only those not flagged"
+    )
     score_batch_size: int = Field(512, ge=1)
 
     @field_validator("scales")
@@ -152,7 +156,13 @@ class ATTAE(Detector):
         return np.concatenate([np.full(self.window - 1, errors[0]), errors])
 
     def adaptive_threshold(self, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(mu_t, sigma_t)`` per step over the previous ``adaptive_window`` errors (history first)."""
+        """``(mu_t, sigma_t)`` per step over the previous ``adaptive_window`` errors (history first).
+
+        ``history="normal"`` leaves the errors of steps that crossed their threshold out of the
+        history (then the steps depend on each other and are computed one by one).
+        """
+        if self.params.history == "normal":
+            return self._normal_history_threshold(errors)
         w = self.params.adaptive_window
         full = np.concatenate([self.history_tail_, errors])
         offset = len(self.history_tail_)
@@ -166,6 +176,19 @@ class ATTAE(Detector):
         sigma = np.maximum(np.sqrt(var), self.sigma_min_)
         first = ends == 0  # no history at all: compare with the step itself
         mu[first] = errors[first]
+        return mu, sigma
+
+    def _normal_history_threshold(self, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from collections import deque
+
+        w, beta = self.params.adaptive_window, self.params.beta
+        history: deque[float] = deque((float(e) for e in self.history_tail_), maxlen=w)
+        mu, sigma = np.empty(len(errors)), np.empty(len(errors))
+        for t, e in enumerate(errors):
+            past = np.fromiter(history, dtype=np.float64) if history else np.array([e])
+            mu[t], sigma[t] = past.mean(), max(past.std(), self.sigma_min_)
+            if e <= mu[t] + beta * sigma[t]:
+                history.append(float(e))
         return mu, sigma
 
     def thresholds(self, data: Dataset) -> np.ndarray:

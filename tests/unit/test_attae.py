@@ -72,3 +72,17 @@ def test_bad_scales_are_refused():
         make_detector("attae", {"scales": (1, 4)})
     with pytest.raises(BadInput, match="scales"):
         make_detector("attae", {"scales": ()})
+
+
+def test_normal_history_keeps_flagged_steps_out_of_the_threshold(fitted, data):
+    test = data.test()
+    errors = fitted.reconstruction_errors(test)
+    normal = make_detector("attae", {**FAST, "history": "normal"}, seed=0)
+    normal.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    mu_all, _ = fitted.adaptive_threshold(errors)
+    mu_normal, sigma_normal = normal.adaptive_threshold(errors)
+    flagged = errors > mu_normal + normal.params.beta * sigma_normal
+    assert flagged.any()
+    # inside faults the all-steps mean climbs with the anomalous errors; the normal-only one does not
+    assert mu_normal[test.y == 1].mean() < mu_all[test.y == 1].mean()
+    assert multiservice.event_recall(flagged, test) >= multiservice.event_recall(fitted.predict(test), test)
