@@ -113,6 +113,11 @@ def column_services(data: Dataset) -> dict[str, str]:
     return dict(zip(cols["name"].astype(str), cols["service"].astype(str)))
 
 
+def table_services(data: Dataset) -> list[str]:
+    """The services of the column table, in column order (``Dataset.services`` reads names instead)."""
+    return list(dict.fromkeys(data.columns["service"].astype(str)))
+
+
 def services_from_metrics(data: Dataset, metrics: Ranked, rng: np.random.Generator | None = None) -> Ranked:
     """Services ranked by their best-ranked metric column; services with none come last.
 
@@ -126,7 +131,7 @@ def services_from_metrics(data: Dataset, metrics: Ranked, rng: np.random.Generat
         service = owner.get(column)
         if service is not None and service not in best:
             best[service] = float(score)
-    rest = [s for s in data.services if s not in best]
+    rest = [s for s in table_services(data) if s not in best]
     if rng is not None:
         rest = [rest[i] for i in rng.permutation(len(rest))]
     floor = min(best.values(), default=0.0)
