@@ -17,15 +17,19 @@ How the frame is built, and why:
 - ``time`` is seconds since the dataset's first step (CIRCA looks 300 s past ``inject_time``);
 - ``dataset="faultlab"`` selects RCAEval's generic preprocessing (drop ``time`` and constant
   columns), none of its dataset-specific paths;
-- NumPy's global random state (CIRCA's and the random walk's only seed) is seeded from the localizer's
-  seed for the call and restored afterwards.
+- NumPy's global random state (CIRCA's and the random walk's only seed) is seeded from the
+  localizer's seed for the call and restored afterwards.
 
 Methods (``METHODS``): ``baro`` (BARO, robust z-score of the anomalous period against the
 normal one), ``nsigma`` (N-Sigma, its standard-score twin), ``circa`` (CIRCA: PC graph +
 regression-based hypothesis testing), ``pc_randomwalk`` (PC graph + random walk; it ignores the
-split). The two PC-based ones need more steps than series (else "Data correlation matrix is
-singular") and take minutes per segment on a few hundred series. Services a method leaves
-unranked follow in a seeded random order.
+split). The methods run as published: BARO's RobustScaler falls back to a scale of 1 where a
+series' interquartile range is 0 in the normal period, so a flat byte counter that moves a
+little outranks everything (seen on quickstart-recorded). The two PC-based ones need more
+steps than series and no exactly collinear series (else "Data correlation matrix is
+singular", as on quickstart-recorded: 289 series), and are slow: CIRCA took 880 s for one
+segment of ``synthetic`` (116 series, 150 steps) on this 2-core machine. Services a method
+leaves unranked follow in a seeded random order.
 
 Not available here (tried with RCAEval 1.8.1 and causal-learn 0.1.4.8): RCD (``rcd``: causal-learn
 has no ``SkeletonDiscovery.local_skeleton_discovery``, which RCD's patched causal-learn adds),
