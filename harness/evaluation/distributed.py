@@ -5,8 +5,9 @@ so does ``faultlab bench --workers N`` (a local cluster of N single-threaded wor
 or ``--scheduler tcp://HOST:8786`` (an existing cluster). Serial stays the default.
 
 Each task runs the public evaluation function (``run_evaluation``, or whatever ``bench`` would
-call) on one dataset, one method and one seed, with the floors off; the floors are tasks of
-their own, with every seed any detector uses, as the serial grid adds them. The task results are
+call) on one dataset, one method (detector, classifier or localizer) and one seed, with the
+floors off; the floors are tasks of their own, with every seed any detector uses, as the serial
+grid adds them. The task results are
 merged in the serial grid's order (dataset, detectors then floors, seeds; then classifiers), so
 the merged table equals the serial one row for row. Progress is reported as tasks finish; a task
 that fails is reported with its method, dataset and seed, and the others still report (the
@@ -38,7 +39,7 @@ Progress = Callable[[str], None]
 class Task:
     """One cell of the grid."""
 
-    kind: str  # "detector" or "classifier"
+    kind: str  # "detector", "classifier" or "localizer"
     spec: MethodSpec
     dataset: str
     seed: int
@@ -55,11 +56,16 @@ class TaskFailure:
     error: str
 
 
-def plan_tasks(data: Sequence[Dataset], det_specs: Sequence[MethodSpec], clf_specs: Sequence[MethodSpec]) -> list[Task]:
-    """The grid's cells in the serial evaluation's order."""
+def plan_tasks(
+    data: Sequence[Dataset],
+    det_specs: Sequence[MethodSpec],
+    clf_specs: Sequence[MethodSpec],
+    loc_specs: Sequence[MethodSpec] = (),
+) -> list[Task]:
+    """The grid's cells in the serial evaluation's order (per dataset: detectors, classifiers, localizers)."""
     tasks = []
     for dataset in data:
-        for kind, specs in (("detector", det_specs), ("classifier", clf_specs)):
+        for kind, specs in (("detector", det_specs), ("classifier", clf_specs), ("localizer", loc_specs)):
             for spec in specs:
                 for i, seed in enumerate(spec.seeds):
                     tasks.append(Task(kind, spec, dataset.name, int(seed), i == 0))
@@ -78,6 +84,8 @@ def floor_specs(det_specs: Sequence[MethodSpec]) -> list[MethodSpec]:
 def run_task(evaluate: Callable[..., Any], dataset: Dataset, task: Task, metrics: Sequence[str] | None, options: dict[str, Any]) -> Any:
     """Runs on a worker: the evaluation function on one dataset, one method, one seed, no floors."""
     one = [MethodSpec(task.spec.name, dict(task.spec.params), (task.seed,))]
+    if task.kind == "localizer":
+        return evaluate([dataset], [], [], None, metrics, floors=False, localizers=one, **options)
     detectors, classifiers = (one, []) if task.kind == "detector" else ([], one)
     return evaluate([dataset], detectors, classifiers, None, metrics, floors=False, **options)
 
@@ -135,6 +143,7 @@ class DaskGrid:
         metrics: Sequence[str] | None = None,
         *,
         floors: bool = True,
+        localizers: Iterable[Any] | None = None,
         **options: Any,
     ) -> Any:
         from faultlab.detectors import CLASSIFIERS, DETECTORS
@@ -142,8 +151,8 @@ class DaskGrid:
         data = [datasets] if isinstance(datasets, Dataset) else list(datasets)
         if not data:
             raise BadInput("no dataset to evaluate on")
-        det_specs, clf_specs = as_specs(detectors, seeds), as_specs(classifiers, seeds)
-        if not det_specs and not clf_specs:
+        det_specs, clf_specs, loc_specs = as_specs(detectors, seeds), as_specs(classifiers, seeds), as_specs(localizers, seeds)
+        if not det_specs and not clf_specs and not loc_specs:
             raise BadInput("nothing to evaluate: give at least one detector or classifier")
         for spec in det_specs:
             DETECTORS.get(spec.name)
@@ -151,7 +160,11 @@ class DaskGrid:
             CLASSIFIERS.get(spec.name)
         if floors and det_specs:
             det_specs += floor_specs(det_specs)
-        tasks = plan_tasks(data, det_specs, clf_specs)
+        if loc_specs:
+            from faultlab.harness.evaluation.localize import localizer_specs
+
+            localizer_specs(loc_specs)  # BadInput naming an unknown localizer before the cluster starts
+        tasks = plan_tasks(data, det_specs, clf_specs, loc_specs)
         results = self._run(data, tasks, metrics, options)
         done = [i for i, r in enumerate(results) if r is not None]
         if not done:
