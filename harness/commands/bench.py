@@ -92,12 +92,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _localizer_option(args: argparse.Namespace, grid: object) -> dict[str, list[str]]:
-    """``{"localizers": [...]}`` when ``--localizers`` names some (serial grid only), else nothing."""
-    from faultlab.errors import BadInput
-
+    """``{"localizers": [...]}`` when ``--localizers`` names some, else nothing (the Dask grid runs them as tasks too)."""
     names = name_list(args.localizers, "--localizers")
-    if not names:
-        return {}
-    if grid is not None:
-        raise BadInput("--localizers runs in the serial grid only: leave out --workers/--scheduler")
-    return {"localizers": names}
+    return {"localizers": names} if names else {}
