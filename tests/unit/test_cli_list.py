@@ -37,7 +37,7 @@ def test_list_json_describes_metric_caveats_and_directions(capsys):
 def test_list_detectors_shows_parameters(capsys):
     assert main(["list", "detectors"]) == 0
     line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("zscore"))
-    assert "params: threshold, smooth_steps" in line
+    assert "params: threshold, threshold_mode" in line and "smooth_steps" in line
 
 
 def test_missing_package_is_one_clear_sentence(monkeypatch, capsys):
