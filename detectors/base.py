@@ -79,10 +79,13 @@ class _Method(ABC):
     Params: ClassVar[type[Params]] = Params
     registry: ClassVar[Registry[Any]]
 
+    #: Parameters every method of this kind takes besides its ``Params`` (named in errors).
+    shared_params: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, *, seed: int = 0, **params: Any) -> None:
         owner = f"{self.kind} {self.name!r}"
         self.seed = check_seed(seed, owner)
-        self.params = build_params(type(self).Params, params, owner)
+        self.params = build_params(type(self).Params, params, owner, self.shared_params)
 
     def get_params(self) -> dict[str, Any]:
         return self.params.model_dump(mode="json")
@@ -148,6 +151,7 @@ class Detector(_Method):
     registry = DETECTORS
     #: Fewer fault-free steps than this are refused at fit (windowed methods: at least a window).
     min_train_steps: ClassVar[int] = 2
+    shared_params = ("series_policy",)
 
     columns_: list[str]
     column_table_: list[dict[str, str]]

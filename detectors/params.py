@@ -21,12 +21,15 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def build_params(model: type[Params], given: Mapping[str, Any], owner: str) -> Params:
-    """Validate ``given`` against ``model``; raise BadInput naming the offending parameter."""
+def build_params(model: type[Params], given: Mapping[str, Any], owner: str, shared: tuple[str, ...] = ()) -> Params:
+    """Validate ``given`` against ``model``; raise BadInput naming the offending parameter.
+
+    ``shared`` names parameters every method of the kind accepts outside ``model`` (listed as valid).
+    """
     try:
         return model(**dict(given))
     except ValidationError as exc:
-        raise BadInput(_describe(exc, model, owner)) from None
+        raise BadInput(_describe(exc, model, owner, shared)) from None
 
 
 def check_seed(seed: Any, owner: str) -> int:
@@ -35,10 +38,10 @@ def check_seed(seed: Any, owner: str) -> int:
     return int(seed)
 
 
-def _describe(exc: ValidationError, model: type[Params], owner: str) -> str:
+def _describe(exc: ValidationError, model: type[Params], owner: str, shared: tuple[str, ...] = ()) -> str:
     err = exc.errors()[0]
     name = ".".join(str(p) for p in err.get("loc", ())) or "?"
-    valid = ", ".join(model.model_fields) or "(none)"
+    valid = ", ".join([*model.model_fields, *shared]) or "(none)"
     if err.get("type") == "extra_forbidden":
         return f"{owner}: unknown parameter {name!r}; valid: {valid}"
     return f"{owner}: parameter {name!r} {err.get('msg', 'is invalid').lower()} (got {err.get('input')!r})"
