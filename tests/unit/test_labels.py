@@ -159,6 +159,8 @@ def test_relabel_dataset_adds_recovering_and_candidates_without_touching_fault_l
     graph = ServiceGraph([{"name": "cart", "kind": "service"}, {"name": "redis", "kind": "database"}], [])
     folder = Dataset(metrics=metrics, labels=old, graph=graph, meta={"name": "rec", "faults": records}).save(tmp_path / "d")
     pd.read_parquet(folder / "labels.parquet").drop(columns=["recovering"]).to_parquet(folder / "labels.parquet")
+    before = load_dataset(folder).labels["recovering"]  # a labels file without the column: zeros
+    assert before.dtype == "int8" and before.sum() == 0
     counts = relabel_dataset(folder)
     again = load_dataset(folder)
     assert counts == {"recovering": int(again.labels["recovering"].sum()), "anomalous": 4} and counts["recovering"] > 0
