@@ -15,12 +15,12 @@ Both ignore the metrics, so they fit and score in microseconds.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field
-
-from faultlab.dataset import Dataset
 from faultlab.detectors.base import Detector
 from faultlab.detectors.params import Params
 from faultlab.detectors.registry import DETECTORS
+from pydantic import Field
+
+from faultlab.dataset import Dataset
 
 #: Names of the reference floors (registered detectors); evaluation adds them unless told not to.
 FLOORS = ("always_alarm", "random")

@@ -264,10 +264,10 @@ def markdown(table: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]] | No
             shown = display_frame(head, na_reasons(part, kind), notes).drop(columns="dataset")
             parts.append(f"\n### {title}\n\n" + _markdown_table(shown) + _footnotes(notes))
             metric, protocol = HEATMAPS.get(kind, ("ac@1", SEGMENTS))
-            for _, frame in per_group(part, kind, metric, protocol).items():
+            for frame in per_group(part, kind, metric, protocol).values():
                 parts.append(f"\n#### {column_label(metric, protocol)} per fault type\n\n" + _markdown_table(_group_display(frame)))
             if kind == "detector":
-                for _, frame in per_group(part, kind, "ac@1", SEGMENTS).items():
+                for frame in per_group(part, kind, "ac@1", SEGMENTS).values():
                     parts.append("\n#### ac@1 per fault type\n\n" + _markdown_table(_group_display(frame)))
     parts.append("\n" + LEGEND + "\n")
     return "".join(parts)

@@ -123,7 +123,8 @@ def page(evaluation: Any, failures: Sequence[tuple[str, str, str]], command: str
     """docs/leaderboard.md: the regenerate command, provenance, the leaderboard, plots, failures."""
     from faultlab.harness.leaderboard import markdown
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                            check=False).stdout.strip()
     body = markdown(evaluation.table, evaluation.settings).split("\n", 1)[1]  # drop its own title
     mode = ("**fast mode**: one seed, methods shrunk through their parameters "
             f"({', '.join(f'{k}={v}' for k, v in FAST_PARAMS.items())} where declared)") if fast else "full training"

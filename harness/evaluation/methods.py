@@ -116,7 +116,7 @@ def dataset_settings(dataset: Dataset, options: ScoringOptions | None = None) ->
     n_recovering = int(recovering_mask(steps.test.labels).sum())
     return {
         "interval_s": dataset.scrape_interval_s,
-        "test_steps": int(len(steps.test.labels)),
+        "test_steps": len(steps.test.labels),
         "anomalous_share": float(steps.test.y.mean()) if len(steps.test.labels) else float("nan"),
         "vus": steps.vus.to_json(),
         "candidates": steps.candidates,

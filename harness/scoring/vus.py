@@ -249,7 +249,7 @@ def derive_window(
     if window_s is not None:
         if window_s < 0:
             raise BadInput(f"the VUS window must be >= 0 s, got {window_s!r}")
-        steps = int(round(window_s / step_s))
+        steps = round(window_s / step_s)
         return VusWindow(steps, steps * step_s, gap, f"VUS buffer set explicitly to {window_s:g} s")
     if cap_s < 0 or not 0 < gap_share <= 1:
         raise BadInput(f"VUS buffer needs cap_s >= 0 and 0 < gap_share <= 1, got {cap_s!r}, {gap_share!r}")

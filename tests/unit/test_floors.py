@@ -10,17 +10,27 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.detectors import RootCauseRanking, make_detector
 from faultlab.detectors.floors import FLOORS, is_floor
-from faultlab.harness.evaluation import ALL, EVENT_SPLIT, FREE, OWN, REASON, SEGMENTS, MethodSpec, evaluate, run_evaluation
+from faultlab.harness.evaluation import (
+    ALL,
+    EVENT_SPLIT,
+    FREE,
+    OWN,
+    REASON,
+    SEGMENTS,
+    MethodSpec,
+    evaluate,
+    run_evaluation,
+)
 from faultlab.harness.evaluation.methods import _root_cause_rows
 from faultlab.harness.evaluation.reference import BELOW, WITHIN, FloorRef, verdict
 from faultlab.harness.leaderboard import markdown, write_reports
 from faultlab.harness.scoring import METRICS, ac_at_k, derive_window, segment_events
 from faultlab.harness.scoring.rootcause import random_ranking_ac_at_k
 from faultlab.harness.scoring.vus import _existence_ratio, shortest_gap_steps
+
+from faultlab.dataset import Dataset, ServiceGraph
 
 STATIC = {"name": "static_threshold", "params": {"metric": "a:cpu_cores", "value": 2.0}}
 
@@ -126,7 +136,7 @@ def test_the_buffer_never_merges_two_events_separated_by_more_than_it(seed: int)
     window = derive_window([y], 5.0).steps
     gaps = events[1:, 0] - events[:-1, 1] - 1
     assert (gaps >= 2 * window).all()
-    for a, b in zip(events[:-1], events[1:]):
+    for a, b in itertools.pairwise(events):
         if b[0] - a[1] - 1 <= window:
             continue
         truth = np.zeros(300, dtype=int)

@@ -6,7 +6,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-
 from faultlab.detectors import DETECTORS
 from faultlab.harness.dataset_index import resolve_dataset
 from faultlab.harness.evaluation import run_evaluation
