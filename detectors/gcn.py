@@ -10,7 +10,7 @@ Trained with TELESTO's setup (Table 2, :class:`~faultlab.detectors.graph_windows
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -53,6 +53,8 @@ class Gcn(GraphClassifier):
     """Two-layer GCN graph classifier (TELESTO's baseline); dimension invariant."""
 
     Params = GcnParams
+    #: cheap settings for CI gates and contract tests (same layers, fewer epochs/channels)
+    ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3}
     params: GcnParams
 
     def _build(self, window_size: int, n_classes: int) -> Any:

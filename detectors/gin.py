@@ -9,7 +9,7 @@ graphs and training setup as TELESTO (Table 2).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -54,6 +54,8 @@ class Gin(GraphClassifier):
     """Two-layer GIN graph classifier (TELESTO's baseline); dimension invariant."""
 
     Params = GinParams
+    #: cheap settings for CI gates and contract tests (same layers, fewer epochs/channels)
+    ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3}
     params: GinParams
 
     def _build(self, window_size: int, n_classes: int) -> Any:

@@ -34,7 +34,7 @@ most 1024 windows; smaller than this it stops learning within the epochs)::
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -139,6 +139,8 @@ class Telesto(GraphClassifier):
     """TELESTO graph classifier (seed 001); dimension invariant (one node per series)."""
 
     Params = TelestoParams
+    #: cheap settings for CI gates and contract tests (same layers, fewer epochs/channels)
+    ci_params: ClassVar[dict[str, Any]] = FAST_PARAMS
     params: TelestoParams
 
     def _build(self, window_size: int, n_classes: int) -> Any:
