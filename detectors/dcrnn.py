@@ -33,7 +33,7 @@ sensors; 32 keeps a 5k-step, 14-service training within minutes on two CPU cores
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -69,6 +69,8 @@ class Dcrnn(GraphErrorDetector):
 
     Params = DcrnnParams
     params: DcrnnParams
+    #: A few epochs of a smaller network: for CI gates and contract tests (seconds on the shipped data).
+    ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3, "hidden_dim": 16, "max_train_windows": 500}
 
     def _build(self) -> Any:
         import torch

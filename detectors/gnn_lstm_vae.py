@@ -26,7 +26,7 @@ deterministic. Training windows may be thinned (``max_train_windows``) for speed
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -63,6 +63,8 @@ class GnnLstmVae(GraphErrorDetector):
 
     Params = GnnLstmVaeParams
     params: GnnLstmVaeParams
+    #: A few epochs of a smaller network: for CI gates and contract tests (seconds on the shipped data).
+    ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3, "graph_dim": 16, "hidden_dim": 16, "max_train_windows": 500}
 
     def _build(self) -> Any:
         import torch
