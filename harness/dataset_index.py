@@ -45,6 +45,18 @@ def quickstart_recorded() -> Dataset:
     return replace(data, meta={**data.meta, "name": "quickstart-recorded"})
 
 
+def _recorded(name: str) -> Dataset:
+    """A shipped recording under ``harness/data/<name>/`` (its run's files are in provenance/)."""
+    data = load_dataset(RECORDED_DIR / name)
+    return replace(data, meta={**data.meta, "name": name})
+
+
+@DATASETS.register("bench-telesto")
+def bench_telesto() -> Dataset:
+    """Real testbed, TELESTO protocol (scenarios/bench-telesto.yaml): 5 types x 2 groups x 5 repetitions, 1 s scrape, sine load."""
+    return _recorded("bench-telesto")
+
+
 def resolve_dataset(name_or_path: str | Path) -> Dataset:
     """A registered dataset by name, else a dataset folder or run folder on disk."""
     text = str(name_or_path)

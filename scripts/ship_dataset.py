@@ -1,0 +1,76 @@
+"""Turn a recorded run folder into a shipped, registered dataset under harness/data/<name>/.
+
+    .venv/bin/python scripts/ship_dataset.py runs/<run> bench-telesto
+
+What it does, so that a shipped recording is exactly its run, minus what is not data:
+- the monitoring stack's own series (Prometheus and the exporters) are dropped: they are not
+  collected by default any more and are never suspects (issue 15); host and load generator
+  stay as context;
+- labels are re-derived from the run's own ground-truth journal with the current labelling
+  rules (``recovering`` steps included); ``meta.json`` gets ``name`` and ``candidates`` (the
+  nodes of graph.json);
+- parquet files are written with zstd; ``provenance/`` keeps the run's scenario, plan, journal
+  and manifest as they were recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from faultlab.dataset import load_dataset
+from faultlab.harness.labels import labels_from_ground_truth, read_ground_truth
+
+MONITORING = ("prometheus", "node-exporter", "container-exporter")
+PROVENANCE = ("scenario.yaml", "plan.yaml", "ground_truth.jsonl", "manifest.json")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ship(run: Path, name: str, out_root: Path = ROOT / "harness" / "data") -> Path:
+    data = load_dataset(run)
+    cols = data.columns
+    keep = [c for c, s in zip(cols["name"], cols["service"]) if s not in MONITORING]
+    records = read_ground_truth(run / "ground_truth.jsonl")
+    labels = labels_from_ground_truth(records, data.metrics.index)
+    meta = {**data.meta, "name": name, "recorded_as": data.meta.get("name"),
+            "candidates": data.graph.names,
+            "columns": [c for c in data.meta.get("columns", []) if c.get("name") in set(keep)],
+            "shipped": "monitoring stack series dropped; labels re-derived from provenance/ground_truth.jsonl"}
+    shipped = replace(data, metrics=data.metrics[keep], labels=labels,
+                      mask=None if data.mask is None else data.mask[keep], meta=meta)
+    dest = out_root / name
+    if dest.exists():
+        shutil.rmtree(dest)
+    shipped.save(dest)
+    for file in ("metrics.parquet", "mask.parquet", "labels.parquet"):  # recompress: zstd
+        path = dest / file
+        if path.exists():
+            pd.read_parquet(path).to_parquet(path, index=False, compression="zstd", compression_level=9)
+    (dest / "provenance").mkdir()
+    for file in PROVENANCE:
+        shutil.copy2(run / file, dest / "provenance" / file)
+    return dest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="the run folder (runs/<time>-<scenario>/)")
+    parser.add_argument("name", help="the registered name, e.g. bench-telesto")
+    args = parser.parse_args()
+    dest = ship(args.run, args.name)
+    size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
+    data = load_dataset(dest)
+    test = data.test()
+    print(json.dumps({"dest": str(dest), "size_mb": round(size / 2**20, 2), "steps": len(data.metrics),
+                      "series": data.metrics.shape[1], "train_steps": len(data.train().metrics),
+                      "faults": int(test.labels.loc[test.labels["fault_id"] != "", "fault_id"].nunique()),
+                      "anomalous_share_of_test": round(float(test.y.mean()), 4)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
