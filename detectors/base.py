@@ -78,6 +78,9 @@ class _Method(ABC):
     kind: ClassVar[str] = ""
     Params: ClassVar[type[Params]] = Params
     registry: ClassVar[Registry[Any]]
+    #: Parameters that train the method in seconds (CI gates, contract tests); defaults are
+    #: the paper's configuration, used for the recorded leaderboards.
+    ci_params: ClassVar[dict[str, Any]] = {}
 
     #: Parameters every method of this kind takes besides its ``Params`` (named in errors).
     shared_params: ClassVar[tuple[str, ...]] = ()
