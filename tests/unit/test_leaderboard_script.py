@@ -44,3 +44,22 @@ def test_page_starts_with_the_command_and_lists_failures(script, tmp_path):
     assert "fast mode" in text and "always_alarm (floor)" in text and "VUS buffer" in text
     assert "![timelines-synthetic.png](leaderboard/timelines-synthetic.png)" in text
     assert "| synthetic | broken | ValueError: x |" in text
+
+
+def test_method_params_override_a_methods_configuration(script):
+    specs = {s["name"]: s["params"] for s in script.method_specs(DETECTORS, fast=True, overrides={"iforest": {"n_estimators": 7}})}
+    assert specs["iforest"] == {"n_estimators": 7}
+
+
+def test_parallel_mode_strips_its_own_options_and_indexes_each_dataset(script, tmp_path):
+    assert script._strip(["--datasets", "a,b", "--jobs=2", "--fast", "--out", "x", "--seeds", "0"],
+                         ("--datasets", "--out", "--jobs")) == ["--fast", "--seeds", "0"]
+    from faultlab.harness.results import write_scores
+
+    ev = run_evaluation(resolve_dataset("synthetic"), ["static_threshold"], [], [0], ["f1", "vus_pr", "roc_auc", "alarm_rate"])
+    write_scores(ev.table, tmp_path / "leaderboard" / "synthetic" / "scores.json")
+    (tmp_path / "leaderboard" / "synthetic" / "leaderboard.md").write_text("# page")
+    text = script.index_page(["synthetic", "gone"], {"synthetic": 0, "gone": 1}, "cmd --jobs 2", tmp_path)
+    assert "```bash\ncmd --jobs 2\n```" in text and "[Full page](leaderboard/synthetic/leaderboard.md)" in text
+    assert "| static_threshold |" in text and "| always_alarm |" in text and "| random |" in text
+    assert "## gone" in text and "Could not be generated (exit 1)" in text
