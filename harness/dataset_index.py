@@ -57,6 +57,12 @@ def bench_telesto() -> Dataset:
     return _recorded("bench-telesto")
 
 
+@DATASETS.register("bench-mixed")
+def bench_mixed() -> Dataset:
+    """Real testbed (scenarios/bench-mixed.yaml): packet loss, pause, kill and traffic attacks, 2 each, 1 s scrape, stepped load."""
+    return _recorded("bench-mixed")
+
+
 def resolve_dataset(name_or_path: str | Path) -> Dataset:
     """A registered dataset by name, else a dataset folder or run folder on disk."""
     text = str(name_or_path)
