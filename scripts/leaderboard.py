@@ -251,8 +251,19 @@ def index_page(datasets: Sequence[str], codes: dict[str, int], command: str, out
             parts.append(f"Could not be generated (exit {codes.get(name)}); see leaderboard/{name}.log.\n")
             continue
         parts.append(f"[Full page](leaderboard/{quote(name)}/leaderboard.md)\n\n")
-        parts.append(summary_table(read_scores(out / "leaderboard" / name / "scores.json")))
+        table = read_scores(out / "leaderboard" / name / "scores.json")
+        if not _has_fault_free_test_steps(table):
+            parts.append("**This dataset cannot rank detectors**: none of its test steps is fault-free outside "
+                         "a fault's recovery, so threshold-free scores are n/a and `always_alarm` reaches F1 1.0. "
+                         "Only its root-cause (AC@k) figures on the full page carry information.\n\n")
+        parts.append(summary_table(table))
     return "".join(parts)
+
+
+def _has_fault_free_test_steps(table: pd.DataFrame) -> bool:
+    """Whether the floors' fault-free alarm rate could be measured (it is n/a without such steps)."""
+    rows = table[(table["model"] == "always_alarm") & (table["metric"] == "alarm_rate") & (table["breakdown"] == "all")]
+    return bool(rows["value"].notna().any())
 
 
 def summary_table(table: pd.DataFrame) -> str:
