@@ -48,23 +48,11 @@ from faultlab.dataset import Dataset
 from faultlab.detectors.base import Detector
 from faultlab.detectors.preprocess import Scaler, fit_minmax
 from faultlab.detectors.registry import DETECTORS
-from faultlab.detectors.torchkit import (
-    TorchParams,
-    fit_module,
-    load_module_state,
-    module_state,
-    resolve_device,
-    scaler_from_state,
-    scaler_state,
-    seeded,
-    to_numpy,
-    train_val_windows,
-    window_set,
-)
+from faultlab.detectors import torchkit
 from faultlab.errors import BadInput
 
 
-class ATTAEParams(TorchParams):
+class ATTAEParams(torchkit.TorchParams):
     scales: tuple[int, ...] = Field((5, 10, 20), description="window lengths (steps) fused in the encoder")
     hidden_units: int = Field(32, ge=1, le=4096)
     latent_units: int = Field(16, ge=1, le=4096)
@@ -117,13 +105,13 @@ class ATTAE(Detector):
         values = self.matrix(train)
         self.scaler_ = fit_minmax(values)
         scaled = self.scaler_.transform(values)
-        device = resolve_device(self.params.device)
-        with seeded(self.seed) as generator:
+        device = torchkit.resolve_device(self.params.device)
+        with torchkit.seeded(self.seed) as generator:
             self.net_ = self._new_net(scaled.shape[1]).to(device)
-            fit_train, fit_val = train_val_windows(
+            fit_train, fit_val = torchkit.train_val_windows(
                 scaled, self.window, self.params.val_fraction, device, owner, self.params.max_train_windows
             )
-            self.history_ = fit_module(self.net_, self._loss, fit_train, fit_val, self.params, generator, owner)
+            self.history_ = torchkit.fit_module(self.net_, self._loss, fit_train, fit_val, self.params, generator, owner)
         errors = self.reconstruction_errors_scaled(scaled)
         self.history_tail_ = errors[-self.params.adaptive_window :].copy()
         self.sigma_min_ = float(max(self.params.sigma_floor * errors.std(), 1e-12))
@@ -153,8 +141,8 @@ class ATTAE(Detector):
         short = min(self.params.scales)
         out = []
         with torch.no_grad():
-            for batch in window_set(scaled, self.window, device).all(self.params.score_batch_size):
-                out.append(to_numpy(((self.net_(batch) - batch[:, -short:]) ** 2).mean(dim=(1, 2))))
+            for batch in torchkit.window_set(scaled, self.window, device).all(self.params.score_batch_size):
+                out.append(torchkit.to_numpy(((self.net_(batch) - batch[:, -short:]) ** 2).mean(dim=(1, 2))))
         errors = np.concatenate(out)
         return np.concatenate([np.full(self.window - 1, errors[0]), errors])
 
@@ -206,16 +194,16 @@ class ATTAE(Detector):
 
     def _state(self) -> dict[str, Any]:
         return {
-            **scaler_state(self.scaler_),
-            **module_state(self.net_),
+            **torchkit.scaler_state(self.scaler_),
+            **torchkit.module_state(self.net_),
             "history_tail_": self.history_tail_,
             "sigma_min_": self.sigma_min_,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self.scaler_ = scaler_from_state(state)
+        self.scaler_ = torchkit.scaler_from_state(state)
         self.history_tail_ = np.asarray(state["history_tail_"], dtype=np.float64)
         self.sigma_min_ = float(state["sigma_min_"])
         n_features = len(self.scaler_.center_)
-        self.net_ = load_module_state(self._new_net(n_features), state).to(resolve_device(self.params.device))
+        self.net_ = torchkit.load_module_state(self._new_net(n_features), state).to(torchkit.resolve_device(self.params.device))
         self.history_ = None

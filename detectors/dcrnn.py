@@ -40,16 +40,7 @@ from pydantic import Field
 
 from faultlab.detectors.graph_detector import GraphErrorDetector, GraphParams
 from faultlab.detectors.registry import DETECTORS
-from faultlab.detectors.torchkit import (
-    fit_module,
-    load_module_state,
-    module_state,
-    resolve_device,
-    seeded,
-    to_numpy,
-    train_val_windows,
-    window_set,
-)
+from faultlab.detectors import torchkit
 
 
 class DcrnnParams(GraphParams):
@@ -72,23 +63,11 @@ class Dcrnn(GraphErrorDetector):
     #: A few epochs of a smaller network: for CI gates and contract tests (seconds on the shipped data).
     ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3, "hidden_dim": 16, "max_train_windows": 500}
 
-    def _build(self) -> Any:
-        import torch
-
+    def _network(self, n_services: int, n_metrics: int, edge_index: Any) -> Any:
         from faultlab.detectors._dcrnn_net import DCRNN
 
-        p, layout = self.params, self.layout_
-        self._device = resolve_device(p.device)
-        net = DCRNN(
-            len(layout.services),
-            len(layout.metrics),
-            torch.from_numpy(layout.edge_index),
-            hidden_dim=p.hidden_dim,
-            k_hops=p.k_hops,
-            layers=p.layers,
-        )
-        self._present = torch.from_numpy(layout.present.astype(np.float32)).to(self._device)
-        return net.to(self._device)
+        p = self.params
+        return DCRNN(n_services, n_metrics, edge_index, hidden_dim=p.hidden_dim, k_hops=p.k_hops, layers=p.layers)
 
     def _train_network(self, x: np.ndarray) -> None:
         from faultlab.detectors._dcrnn_net import teacher_probability
@@ -96,9 +75,9 @@ class Dcrnn(GraphErrorDetector):
         p = self.params
         size = p.history + p.horizon
         iteration = [0]
-        with seeded(self.seed) as generator:
+        with torchkit.seeded(self.seed) as generator:
             self.net_ = self._build()
-            train, val = train_val_windows(x, size, p.val_fraction, self._device, self.name, p.max_train_windows)
+            train, val = torchkit.train_val_windows(x, size, p.val_fraction, self._device, self.name, p.max_train_windows)
 
             def loss_fn(net: Any, batch: Any) -> Any:
                 prob = 0.0
@@ -109,19 +88,19 @@ class Dcrnn(GraphErrorDetector):
                 forecast = net(history, p.horizon, targets, prob)
                 return ((forecast - targets).abs() * self._present).sum() / (self._present.sum() * len(batch) * p.horizon)
 
-            self.history_ = fit_module(self.net_, loss_fn, train, val, p, generator, self.name)
+            self.history_ = torchkit.fit_module(self.net_, loss_fn, train, val, p, generator, self.name)
 
     def _raw_errors(self, x: np.ndarray) -> tuple[np.ndarray, int]:
         import torch
 
         p = self.params
-        windows = window_set(x, p.history + 1, self._device)
+        windows = torchkit.window_set(x, p.history + 1, self._device)
         out = []
         self.net_.eval()
         with torch.no_grad():
             for batch in windows.all(256):
                 forecast = self.net_(batch[:, : p.history], 1)
-                out.append(to_numpy((forecast[:, 0] - batch[:, -1]) ** 2))
+                out.append(torchkit.to_numpy((forecast[:, 0] - batch[:, -1]) ** 2))
         empty = np.empty((0, *x.shape[1:]))
         return (np.concatenate(out) if out else empty), p.history
 
@@ -129,7 +108,7 @@ class Dcrnn(GraphErrorDetector):
         return float(train_scores.mean() + self.params.threshold_sigma * train_scores.std())
 
     def _network_state(self) -> dict[str, Any]:
-        return module_state(self.net_)
+        return torchkit.module_state(self.net_)
 
     def _set_network_state(self, state: dict[str, Any]) -> None:
-        self.net_ = load_module_state(self._build(), state)
+        self.net_ = torchkit.load_module_state(self._build(), state)

@@ -33,16 +33,7 @@ from pydantic import Field
 
 from faultlab.detectors.graph_detector import GraphErrorDetector, GraphParams
 from faultlab.detectors.registry import DETECTORS
-from faultlab.detectors.torchkit import (
-    fit_module,
-    load_module_state,
-    module_state,
-    resolve_device,
-    seeded,
-    to_numpy,
-    train_val_windows,
-    window_set,
-)
+from faultlab.detectors import torchkit
 
 
 class GnnLstmVaeParams(GraphParams):
@@ -66,55 +57,43 @@ class GnnLstmVae(GraphErrorDetector):
     #: A few epochs of a smaller network: for CI gates and contract tests (seconds on the shipped data).
     ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3, "graph_dim": 16, "hidden_dim": 16, "max_train_windows": 500}
 
-    def _build(self) -> Any:
-        import torch
-
+    def _network(self, n_services: int, n_metrics: int, edge_index: Any) -> Any:
         from faultlab.detectors._gnn_lstm_vae_net import GraphLSTMVAE
 
-        p, layout = self.params, self.layout_
-        self._device = resolve_device(p.device)
-        net = GraphLSTMVAE(
-            len(layout.services),
-            len(layout.metrics),
-            torch.from_numpy(layout.edge_index),
-            graph_dim=p.graph_dim,
-            hidden_dim=p.hidden_dim,
-            latent_dim=p.latent_dim,
-            service_dim=p.service_dim,
-        )
-        self._present = torch.from_numpy(layout.present.astype(np.float32)).to(self._device)
-        return net.to(self._device)
+        p = self.params
+        return GraphLSTMVAE(n_services, n_metrics, edge_index, graph_dim=p.graph_dim, hidden_dim=p.hidden_dim,
+                            latent_dim=p.latent_dim, service_dim=p.service_dim)
 
     def _train_network(self, x: np.ndarray) -> None:
         from faultlab.detectors._gnn_lstm_vae_net import vae_loss
 
         p = self.params
-        with seeded(self.seed) as generator:
+        with torchkit.seeded(self.seed) as generator:
             self.net_ = self._build()
-            train, val = train_val_windows(x, p.window, p.val_fraction, self._device, self.name, p.max_train_windows)
+            train, val = torchkit.train_val_windows(x, p.window, p.val_fraction, self._device, self.name, p.max_train_windows)
 
             def loss_fn(net: Any, batch: Any) -> Any:
                 recon, mu, logvar = net(batch)
                 return vae_loss(recon, mu, logvar, batch, self._present, p.beta)
 
-            self.history_ = fit_module(self.net_, loss_fn, train, val, p, generator, self.name)
+            self.history_ = torchkit.fit_module(self.net_, loss_fn, train, val, p, generator, self.name)
 
     def _raw_errors(self, x: np.ndarray) -> tuple[np.ndarray, int]:
         import torch
 
         p = self.params
-        windows = window_set(x, p.window, self._device)
+        windows = torchkit.window_set(x, p.window, self._device)
         out = []
         self.net_.eval()
         with torch.no_grad():
             for batch in windows.all(256):
                 recon, _, _ = self.net_(batch)
-                out.append(to_numpy((recon[:, -1] - batch[:, -1]) ** 2))
+                out.append(torchkit.to_numpy((recon[:, -1] - batch[:, -1]) ** 2))
         empty = np.empty((0, *x.shape[1:]))
         return (np.concatenate(out) if out else empty), p.window - 1
 
     def _network_state(self) -> dict[str, Any]:
-        return module_state(self.net_)
+        return torchkit.module_state(self.net_)
 
     def _set_network_state(self, state: dict[str, Any]) -> None:
-        self.net_ = load_module_state(self._build(), state)
+        self.net_ = torchkit.load_module_state(self._build(), state)

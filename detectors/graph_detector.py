@@ -33,7 +33,7 @@ from pydantic import Field
 from faultlab.dataset import Dataset
 from faultlab.detectors.base import Detector, Localizer
 from faultlab.detectors.graph_layout import GraphLayout
-from faultlab.detectors.torchkit import TorchParams
+from faultlab.detectors.torchkit import TorchParams, resolve_device
 from faultlab.errors import BadInput
 
 
@@ -62,6 +62,20 @@ class GraphErrorDetector(Detector, Localizer):
     @abstractmethod
     def _raw_errors(self, x: np.ndarray) -> tuple[np.ndarray, int]:
         """``(errors, first)``: ``N x S x M`` squared errors for steps ``first .. first+N-1`` of ``x``."""
+
+    @abstractmethod
+    def _network(self, n_services: int, n_metrics: int, edge_index: Any) -> Any:
+        """The untrained ``nn.Module`` for this layout (``edge_index``: a ``2 x E`` long tensor)."""
+
+    def _build(self) -> Any:
+        """The network on the chosen device, with the mask of the (service, metric) pairs present."""
+        import torch
+
+        layout = self.layout_
+        self._device = resolve_device(self.params.device)
+        net = self._network(len(layout.services), len(layout.metrics), torch.from_numpy(layout.edge_index))
+        self._present = torch.from_numpy(layout.present.astype(np.float32)).to(self._device)
+        return net.to(self._device)
 
     @abstractmethod
     def _network_state(self) -> dict[str, Any]: ...

@@ -47,25 +47,13 @@ from faultlab.dataset import METRIC_GROUPS, Dataset
 from faultlab.detectors.base import Detector, Localizer
 from faultlab.detectors.preprocess import Scaler, fit_minmax
 from faultlab.detectors.registry import DETECTORS
-from faultlab.detectors.torchkit import (
-    TorchParams,
-    fit_module,
-    load_module_state,
-    module_state,
-    resolve_device,
-    scaler_from_state,
-    scaler_state,
-    seeded,
-    to_numpy,
-    train_val_windows,
-    window_set,
-)
+from faultlab.detectors import torchkit
 from faultlab.errors import BadInput
 
 _TINY = 1e-12
 
 
-class LSTMAEParams(TorchParams):
+class LSTMAEParams(torchkit.TorchParams):
     window: int = Field(10, ge=2, le=1000, description="steps per input sequence")
     lr: float = Field(2e-3, gt=0, le=1.0, description="AdamW learning rate")
     max_epochs: int = Field(20, ge=1, le=10_000, description="upper bound on training epochs")
@@ -104,17 +92,17 @@ class LSTMAE(Detector, Localizer):
         present = set(self.column_group_.tolist())
         self.groups_ = [g for g in METRIC_GROUPS if g in present] + sorted(present - set(METRIC_GROUPS))
         scaled = self.scaler_.transform(values)
-        device = resolve_device(self.params.device)
+        device = torchkit.resolve_device(self.params.device)
         self.nets_, self.history_ = [], {}
-        with seeded(self.seed) as generator:
+        with torchkit.seeded(self.seed) as generator:
             for group in self.groups_:
                 cols = self.column_group_ == group
                 net = self._new_net(int(cols.sum())).to(device)
-                fit_train, fit_val = train_val_windows(
+                fit_train, fit_val = torchkit.train_val_windows(
                     scaled[:, cols], self.params.window, self.params.val_fraction, device, owner,
                     self.params.max_train_windows,
                 )
-                self.history_[group] = fit_module(
+                self.history_[group] = torchkit.fit_module(
                     net, _reconstruction_loss, fit_train, fit_val, self.params, generator, f"{owner} [{group}]"
                 )
                 self.nets_.append(net)
@@ -145,11 +133,11 @@ class LSTMAE(Detector, Localizer):
         device = next(self.nets_[0].parameters()).device
         for group, net in zip(self.groups_, self.nets_):
             cols = np.flatnonzero(self.column_group_ == group)
-            windows = window_set(scaled[:, cols], window, device)
+            windows = torchkit.window_set(scaled[:, cols], window, device)
             last = []
             with torch.no_grad():
                 for batch in windows.all(self.params.score_batch_size):
-                    last.append(to_numpy((net(batch)[:, -1] - batch[:, -1]) ** 2))
+                    last.append(torchkit.to_numpy((net(batch)[:, -1] - batch[:, -1]) ** 2))
             errors = np.concatenate(last)
             out[window - 1 :, cols] = errors
             out[: window - 1, cols] = errors[0]
@@ -219,23 +207,23 @@ class LSTMAE(Detector, Localizer):
     # ---- persistence ------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
         state: dict[str, Any] = {
-            **scaler_state(self.scaler_),
+            **torchkit.scaler_state(self.scaler_),
             "groups_": np.array(self.groups_, dtype=str),
             "column_group_": self.column_group_,
             "group_threshold_": self.group_threshold_,
         }
         for k, net in enumerate(self.nets_):
-            state.update(module_state(net, prefix=f"net{k}."))
+            state.update(torchkit.module_state(net, prefix=f"net{k}."))
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self.scaler_ = scaler_from_state(state)
+        self.scaler_ = torchkit.scaler_from_state(state)
         self.groups_ = [str(g) for g in state["groups_"]]
         self.column_group_ = np.asarray(state["column_group_"]).astype(str)
         self.group_threshold_ = np.asarray(state["group_threshold_"], dtype=np.float64)
-        device = resolve_device(self.params.device)
+        device = torchkit.resolve_device(self.params.device)
         self.nets_ = [
-            load_module_state(self._new_net(int((self.column_group_ == g).sum())), state, prefix=f"net{k}.").to(device)
+            torchkit.load_module_state(self._new_net(int((self.column_group_ == g).sum())), state, prefix=f"net{k}.").to(device)
             for k, g in enumerate(self.groups_)
         ]
         self.history_ = {}

@@ -101,3 +101,16 @@ def ac_at_1(data: Dataset, detector) -> float:
     segments = fault_segments(data)
     rankings = detector.localize(data, [(s.start, s.end) for s in segments])
     return float(np.mean([r.services[0][0] in s.root_cause for s, r in zip(segments, rankings)]))
+
+
+def assert_detects_beyond_random(test, scores, threshold: float) -> None:
+    """ROC-AUC >= 0.9 where a random scorer's is not, event recall >= 0.75, and no always-alarm."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    auc = roc_auc_score(test.y, scores)
+    random_auc = roc_auc_score(test.y, np.random.default_rng(0).random(len(scores)))
+    assert auc >= 0.9 > random_auc
+    flags = scores > threshold
+    assert event_recall(test, flags) >= 0.75
+    assert flags[test.y == 0].mean() <= 0.1  # the learned threshold is not an always-alarm

@@ -85,3 +85,15 @@ def random_floor(test: Dataset, train: Dataset, seed: int = 0) -> tuple[float, f
     threshold = np.quantile(rng.random(len(train.metrics)), 0.99)
     scores = rng.random(len(test.metrics))
     return float(roc_auc_score(test.y, scores)), event_recall(scores > threshold, test)
+
+
+def assert_beats_random_floor(detector, data, min_auc: float, min_recall: float = 0.8) -> None:
+    """ROC-AUC and event recall at the detector's own threshold clear bars that a random scorer fails."""
+    from sklearn.metrics import roc_auc_score
+
+    test = data.test()
+    auc = roc_auc_score(test.y, detector.score(test))
+    recall = event_recall(detector.predict(test), test)
+    random_auc, random_recall = random_floor(test, data.train())
+    assert auc >= min_auc > random_auc
+    assert recall >= min_recall > random_recall

@@ -42,24 +42,14 @@ from faultlab.harness.evaluation.table import (
     as_specs,
 )
 
-def evaluate(
-    datasets: Dataset | Sequence[Dataset],
-    detectors: Iterable[Any] | None = None,
-    classifiers: Iterable[Any] | None = None,
-    seeds: Sequence[int] | None = None,
-    metrics: Sequence[str] | None = None,
-    *,
-    window_steps: int = 12,
-    folds: int = 3,
-    floors: bool = True,
-    count_recovering: bool = False,
-    vus_window_s: float | None = None,
-) -> pd.DataFrame:
-    """The tidy results table (see the module docstring); :func:`run_evaluation` also keeps timelines."""
-    return run_evaluation(
-        datasets, detectors, classifiers, seeds, metrics, window_steps=window_steps, folds=folds,
-        floors=floors, count_recovering=count_recovering, vus_window_s=vus_window_s,
-    ).table
+
+def evaluate(datasets: Dataset | Sequence[Dataset], *args: Any, **kwargs: Any) -> pd.DataFrame:
+    """The tidy results table (see the module docstring): :func:`run_evaluation`'s ``table``.
+
+    Takes exactly :func:`run_evaluation`'s arguments; that one also keeps the score timelines
+    the plots need and the per-dataset settings.
+    """
+    return run_evaluation(datasets, *args, **kwargs).table
 
 
 def run_evaluation(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
 
 from faultlab.detectors import Detector, make_detector
 from faultlab.errors import BadInput
@@ -25,13 +24,7 @@ def fitted(data):
 
 
 def test_beats_the_random_floor(fitted, data):
-    test = data.test()
-    scores = fitted.score(test)
-    auc = roc_auc_score(test.y, scores)
-    recall = multiservice.event_recall(fitted.predict(test), test)
-    random_auc, random_recall = multiservice.random_floor(test, data.train())
-    assert auc >= 0.8 > random_auc
-    assert recall >= 0.8 > random_recall
+    multiservice.assert_beats_random_floor(fitted, data, min_auc=0.8)
 
 
 def test_score_crosses_threshold_exactly_where_the_error_crosses_theta(fitted, data):

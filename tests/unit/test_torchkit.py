@@ -11,83 +11,71 @@ from torch import nn
 from faultlab.dataset import sliding_windows
 from faultlab.detectors.persist import read_model, write_model
 from faultlab.detectors.preprocess import fit_minmax
-from faultlab.detectors.torchkit import (
-    TensorSet,
-    TorchParams,
-    fit_module,
-    load_module_state,
-    module_state,
-    resolve_device,
-    scaler_from_state,
-    scaler_state,
-    seeded,
-    train_val_windows,
-    window_set,
-)
+from faultlab.detectors import torchkit
 from faultlab.errors import BadInput
 
 
 def test_device_choice():
-    assert resolve_device("cpu").type == "cpu"
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert torchkit.resolve_device("cpu").type == "cpu"
+    assert torchkit.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(BadInput, match="device"):
-        resolve_device("tpu")
+        torchkit.resolve_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(BadInput, match="cuda"):
-            resolve_device("cuda")
+            torchkit.resolve_device("cuda")
 
 
 def test_params_are_validated():
     with pytest.raises(ValidationError):
-        TorchParams(device="gpu")
+        torchkit.TorchParams(device="gpu")
     with pytest.raises(ValidationError):
-        TorchParams(max_epochs=0)
+        torchkit.TorchParams(max_epochs=0)
 
 
 def test_seeded_repeats_and_restores_the_deterministic_flag():
     before = torch.are_deterministic_algorithms_enabled()
-    with seeded(5) as gen:
+    with torchkit.seeded(5) as gen:
         a = (torch.rand(3), torch.randperm(10, generator=gen), np.random.rand())
         assert torch.are_deterministic_algorithms_enabled()
-    with seeded(5) as gen:
+    with torchkit.seeded(5) as gen:
         b = (torch.rand(3), torch.randperm(10, generator=gen), np.random.rand())
     assert torch.are_deterministic_algorithms_enabled() == before
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[2] == b[2]
-    with seeded(6):
+    with torchkit.seeded(6):
         assert not torch.equal(torch.rand(3), a[0])
 
 
 def test_window_set_batches_equal_sliding_windows():
     values = np.arange(40, dtype=np.float32).reshape(20, 2)
-    ws = window_set(values, 5, torch.device("cpu"))
+    ws = torchkit.window_set(values, 5, torch.device("cpu"))
     expected = sliding_windows(values, 5)
     assert len(ws) == len(expected)
     got = torch.cat(list(ws.all(batch_size=4))).numpy()
     np.testing.assert_array_equal(got, expected)
-    thinned = window_set(values, 5, torch.device("cpu"), max_windows=4)
+    thinned = torchkit.window_set(values, 5, torch.device("cpu"), max_windows=4)
     assert len(thinned) == 4
     assert thinned.starts[0] == 0 and thinned.starts[-1] == len(expected) - 1
 
 
 def test_train_and_validation_windows_share_no_step():
     values = np.arange(100, dtype=np.float32).reshape(100, 1)
-    train, val = train_val_windows(values, 10, 0.2, torch.device("cpu"), "test")
+    train, val = torchkit.train_val_windows(values, 10, 0.2, torch.device("cpu"), "test")
     assert val is not None
     last_train_step = train.batch(torch.tensor([len(train) - 1]))[0, -1, 0].item()
     first_val_step = val.batch(torch.tensor([0]))[0, 0, 0].item()
     assert last_train_step < first_val_step
     assert len(train) + len(val) + 9 == 100 - 9  # only the windows straddling the cut are lost
-    train, val = train_val_windows(values[:15], 10, 0.2, torch.device("cpu"), "test")
+    train, val = torchkit.train_val_windows(values[:15], 10, 0.2, torch.device("cpu"), "test")
     assert val is None and len(train) == 6
     with pytest.raises(BadInput, match="window=10"):
-        train_val_windows(values[:5], 10, 0.2, torch.device("cpu"), "test")
+        torchkit.train_val_windows(values[:5], 10, 0.2, torch.device("cpu"), "test")
 
 
 def _regression(seed: int, n: int = 256):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 3)).astype(np.float32)
     y = (x @ np.array([1.0, -2.0, 0.5], dtype=np.float32) + 0.3).reshape(-1, 1)
-    return TensorSet((torch.from_numpy(x), torch.from_numpy(y)))
+    return torchkit.TensorSet((torch.from_numpy(x), torch.from_numpy(y)))
 
 
 def _mse(module, batch):
@@ -96,10 +84,10 @@ def _mse(module, batch):
 
 
 def _train(seed: int, **overrides):
-    params = TorchParams(**{"max_epochs": 40, "batch_size": 32, "lr": 0.05, "progress_after_s": 1e9, **overrides})
-    with seeded(seed) as gen:
+    params = torchkit.TorchParams(**{"max_epochs": 40, "batch_size": 32, "lr": 0.05, "progress_after_s": 1e9, **overrides})
+    with torchkit.seeded(seed) as gen:
         model = nn.Linear(3, 1)
-        history = fit_module(model, _mse, _regression(0), _regression(1, 64), params, gen, "test")
+        history = torchkit.fit_module(model, _mse, _regression(0), _regression(1, 64), params, gen, "test")
     return model, history
 
 
@@ -131,13 +119,13 @@ def test_progress_goes_to_stderr(capsys):
 def test_state_round_trips_through_the_model_folder(tmp_path):
     model, _ = _train(0, max_epochs=2)
     scaler = fit_minmax(np.array([[0.0, 1.0], [2.0, 5.0]]))
-    write_model(tmp_path / "m", {"kind": "x"}, {**module_state(model), **scaler_state(scaler)})
+    write_model(tmp_path / "m", {"kind": "x"}, {**torchkit.module_state(model), **torchkit.scaler_state(scaler)})
     _, state = read_model(tmp_path / "m")
-    fresh = load_module_state(nn.Linear(3, 1), state)
+    fresh = torchkit.load_module_state(nn.Linear(3, 1), state)
     x = torch.randn(5, 3)
     assert torch.equal(fresh(x), model(x))
-    back = scaler_from_state(state)
+    back = torchkit.scaler_from_state(state)
     np.testing.assert_array_equal(back.center_, scaler.center_)
     np.testing.assert_array_equal(back.scale_, scaler.scale_)
     with pytest.raises(BadInput, match="no weights"):
-        load_module_state(nn.Linear(3, 1), {})
+        torchkit.load_module_state(nn.Linear(3, 1), {})
