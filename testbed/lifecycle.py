@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -258,5 +259,25 @@ def down(config: TestbedConfig = TestbedConfig(), log: Log = _stderr) -> None:
     if not engine_answers():
         return
     log(f"stopping project {config.project!r}")
+    volumes = anonymous_volumes(config)
     compose(config, "down", "--volumes", "--remove-orphans", "--timeout", "10")
+    if volumes:  # quiet when 'down --volumes' already removed them
+        subprocess.run(["docker", "volume", "rm", *volumes], capture_output=True, text=True)
     (config.map_dir / containermap.MAP_FILE).unlink(missing_ok=True)
+
+
+def anonymous_volumes(config: TestbedConfig) -> list[str]:
+    """The anonymous volumes (each container's ``/tmp``) the project's containers mount.
+
+    ``down --volumes`` removes a container's anonymous volumes only if that container created
+    them; a container Compose re-created (``up --force-recreate``, a changed setting) inherits
+    its predecessor's, which ``down`` then leaves behind unless removed by name.
+    """
+    ids = subprocess.run(["docker", "ps", "--all", "--quiet", "--no-trunc", "--filter",
+                          f"label=com.docker.compose.project={config.project}"], capture_output=True, text=True)
+    if ids.returncode != 0 or not ids.stdout.split():
+        return []
+    fmt = '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}'
+    done = subprocess.run(["docker", "inspect", "-f", fmt, *ids.stdout.split()], capture_output=True, text=True)
+    names = {name for name in done.stdout.split() if re.fullmatch(r"[0-9a-f]{64}", name)}
+    return sorted(names)
