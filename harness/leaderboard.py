@@ -235,6 +235,9 @@ def settings_line(dataset: str, settings: Mapping[str, Any] | None) -> str:
                      + (f"; context (evidence only): {', '.join(context)}." if context else "."))
     if settings.get("recovering"):
         parts.append(f"Recovering steps ({settings.get('recovering_steps', 0)}): {settings['recovering']}.")
+    for model, counts in sorted((settings.get("alignment") or {}).items()):
+        parts.append(f"Series policy of {model} ({counts.get('policy')}): {counts.get('missing', 0)} series missing at "
+                     f"scoring time filled from training, {counts.get('new', 0)} new series ignored.")
     if "floors" in settings and not settings["floors"]:
         parts.append("Floors turned off.")
     return " ".join(parts)

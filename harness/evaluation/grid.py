@@ -110,6 +110,7 @@ def run_evaluation(
                     rows += _unanswerable("detector", spec, dataset.name, int(seed), chosen, str(exc))
                     continue
                 rows += found
+                _note_alignment(settings[dataset.name], spec.label, timeline.alignment)
                 if i == 0:
                     timelines.append(timeline)
         for spec in clf_specs:
@@ -145,3 +146,15 @@ def _floor_specs(specs: Sequence[MethodSpec]) -> list[MethodSpec]:
     listed = {s.name for s in specs}
     seeds = tuple(sorted({int(x) for s in specs for x in s.seeds}))
     return [MethodSpec(name, {}, seeds) for name in FLOORS if name not in listed]
+
+
+def _note_alignment(settings: dict[str, Any], model: str, alignment: dict[str, Any]) -> None:
+    """Record in the dataset's settings (leaderboard notes, scores.json) how many series a
+    detector filled (missing at scoring time) or ignored (new), under its series policy."""
+    missing, new = int(alignment.get("missing", 0) or 0), int(alignment.get("new", 0) or 0)
+    if missing or new:
+        settings.setdefault("alignment", {})[model] = {
+            "policy": alignment.get("policy"), "missing": missing, "new": new,
+            "missing_columns": list(alignment.get("missing_columns", []))[:20],
+            "new_columns": list(alignment.get("new_columns", []))[:20],
+        }

@@ -193,6 +193,7 @@ def score_detector(
         threshold=float(detector.threshold_), anomaly=test.y.copy(),
         fault_type=test.labels["fault_type"].to_numpy(dtype=str),
         figures=detector_radiographies(detector, test) if seed == spec.seeds[0] else {},
+        alignment=dict(getattr(detector, "alignment_", None) or {}),
     )
     return rows, timeline
 

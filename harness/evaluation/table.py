@@ -71,6 +71,8 @@ class ScoreTimeline:
     anomaly: np.ndarray
     fault_type: np.ndarray
     figures: dict[str, bytes] = field(default_factory=dict)  # the method's own plots (e.g. radiographies), first seed
+    #: the series policy at scoring time (``Detector.alignment_``): missing series filled, new ones ignored
+    alignment: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

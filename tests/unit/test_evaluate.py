@@ -211,3 +211,18 @@ def test_metric_level_root_cause_uses_each_fault_types_declared_metrics():
     assert value[("ac@3", "all")] == pytest.approx(0.75)
     assert value[("ac@3", "fault_type=memory_alloc")] == pytest.approx(0.5)
     assert ("ac@1", "fault_type=pause") not in value
+
+
+def test_series_filled_or_ignored_at_scoring_time_are_stated_in_settings_and_on_the_board():
+    """The series policy's counts (Detector.alignment_) reach the dataset's settings and its notes."""
+    from faultlab.harness.evaluation.grid import _note_alignment
+    from faultlab.harness.leaderboard import settings_line
+
+    settings: dict = {}
+    _note_alignment(settings, "zscore", {"policy": "fill", "missing": 0, "new": 0})
+    assert "alignment" not in settings  # nothing to say
+    _note_alignment(settings, "zscore", {"policy": "fill", "missing": 3, "new": 2,
+                                         "missing_columns": ["a", "b", "c"], "new_columns": ["x", "y"]})
+    assert settings["alignment"]["zscore"]["missing"] == 3
+    line = settings_line("d", settings)
+    assert "Series policy of zscore (fill): 3 series missing at scoring time filled from training, 2 new series ignored." in line
