@@ -6,7 +6,7 @@ and, as its "normal" period, the fault-free steps just before the segment; it re
 method ranks them). This is the protocol of RCAEval (Pham et al., WWW 2025 companion): every
 method sees the same segment and the same normal data, so AC@k compares ranking alone.
 
-Three kinds share the interface (:class:`SegmentLocalizer`):
+Three kinds share the interface (:class:`BaseLocalizer`):
 
 - rankers registered with ``@LOCALIZERS.register("name")`` (``random``, ``cpu_change`` in
   ``rankers.py``; ``rcaeval:<method>`` in ``rcaeval_adapter.py``);
@@ -42,23 +42,15 @@ class LocalizerParams(Params):
     normal_steps: int = Field(120, ge=2, description="at most this many fault-free steps before the segment are the normal period")
 
 
-class SegmentLocalizer(ABC):
-    """Ranks root causes of one labelled segment against the normal period before it.
-
-    Subclasses implement :meth:`_rank`; ``fit`` is optional (rankers that compare the segment
-    with the data just before it learn nothing in advance). ``repeats`` > 1 marks a randomised
-    ranker whose AC@k is averaged over that many seeded draws per seed (the ``random`` floor).
-    """
+class BaseLocalizer(ABC):
+    """What every localizer offers the harness: ``fit`` (optional) and ``localize`` per segment."""
 
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "localizer"
-    Params: ClassVar[type[Params]] = LocalizerParams
     repeats: ClassVar[int] = 1
 
-    def __init__(self, *, seed: int = 0, **params: Any) -> None:
-        owner = f"localizer {self.name!r}"
-        self.seed = check_seed(seed, owner)
-        self.params = build_params(type(self).Params, params, owner)
+    seed: int
+    params: Params
 
     def get_params(self) -> dict[str, Any]:
         return self.params.model_dump(mode="json")
@@ -66,6 +58,26 @@ class SegmentLocalizer(ABC):
     def fit(self, train: Dataset) -> Self:
         """Learn from the fault-free ``train`` part (nothing by default)."""
         return self
+
+    @abstractmethod
+    def localize(self, data: Dataset, segments: Sequence[tuple[int, int]]) -> list[RootCauseRanking]:
+        """One ranking per segment ``(start, end)`` of ``data`` (end exclusive)."""
+
+
+class SegmentLocalizer(BaseLocalizer):
+    """Ranks root causes of one labelled segment against the normal period before it.
+
+    Subclasses implement :meth:`_rank`; ``fit`` is optional (rankers that compare the segment
+    with the data just before it learn nothing in advance). ``repeats`` > 1 marks a randomised
+    ranker whose AC@k is averaged over that many seeded draws per seed (the ``random`` floor).
+    """
+
+    Params: ClassVar[type[Params]] = LocalizerParams
+
+    def __init__(self, *, seed: int = 0, **params: Any) -> None:
+        owner = f"localizer {self.name!r}"
+        self.seed = check_seed(seed, owner)
+        self.params = build_params(type(self).Params, params, owner)
 
     def localize(self, data: Dataset, segments: Sequence[tuple[int, int]]) -> list[RootCauseRanking]:
         """One ranking per segment ``(start, end)`` of ``data`` (end exclusive)."""
@@ -146,7 +158,7 @@ def sort_scores(names: Iterable[str], scores: Iterable[float]) -> Ranked:
 
 
 # ---- detectors as localizers -------------------------------------------------------------
-class DetectorLocalizer(SegmentLocalizer):
+class DetectorLocalizer(BaseLocalizer):
     """A Localizer detector used as a localizer: fitted on the train part, its ``localize`` per segment."""
 
     detector_name: ClassVar[str] = ""
@@ -166,9 +178,6 @@ class DetectorLocalizer(SegmentLocalizer):
     def localize(self, data: Dataset, segments: Sequence[tuple[int, int]]) -> list[RootCauseRanking]:
         assert isinstance(self.detector, Localizer)
         return self.detector.localize(data, list(segments))
-
-    def _rank(self, data: Dataset, normal: np.ndarray, start: int, end: int) -> tuple[Ranked, Ranked]:
-        raise NotImplementedError("DetectorLocalizer ranks through the detector's localize")
 
 
 _WRAPPERS: dict[str, type[DetectorLocalizer]] = {}
