@@ -26,7 +26,6 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from pydantic import Field
 
-from faultlab.dataset import ServiceGraph
 from faultlab.detectors.base import Classifier
 from faultlab.detectors.torchkit import (
     TensorSet,
@@ -149,16 +148,10 @@ class GraphClassifier(Classifier):
     def _build(self, window_size: int, n_classes: int) -> Any:
         """The untrained network for windows of ``window_size`` steps and ``n_classes`` classes."""
 
-    def fit(
-        self,
-        windows: np.ndarray,
-        labels: Sequence[str],
-        *,
-        columns: Sequence[str] | None = None,
-        graph: ServiceGraph | None = None,
-        validation: tuple[np.ndarray, Sequence[str]] | None = None,
-    ) -> Self:
-        """As :meth:`Classifier.fit`; ``validation`` windows and labels drive early stopping."""
+    def fit(self, windows: np.ndarray, labels: Sequence[str], *,
+            validation: tuple[np.ndarray, Sequence[str]] | None = None, **fit_args: Any) -> Self:
+        """As :meth:`Classifier.fit` (``fit_args``: columns, graph); ``validation`` windows and
+        labels drive early stopping."""
         self._validation = None
         if validation is not None:
             val_windows = np.asarray(validation[0], dtype=np.float64)
@@ -167,7 +160,7 @@ class GraphClassifier(Classifier):
                 raise BadInput(f"classifier {self.name!r}: validation needs N x window x features windows and N labels")
             self._validation = (val_windows, val_labels)
         try:
-            return super().fit(windows, labels, columns=columns, graph=graph)
+            return super().fit(windows, labels, **fit_args)
         finally:
             self._validation = None
 
