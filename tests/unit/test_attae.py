@@ -6,21 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faultlab.detectors import Detector, make_detector
+from faultlab.detectors import make_detector
 from faultlab.errors import BadInput
 from tests import multiservice
+from tests.fitting import assert_repeats_and_reloads, fitted_detector_fixtures
 
 FAST = {"max_epochs": 20, "lr": 5e-3, "hidden_units": 16, "latent_units": 8, "scales": (4, 8, 16), "progress_after_s": 1e9}
-
-
-@pytest.fixture(scope="module")
-def data():
-    return multiservice.make(seed=2)
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    return make_detector("attae", FAST, seed=0).fit(data.train())
+data, fitted = fitted_detector_fixtures("attae", FAST, lambda: multiservice.make(seed=2))
 
 
 def test_beats_the_random_floor(fitted, data):
@@ -51,12 +43,7 @@ def test_adaptive_threshold_follows_a_slow_drift_a_fixed_threshold_alarms_on():
 
 
 def test_same_seed_same_scores_and_save_load(fitted, data, tmp_path):
-    test = data.test()
-    again = make_detector("attae", FAST, seed=0).fit(data.train())
-    np.testing.assert_array_equal(again.score(test), fitted.score(test))
-    fitted.save(tmp_path / "m")
-    loaded = Detector.load(tmp_path / "m")
-    np.testing.assert_array_equal(loaded.score(test), fitted.score(test))
+    loaded = assert_repeats_and_reloads(fitted, data, "attae", FAST, tmp_path / "m")
     assert loaded.params.scales == (4, 8, 16)
 
 

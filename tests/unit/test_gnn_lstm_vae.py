@@ -7,21 +7,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from faultlab.detectors import Detector, make_detector
+from faultlab.detectors import make_detector
 from faultlab.errors import BadInput
 from tests import graphdata
+from tests.fitting import assert_reloads_identically, fitted_detector_fixtures
 
 FAST = {"device": "cpu", "max_epochs": 8, "window": 12, "graph_dim": 16, "hidden_dim": 16, "max_train_windows": 256, "batch_size": 64}
-
-
-@pytest.fixture(scope="module")
-def data():
-    return graphdata.make(seed=1)
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    return make_detector("gnn_lstm_vae", FAST, seed=0).fit(data.train())
+data, fitted = fitted_detector_fixtures("gnn_lstm_vae", FAST, lambda: graphdata.make(seed=1))
 
 
 def test_faults_score_above_normal_where_random_does_not(data, fitted):
@@ -52,9 +44,7 @@ def test_callee_fault_that_slows_every_caller_is_localised_to_the_callee():
 
 
 def test_save_load_gives_identical_scores(data, fitted, tmp_path):
-    fitted.save(tmp_path / "m")
-    again = Detector.load(tmp_path / "m")
-    np.testing.assert_array_equal(again.score(data.test()), fitted.score(data.test()))
+    again = assert_reloads_identically(fitted, data.test(), tmp_path / "m")
     assert again.layout_.services == fitted.layout_.services
 
 

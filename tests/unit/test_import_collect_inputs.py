@@ -24,21 +24,6 @@ def test_queries_file_becomes_catalogue_entries(tmp_path):
     assert (second.kind, second.group, second.service) == ("counter", "cpu", "host")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[]", "expected a non-empty list of queries"),
-    ("- {metric: a}", "queries[0]: field 'query' is missing"),
-    ("- {metric: a, query: b, kind: histogram}", "queries[0]: metric 'a': kind 'histogram' is not counter or gauge"),
-    ("- {metric: a, query: b, group: gpu}", "queries[0]: metric 'a': group 'gpu' is not one of"),
-    ("- {metric: a, query: b, labels: x}", "queries[0]: unknown field 'labels'"),
-    ("- [a, b", "not valid YAML"),
-])
-def test_bad_queries_files_name_entry_and_field(tmp_path, text, message):
-    file = tmp_path / "q.yaml"
-    file.write_text(text)
-    with pytest.raises(BadInput, match=re.escape(message)):
-        read_queries(file)
-
-
 def test_incidents_become_ground_truth_records_in_time_order(tmp_path):
     file = tmp_path / "inc.csv"
     file.write_text("start,end,service,type,id\n2025-01-01T00:10:00Z,2025-01-01T00:11:00Z,db,disk,\n"
@@ -49,17 +34,33 @@ def test_incidents_become_ground_truth_records_in_time_order(tmp_path):
     assert second["fault_id"] == "i002-disk" and second["outcome"] == "reverted"
 
 
-@pytest.mark.parametrize("text, message", [
+#: (text of a queries file, what the error says): it names the entry and the field
+BAD_QUERIES = [
+    ("[]", "expected a non-empty list of queries"),
+    ("- {metric: a}", "queries[0]: field 'query' is missing"),
+    ("- {metric: a, query: b, kind: histogram}", "queries[0]: metric 'a': kind 'histogram' is not counter or gauge"),
+    ("- {metric: a, query: b, group: gpu}", "queries[0]: metric 'a': group 'gpu' is not one of"),
+    ("- {metric: a, query: b, labels: x}", "queries[0]: unknown field 'labels'"),
+    ("- [a, b", "not valid YAML"),
+]
+#: (text of an incident CSV, what the error says): it names the line and the column
+BAD_INCIDENTS = [
     ("start,service,type\n0,a,cpu\n", "missing end"),
     ("start,end,service,type\n10,5,a,cpu\n", "line 2, column 'end': '5' is before the start"),
     ("start,end,service,type\nsoon,5,a,cpu\n", "line 2, column 'start': unparseable timestamp 'soon'"),
     ("start,end,service,type\n0,5,,cpu\n", "line 2: empty service"),
+]
+
+
+@pytest.mark.parametrize("reader, name, text, message", [
+    *[pytest.param(read_queries, "q.yaml", text, message, id=f"queries-{i}") for i, (text, message) in enumerate(BAD_QUERIES)],
+    *[pytest.param(incidents_to_records, "inc.csv", text, message, id=f"incidents-{i}") for i, (text, message) in enumerate(BAD_INCIDENTS)],
 ])
-def test_bad_incident_csv_names_line_and_column(tmp_path, text, message):
-    file = tmp_path / "inc.csv"
+def test_bad_file_makes_the_reader_name_the_place(tmp_path, reader, name, text, message):
+    file = tmp_path / name
     file.write_text(text)
     with pytest.raises(BadInput, match=re.escape(message)):
-        incidents_to_records(file)
+        reader(file)
 
 
 def test_labels_file_kind_by_extension(tmp_path):

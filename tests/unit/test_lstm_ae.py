@@ -6,21 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faultlab.detectors import Detector, fault_segments, make_detector
+from faultlab.detectors import fault_segments, make_detector
 from faultlab.errors import BadInput
 from tests import multiservice
+from tests.fitting import assert_repeats_and_reloads, fitted_detector_fixtures
 
 FAST = {"max_epochs": 8, "hidden_units": 16, "latent_units": 8, "progress_after_s": 1e9}
-
-
-@pytest.fixture(scope="module")
-def data():
-    return multiservice.make(seed=1)
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    return make_detector("lstm_ae", FAST, seed=0).fit(data.train())
+data, fitted = fitted_detector_fixtures("lstm_ae", FAST, lambda: multiservice.make(seed=1))
 
 
 def test_beats_the_random_floor(fitted, data):
@@ -68,12 +60,8 @@ def test_localize_ranks_the_faulty_service_first_mostly(fitted, data):
 
 
 def test_same_seed_same_scores_and_save_load(fitted, data, tmp_path):
+    loaded = assert_repeats_and_reloads(fitted, data, "lstm_ae", FAST, tmp_path / "m")
     test = data.test()
-    again = make_detector("lstm_ae", FAST, seed=0).fit(data.train())
-    np.testing.assert_array_equal(again.score(test), fitted.score(test))
-    fitted.save(tmp_path / "m")
-    loaded = Detector.load(tmp_path / "m")
-    np.testing.assert_array_equal(loaded.score(test), fitted.score(test))
     assert loaded.feature_set(test, 100, 130) == fitted.feature_set(test, 100, 130)
 
 
