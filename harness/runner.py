@@ -274,9 +274,12 @@ def evaluate_run(scenario: Scenario, dataset, folder: RunFolder, log: Log = _std
 
     ev = scenario.evaluate
     log(f"phase: evaluating {len(ev.detectors)} detectors and {len(ev.classifiers)} classifiers")
+    protocol = None
     if ev.protocol == "telesto":
-        from faultlab.harness.evaluation.protocol import run_protocol_evaluation as run_evaluation  # noqa: F811
-    evaluation = run_evaluation(dataset, ev.detectors, ev.classifiers, None, ev.metrics or None)
+        from faultlab.harness.evaluation.protocol import ProtocolOptions
+
+        protocol = ProtocolOptions()
+    evaluation = run_evaluation(dataset, ev.detectors, ev.classifiers, None, ev.metrics or None, protocol=protocol)
     write_reports(evaluation, folder.path, extra={"command": "run", "scenario": scenario.name})
 
 

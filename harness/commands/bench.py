@@ -56,15 +56,13 @@ def run(args: argparse.Namespace) -> int:
     classifiers = name_list(args.classifiers, "--classifiers")
     seeds = seed_list(args.seeds)
     datasets = [resolve_dataset(d) for d in args.dataset]
-    evaluate = run_evaluation
+    protocol = None
     if args.protocol == "telesto":
-        from functools import partial
+        from faultlab.harness.evaluation.protocol import ProtocolOptions
 
-        from faultlab.harness.evaluation.protocol import ProtocolOptions, run_protocol_evaluation
-
-        options = ProtocolOptions(node=args.protocol_node, include_normal=args.protocol_normal,
-                                  group_by=args.protocol_group_by, augment=args.protocol_augment)
-        evaluate = partial(run_protocol_evaluation, options=options)
+        protocol = ProtocolOptions(node=args.protocol_node, include_normal=args.protocol_normal,
+                                   group_by=args.protocol_group_by, augment=args.protocol_augment)
+    evaluate = run_evaluation
     grid = None
     if args.workers is not None or args.scheduler is not None:
         from faultlab.harness.evaluation.distributed import DaskGrid
@@ -79,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         floors=not args.no_floors,
         count_recovering=args.count_recovering,
         vus_window_s=args.vus_window_s,
+        protocol=protocol,
         **_localizer_option(args, grid),
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -27,10 +27,11 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import pandas as pd
-from faultlab.harness.evaluation.table import MethodSpec, as_specs
 
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput, RunFailed
+from faultlab.harness.evaluation.grid import floor_specs
+from faultlab.harness.evaluation.table import MethodSpec, as_specs
 
 Progress = Callable[[str], None]
 
@@ -70,15 +71,6 @@ def plan_tasks(
                 for i, seed in enumerate(spec.seeds):
                     tasks.append(Task(kind, spec, dataset.name, int(seed), i == 0))
     return tasks
-
-
-def floor_specs(det_specs: Sequence[MethodSpec]) -> list[MethodSpec]:
-    """The reference floors not listed already, with every seed any detector uses."""
-    from faultlab.detectors.floors import FLOORS
-
-    listed = {s.name for s in det_specs}
-    seeds = tuple(sorted({int(x) for s in det_specs for x in s.seeds}))
-    return [MethodSpec(name, {}, seeds) for name in FLOORS if name not in listed]
 
 
 def run_task(evaluate: Callable[..., Any], dataset: Dataset, task: Task, metrics: Sequence[str] | None, options: dict[str, Any]) -> Any:
@@ -161,7 +153,7 @@ class DaskGrid:
         if floors and det_specs:
             det_specs += floor_specs(det_specs)
         if loc_specs:
-            from faultlab.harness.evaluation.localize import localizer_specs
+            from faultlab.harness.evaluation.score_localizers import localizer_specs
 
             localizer_specs(loc_specs)  # BadInput naming an unknown localizer before the cluster starts
         tasks = plan_tasks(data, det_specs, clf_specs, loc_specs)

@@ -27,20 +27,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from faultlab.dataset import Dataset
 from faultlab.detectors import make_classifier, make_detector
 from faultlab.errors import BadInput
-from faultlab.harness.evaluation.methods import (
-    dataset_settings, score_classifier, score_detector, scored_steps, select_metrics, split_augment,
-)
-from faultlab.harness.evaluation.localize import localizer_specs, score_localizers
+from faultlab.harness.evaluation.protocol import ProtocolOptions
+from faultlab.harness.evaluation.score_classifiers import score_classifier, split_augment
+from faultlab.harness.evaluation.score_detectors import dataset_settings, score_detector, scored_steps
+from faultlab.harness.evaluation.score_localizers import localizer_specs, score_localizers
+from faultlab.harness.evaluation.score_protocol import score_protocol
 from faultlab.harness.evaluation.table import (
-    ADJUSTED, ALL, COLUMNS, EVENT_SPLIT, FREE, ORACLE, OWN, REASON, Evaluation, MethodSpec, ScoreTimeline, ScoringOptions,
-    as_specs,
+    ADJUSTED, ALL, EVENT_SPLIT, FREE, ORACLE, OWN, Evaluation, MethodSpec, ScoreTimeline, ScoringOptions,
+    as_specs, row, tidy,
 )
+from faultlab.harness.scoring import select_metrics
 
 
 def evaluate(datasets: Dataset | Sequence[Dataset], *args: Any, **kwargs: Any) -> pd.DataFrame:
@@ -65,6 +66,7 @@ def run_evaluation(
     count_recovering: bool = False,
     vus_window_s: float | None = None,
     localizers: Iterable[Any] | None = None,
+    protocol: ProtocolOptions | None = None,
 ) -> Evaluation:
     """Fit, score and measure every method on every dataset for every seed.
 
@@ -74,7 +76,9 @@ def run_evaluation(
     floors (``always_alarm``, ``random``) whenever detectors are scored; ``count_recovering``
     counts steps labelled recovering as normal (default: left out); ``vus_window_s`` fixes the
     VUS buffer (default: derived per dataset). See :class:`ScoringOptions`. ``localizers``
-    (names or specs) ranks root causes on the labelled segments (:mod:`.localize`, kind ``localizer``).
+    (names or specs) ranks root causes on the labelled segments (:mod:`.score_localizers`, kind
+    ``localizer``). ``protocol`` scores the classifiers under TELESTO's 3/1/1 protocol
+    (:mod:`.score_protocol`) instead of the event folds.
     """
     data = [datasets] if isinstance(datasets, Dataset) else list(datasets)
     if not data:
@@ -89,11 +93,11 @@ def run_evaluation(
         raise BadInput("nothing to evaluate: give at least one detector or classifier (or localizer)")
     options = ScoringOptions(floors=floors, count_recovering=count_recovering, vus_window_s=vus_window_s)
     if floors and det_specs:
-        det_specs += _floor_specs(det_specs)
+        det_specs += floor_specs(det_specs)
     for spec in det_specs:  # unknown names and parameters are the caller's mistake: fail now
         make_detector(spec.name, spec.params, spec.seeds[0])
-    for spec in clf_specs:
-        make_classifier(spec.name, split_augment(spec.params)[0], spec.seeds[0])  # 'augment': methods.py
+    for spec in clf_specs:  # the event folds take an 'augment' parameter (score_classifiers.py); the protocol its options
+        make_classifier(spec.name, spec.params if protocol else split_augment(spec.params)[0], spec.seeds[0])
     chosen = select_metrics(metrics)
 
     rows: list[dict[str, Any]] = []
@@ -115,31 +119,30 @@ def run_evaluation(
                     timelines.append(timeline)
         for spec in clf_specs:
             for seed in spec.seeds:
+                if protocol is not None:
+                    rows += score_protocol(dataset, spec, int(seed), chosen, protocol)
+                    continue
                 try:
                     rows += score_classifier(dataset, spec, int(seed), chosen, window_steps, folds)
                 except BadInput as exc:
                     rows += _unanswerable("classifier", spec, dataset.name, int(seed), chosen, str(exc))
         rows += score_localizers(dataset, loc_specs, chosen)
-    table = pd.DataFrame(rows, columns=[*COLUMNS, REASON])
-    table["seed"] = table["seed"].astype(np.int64)
-    table["value"] = table["value"].astype(np.float64)
-    table[REASON] = table[REASON].fillna("").astype(str)
-    return Evaluation(table=table, timelines=timelines, settings=settings)
+    return Evaluation(table=tidy(rows), timelines=timelines, settings=settings)
 
 
 def _unanswerable(kind: str, spec: MethodSpec, dataset: str, seed: int, metrics: Sequence[Any],
                   reason: str) -> list[dict[str, Any]]:
     """One ``nan`` row per headline metric of ``kind`` with the reason the method could not be scored."""
-    wanted = {"classification"} if kind == "classifier" else {"binary", "events", "score"}
-    protocols = {"classifier": EVENT_SPLIT}
-    return [{"kind": kind, "model": spec.label, "dataset": dataset, "seed": seed, "metric": m.name,
-             "protocol": protocols.get(kind, ORACLE if m.caveat == "oracle" else ADJUSTED if m.caveat == "optimistic"
-                                       else OWN if m.kind != "score" else FREE),
-             "breakdown": ALL, "value": float("nan"), REASON: reason.rstrip(".")}
-            for m in metrics if m.kind in wanted]
+    if kind == "classifier":
+        return [row(kind, spec, dataset, seed, m.name, EVENT_SPLIT, ALL, float("nan"), reason.rstrip("."))
+                for m in metrics if m.kind == "classification"]
+    protocols = {"oracle": ORACLE, "optimistic": ADJUSTED}
+    return [row(kind, spec, dataset, seed, m.name,
+                protocols.get(m.caveat, FREE if m.kind == "score" else OWN), ALL, float("nan"), reason.rstrip("."))
+            for m in metrics if m.kind in ("binary", "events", "score")]
 
 
-def _floor_specs(specs: Sequence[MethodSpec]) -> list[MethodSpec]:
+def floor_specs(specs: Sequence[MethodSpec]) -> list[MethodSpec]:
     """The floors not already listed, run with every seed any detector uses (their spread is the noise)."""
     from faultlab.detectors.floors import FLOORS
 

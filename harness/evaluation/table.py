@@ -1,7 +1,7 @@
 """The tidy results table's vocabulary: columns, protocols, method specs, score timelines.
 
-Kept apart from the loops (:mod:`.grid`, :mod:`.methods`) so that every view of the table
-(scores.json, leaderboard, check, compare) can import it without importing the methods.
+Kept apart from the loops (:mod:`.grid` and the ``score_*`` modules) so that every view of the
+table (scores.json, leaderboard, check, compare) can import it without importing the methods.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ SEGMENTS_METRIC = "labelled-segments (metric level)"
 EVENT_SPLIT = "leave-events-out"
 ALL = "all"
 
-#: Classifier rows that are not registered metrics (per-class and confusion cells).
-CLASSIFIER_EXTRAS = ("class_precision", "class_recall", "confusion")
 #: Direction of every metric name the table can hold that METRICS does not know.
 EXTRA_HIGHER_IS_BETTER = {"class_precision": True, "class_recall": True, "confusion": True,
                           "train_alarm_rate": False}
@@ -144,3 +142,20 @@ def higher_is_better(metric: str) -> bool:
     if metric in METRICS:
         return METRICS.get(metric).higher_is_better
     return EXTRA_HIGHER_IS_BETTER.get(metric, True)
+
+
+def row(kind: str, spec: MethodSpec, dataset: str, seed: int, metric: str, protocol: str, where: str, value: float,
+        reason: str = "") -> dict[str, Any]:
+    """One row of the tidy table; ``reason`` (why the value is n/a) is kept only when it is."""
+    value = float(value)
+    return {"kind": kind, "model": spec.label, "dataset": dataset, "seed": int(seed), "metric": metric,
+            "protocol": protocol, "breakdown": where, "value": value, REASON: reason if not np.isfinite(value) else ""}
+
+
+def tidy(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows as the table: the fixed columns plus ``reason``, in their dtypes (also when empty)."""
+    table = pd.DataFrame(list(rows), columns=[*COLUMNS, REASON])
+    table["seed"] = table["seed"].astype(np.int64)
+    table["value"] = table["value"].astype(np.float64)
+    table[REASON] = table[REASON].fillna("").astype(str)
+    return table

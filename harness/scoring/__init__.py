@@ -4,7 +4,7 @@ Importing this package registers every metric; ``METRICS.get("vus_pr")`` returns
 :class:`Metric` whose ``kind`` says how to call it (see :data:`KIND_SIGNATURES`).
 """
 
-from faultlab.harness.scoring.base import KIND_SIGNATURES, METRICS, Metric, MetricKind, f_beta
+from faultlab.harness.scoring.base import KIND_SIGNATURES, METRICS, Metric, MetricKind, f_beta, select_metrics
 from faultlab.harness.scoring.grouping import (
     SeedSummary,
     aggregate_seeds,
@@ -89,6 +89,7 @@ __all__ = [
     "roc_auc",
     "segment_events",
     "segment_runs",
+    "select_metrics",
     "vus_per_window",
     "vus_pr",
     "vus_roc",

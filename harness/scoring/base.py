@@ -13,7 +13,7 @@ Conventions for every metric in this package:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -77,6 +77,14 @@ def register(
         raise ValueError(f"metric {name!r}: unknown kind {kind!r}")
     metric = Metric(name, fn, kind, higher_is_better, caveat, dict(params or {}), reference)
     return METRICS.add(name, metric)
+
+
+def select_metrics(names: Sequence[str] | None) -> list[Metric]:
+    """The registered metrics named, once each in the order given (all when empty); BadInput
+    names an unknown one before anything is fitted."""
+    if not names:
+        return [METRICS.get(n) for n in METRICS.names()]
+    return [METRICS.get(str(n)) for n in dict.fromkeys(names)]
 
 
 # ---- input checks --------------------------------------------------------------------------

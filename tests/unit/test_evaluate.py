@@ -16,7 +16,7 @@ from faultlab.harness.evaluation import (
     SEGMENTS_METRIC,
     ADJUSTED, ALL, COLUMNS, FREE, ORACLE, OWN, REASON, SEGMENTS, MethodSpec, as_specs, evaluate, run_evaluation,
 )
-from faultlab.harness.evaluation.methods import event_folds
+from faultlab.harness.evaluation.score_classifiers import event_folds
 from faultlab.harness.results import read_scores, summarize, write_scores
 
 STATIC = {"name": "static_threshold", "params": {"metric": "a:cpu_cores", "value": 2.0}}
@@ -198,14 +198,14 @@ def test_metric_level_root_cause_uses_each_fault_types_declared_metrics():
     from types import SimpleNamespace as NS
 
     from faultlab.harness.evaluation import SEGMENTS_METRIC, MethodSpec
-    from faultlab.harness.evaluation.methods import _metric_level_rows
+    from faultlab.harness.evaluation.score_detectors import metric_level_rows
     from faultlab.harness.scoring import METRICS
 
     segments = [NS(fault_type="cpu", root_cause=("cart",)), NS(fault_type="pause", root_cause=("cart",)),
                 NS(fault_type="memory_alloc", root_cause=("payment",))]
     rankings = [NS(metrics=[("cart:cpu_cores", 5.0), ("x:y", 1.0)]), NS(metrics=[("cart:cpu_cores", 1.0)]),
                 NS(metrics=[("q:r", 3.0), ("payment:rss_bytes", 2.0)])]
-    rows = _metric_level_rows(rankings, segments, MethodSpec("zscore"), "d", 0, [METRICS.get("ac@1"), METRICS.get("ac@3")])
+    rows = metric_level_rows(rankings, segments, MethodSpec("zscore"), "d", 0, [METRICS.get("ac@1"), METRICS.get("ac@3")])
     value = {(r["metric"], r["breakdown"]): r["value"] for r in rows if r["protocol"] == SEGMENTS_METRIC}
     assert value[("ac@1", "all")] == pytest.approx(0.5)
     assert value[("ac@3", "all")] == pytest.approx(0.75)

@@ -23,7 +23,7 @@ from faultlab.harness.evaluation import (
     evaluate,
     run_evaluation,
 )
-from faultlab.harness.evaluation.methods import _root_cause_rows
+from faultlab.harness.evaluation.score_detectors import root_cause_rows
 from faultlab.harness.evaluation.reference import BELOW, WITHIN, FloorRef, verdict
 from faultlab.harness.leaderboard import markdown, write_reports
 from faultlab.harness.scoring import METRICS, ac_at_k, derive_window, segment_events
@@ -207,7 +207,7 @@ class ContextFirst:
 def test_root_cause_is_ranked_over_candidates_only():
     data = dataset()
     test = data.test()
-    rows = _root_cause_rows(ContextFirst(), test, data.candidates, MethodSpec("x"), "hand", 0,
+    rows = root_cause_rows(ContextFirst(), test, data.candidates, MethodSpec("x"), "hand", 0,
                             [METRICS.get("ac@1"), METRICS.get("ac@3")])
     got = {(r["metric"], r["breakdown"]): r["value"] for r in rows if r["protocol"] == SEGMENTS}
     # Over candidates {a, b}: b is first; the disk fault on b is found, the cpu fault on a is second.

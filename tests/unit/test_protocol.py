@@ -9,18 +9,17 @@ import pytest
 
 from faultlab.errors import BadInput
 from faultlab.harness.cli import main
-from faultlab.harness.evaluation import COLUMNS, MethodSpec
-from faultlab.harness.evaluation.methods import select_metrics
+from faultlab.harness.evaluation import COLUMNS, MethodSpec, run_evaluation
 from faultlab.harness.evaluation.protocol import (
     NORMAL,
     TELESTO_PROTOCOL,
     ProtocolOptions,
     injections,
     protocol_windows,
-    run_protocol_evaluation,
-    score_protocol,
     split_roles,
 )
+from faultlab.harness.evaluation.score_protocol import score_protocol, split_table
+from faultlab.harness.scoring import select_metrics
 from tests import telesto_data
 
 OPTS = ProtocolOptions(window_steps=10, stride=2)
@@ -103,7 +102,7 @@ def test_too_few_repetitions_is_na_with_the_reason():
 
 
 def test_evaluation_mode_and_bench_flag(data, tmp_path, monkeypatch):
-    table = run_protocol_evaluation(data, [], [FOREST], [0, 1], ["accuracy"], OPTS).table
+    table = run_evaluation(data, [], [FOREST], [0, 1], ["accuracy"], protocol=OPTS).table
     assert list(table.columns[: len(COLUMNS)]) == COLUMNS and set(table["seed"]) == {0, 1}
     data.save(tmp_path / "ds")
     code = main(["bench", "--dataset", str(tmp_path / "ds"), "--detectors", "none", "--classifiers", "random_forest",
@@ -114,17 +113,17 @@ def test_evaluation_mode_and_bench_flag(data, tmp_path, monkeypatch):
 
 
 def test_cmsf_gan_augmentation_adds_generated_windows_to_training_folds_only(data, monkeypatch):
-    from faultlab.harness.evaluation import protocol
+    from faultlab.harness.evaluation import score_protocol as module
 
     seen = []
-    real = protocol.augment_windows
+    real = module.augment_windows
 
     def spy(windows, labels, options, seed):
         out_w, out_y = real(windows, labels, options, seed)
         seen.append((len(windows), len(out_w)))
         return out_w, out_y
 
-    monkeypatch.setattr(protocol, "augment_windows", spy)
+    monkeypatch.setattr(module, "augment_windows", spy)
     options = replace(OPTS, splits=3, augment="cmsf_gan", augment_params={"max_epochs": 2, "n_per_class": 5})
     rows = score_protocol(telesto_data.make(seed=3, repetitions=3), FOREST, 0, select_metrics(["accuracy"]), options)
     assert len(seen) == 3 and all(after == before + 5 * 4 for before, after in seen)
@@ -134,8 +133,6 @@ def test_cmsf_gan_augmentation_adds_generated_windows_to_training_folds_only(dat
 
 def test_split_table_puts_splits_side_by_side_with_the_paper(data):
     import pandas as pd
-
-    from faultlab.harness.evaluation.protocol import split_table
 
     rows = [r for seed in (0, 1) for r in score_protocol(data, FOREST, seed, select_metrics(["accuracy", "macro_f1"]), OPTS)]
     out = split_table(pd.DataFrame(rows))

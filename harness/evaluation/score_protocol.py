@@ -1,0 +1,150 @@
+"""Scoring classifiers under TELESTO's protocol (seed 001, sec. 3.1-3.3): rows of the tidy table.
+
+The windows, folds and classified nodes come from :mod:`.protocol`; here every split trains one
+model per split (validation fold for early stopping), and the rows are per split
+(``split=<i>``), their mean (``all``, the paper's average), per fault type and node, per-class
+precision/recall and confusion cells over the pooled test predictions. :func:`split_table`
+lays them out as the paper's Table 3, next to its numbers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from faultlab.dataset import Dataset
+from faultlab.errors import BadInput
+from faultlab.harness.evaluation.protocol import (
+    TELESTO_PROTOCOL, ProtocolOptions, ProtocolUnavailable, protocol_windows, split_roles,
+)
+from faultlab.harness.evaluation.table import ALL, MethodSpec, row as table_row
+from faultlab.harness.scoring import breakdown_items
+from faultlab.harness.scoring.classification import confusion_matrix, per_class_precision_recall
+
+
+def score_protocol(
+    dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequence[Any], options: ProtocolOptions | None = None
+) -> list[dict[str, Any]]:
+    """Rows of the tidy table for one classifier and seed under the protocol (n/a rows with a reason)."""
+    from faultlab.detectors import make_classifier
+
+    options = options or ProtocolOptions()
+    chosen = [m for m in metrics if m.kind == "classification"]
+    protocol = TELESTO_PROTOCOL + ("+cmsf_gan" if options.augment else "")
+
+    def row(metric: str, where: str, value: float, reason: str = "") -> dict[str, Any]:
+        return table_row("classifier", spec, dataset.name, seed, metric, protocol, where, value, reason)
+
+    try:
+        data = protocol_windows(dataset, options)
+    except ProtocolUnavailable as exc:
+        return [row(m.name, ALL, np.nan, f"n/a: {exc}") for m in chosen]
+
+    with_extras = any(m.name == "macro_f1" for m in chosen)
+    predicted = np.empty(len(data.labels), dtype=object)
+    per_split: dict[str, list[float]] = defaultdict(list)
+    rows: list[dict[str, Any]] = []
+    for split in range(data.n_splits):
+        train, val, test = split_roles(data.folds, split, data.n_splits)
+        if not test.any() or not train.any():
+            continue
+        train_w, train_y = data.windows[train], data.labels[train]
+        if options.augment:
+            train_w, train_y = augment_windows(train_w, train_y, options, seed)
+        model = make_classifier(spec.name, spec.params, seed)
+        kwargs: dict[str, Any] = {"columns": data.columns, "graph": dataset.graph}
+        if getattr(model, "accepts_validation", False) and val.any():
+            kwargs["validation"] = (data.windows[val], data.labels[val])
+        model.fit(train_w, train_y, **kwargs)
+        pred = np.asarray(model.predict(data.windows[test])).astype(str)
+        predicted[test] = pred
+        truth = data.labels[test]
+        values = {m.name: float(m(truth, pred)) for m in chosen}
+        if with_extras:
+            values |= _macro_precision_recall(truth, pred)
+        for name, value in values.items():
+            per_split[name].append(value)
+            rows.append(row(name, f"split={split + 1}", value, "undefined on this split"))
+    if not per_split:
+        return [row(m.name, ALL, np.nan, "n/a: no split had both training and test windows") for m in chosen]
+    for name, values in per_split.items():
+        rows.append(row(name, ALL, float(np.nanmean(values)) if np.isfinite(values).any() else np.nan, "undefined on every split"))
+    done = np.array([p is not None for p in predicted])
+    truth_all, pred_all = data.labels[done], predicted[done].astype(str)
+    for metric in chosen:
+        for key, value in breakdown_items(metric, truth_all, truth_all, pred_all).items():
+            rows.append(row(metric.name, f"fault_type={key}", value, "undefined for this class"))
+        if len(set(data.nodes.tolist())) > 1:
+            for key, value in breakdown_items(metric, data.nodes[done], truth_all, pred_all).items():
+                rows.append(row(metric.name, f"node={key}", value, "undefined for this node"))
+    order = sorted(set(truth_all) | set(pred_all))
+    for cls, stats in per_class_precision_recall(truth_all, pred_all, order).items():
+        rows.append(row("class_precision", f"fault_type={cls}", stats["precision"], "never predicted"))
+        rows.append(row("class_recall", f"fault_type={cls}", stats["recall"], "never in the test folds"))
+    matrix, order = confusion_matrix(truth_all, pred_all, order)
+    for i, true_cls in enumerate(order):
+        for j, pred_cls in enumerate(order):
+            rows.append(row("confusion", f"true={true_cls},pred={pred_cls}", float(matrix[i, j])))
+    return rows
+
+
+def _macro_precision_recall(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Macro precision and recall over the classes present in ``truth`` (Table 3's rows)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    labels = sorted(set(truth.tolist()))
+    p, r, _, _ = precision_recall_fscore_support(truth, pred, labels=labels, average="macro", zero_division=0)
+    return {"macro_precision": float(p), "macro_recall": float(r)}
+
+
+def augment_windows(windows: np.ndarray, labels: np.ndarray, options: ProtocolOptions, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A training fold plus CMSF-GAN windows (seed 004) of every class in it, fitted on that fold only.
+
+    ``options.augment_params`` go to :func:`faultlab.detectors.cmsf_gan.augment`;
+    ``n_per_class`` defaults to the fold's mean windows per class (about doubling the fold).
+    """
+    try:
+        from faultlab.detectors.cmsf_gan import augment
+    except ImportError as exc:
+        raise BadInput(f"protocol: augment 'cmsf_gan' needs faultlab.detectors.cmsf_gan ({exc})") from None
+    params = dict(options.augment_params)
+    n_per_class = int(params.pop("n_per_class", max(1, round(len(labels) / max(len(set(labels.tolist())), 1)))))
+    out_w, out_y = augment(windows, labels, n_per_class, seed=seed, **params)
+    return np.asarray(out_w, dtype=np.float64), np.asarray(out_y).astype(str)
+
+
+#: TELESTO's Table 3 (cassandra node): accuracy and F1 per split 1-5 and the mean.
+PAPER_TABLE3: dict[tuple[str, str], list[float]] = {
+    ("gcn", "accuracy"): [0.389, 0.463, 0.360, 0.398, 0.385, 0.399],
+    ("gcn", "macro_f1"): [0.310, 0.436, 0.295, 0.269, 0.320, 0.326],
+    ("gin", "accuracy"): [0.447, 0.455, 0.562, 0.452, 0.400, 0.463],
+    ("gin", "macro_f1"): [0.421, 0.436, 0.564, 0.402, 0.335, 0.432],
+    ("telesto", "accuracy"): [0.796, 0.804, 0.894, 0.822, 0.939, 0.851],
+    ("telesto", "macro_f1"): [0.810, 0.764, 0.906, 0.844, 0.948, 0.854],
+}
+
+
+def split_table(table: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "macro_f1"), paper: bool = True) -> pd.DataFrame:
+    """Table 3's layout from protocol rows: one row per dataset/model/metric, a column per split
+    and ``mean`` (each the mean over seeds, ``std`` over seeds of the mean), plus the paper's rows."""
+    rows = table[table["protocol"].astype(str).str.startswith(TELESTO_PROTOCOL) & table["metric"].isin(list(metrics))]
+    rows = rows[rows["breakdown"].astype(str).str.match(r"^(split=\d+|all)$")]
+    if rows.empty:
+        return pd.DataFrame()
+    wide = rows.pivot_table(index=["dataset", "model", "protocol", "metric", "seed"], columns="breakdown", values="value")
+    wide = wide.rename(columns={"all": "mean"})
+    splits = sorted((c for c in wide.columns if c.startswith("split=")), key=lambda c: int(c.split("=")[1]))
+    out = wide.groupby(level=["dataset", "model", "protocol", "metric"]).mean()[[*splits, "mean"]]
+    out["std"] = wide["mean"].groupby(level=["dataset", "model", "protocol", "metric"]).std(ddof=1)
+    out["seeds"] = wide["mean"].groupby(level=["dataset", "model", "protocol", "metric"]).count()
+    out = out.reset_index()
+    if paper:
+        extra = [{"dataset": "paper (cassandra)", "model": m, "protocol": "Table 3", "metric": k,
+                  **dict(zip([*splits[:5], "mean"], v[: len(splits[:5])] + [v[-1]]))}
+                 for (m, k), v in PAPER_TABLE3.items() if k in metrics]
+        out = pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
+    return out
