@@ -243,8 +243,19 @@ def settings_line(dataset: str, settings: Mapping[str, Any] | None) -> str:
     return " ".join(parts)
 
 
-def _footnotes(notes: Sequence[str]) -> str:
-    return "".join(f"\n[{i}] n/a: {text}." for i, text in enumerate(notes, 1)) + ("\n" if notes else "")
+def shown_headline(table: pd.DataFrame, dataset: str, kind: str, notes: list[str]) -> pd.DataFrame | None:
+    """The headline table of ``kind`` on ``dataset`` as both pages print it (floors marked, n/a
+    reasons numbered into ``notes``); None when the dataset has no row of that kind."""
+    part = table[table["dataset"] == dataset]
+    head = headline(part, kind)
+    if head.empty:
+        return None
+    return display_frame(head.reset_index(drop=True), na_reasons(part, kind), notes)
+
+
+def footnote_lines(notes: Sequence[str]) -> list[str]:
+    """``[i] n/a: reason.``: the numbered notes under a table."""
+    return [f"[{i}] n/a: {text}." for i, text in enumerate(notes, 1)]
 
 
 def markdown(table: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]] | None = None) -> str:
@@ -260,12 +271,12 @@ def markdown(table: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]] | No
         if line:
             parts.append(f"\n{line}\n")
         for kind, title in KIND_TITLES:
-            head = headline(part, kind)
-            if head.empty:
-                continue
             notes: list[str] = []
-            shown = display_frame(head, na_reasons(part, kind), notes).drop(columns="dataset")
-            parts.append(f"\n### {title}\n\n" + _markdown_table(shown) + _footnotes(notes))
+            shown = shown_headline(table, dataset, kind, notes)
+            if shown is None:
+                continue
+            footnotes = "".join(f"\n{line}" for line in footnote_lines(notes)) + ("\n" if notes else "")
+            parts.append(f"\n### {title}\n\n" + _markdown_table(shown.drop(columns="dataset")) + footnotes)
             metric, protocol = HEATMAPS.get(kind, ("ac@1", SEGMENTS))
             for frame in per_group(part, kind, metric, protocol).values():
                 parts.append(f"\n#### {column_label(metric, protocol)} per fault type\n\n" + _markdown_table(_group_display(frame)))
@@ -334,24 +345,23 @@ def figures(table: pd.DataFrame, timelines: Sequence[ScoreTimeline] = ()) -> dic
 def html_page(table: pd.DataFrame, pngs: Mapping[str, bytes], title: str = "Faultlab leaderboard",
               settings: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     """One self-contained page (CSS inline, plots as data URIs)."""
+    datasets = sorted(table["dataset"].unique())
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>",
-             f"<p>Datasets: {html.escape(', '.join(sorted(table['dataset'].unique())))}. Seeds: {_seeds(table)}.</p>"]
+             f"<p>Datasets: {html.escape(', '.join(datasets))}. Seeds: {_seeds(table)}.</p>"]
     for dataset in sorted((settings or {}).keys()):
         line = settings_line(dataset, (settings or {}).get(dataset))
         if line:
             parts.append(f"<p><strong>{html.escape(dataset)}</strong>: {html.escape(line)}</p>")
     for kind, name in KIND_TITLES:
-        head = headline(table, kind)
-        if head.empty:
-            continue
         notes: list[str] = []
+        shown = [frame for dataset in datasets if (frame := shown_headline(table, dataset, kind, notes)) is not None]
+        if not shown:
+            continue
         parts.append(f"<h2>{name}</h2>")
-        for dataset, part in head.groupby("dataset", sort=True):
-            shown = display_frame(part.reset_index(drop=True), na_reasons(table[table["dataset"] == dataset], kind), notes)
-            parts.append(_html_table(shown))
+        parts += [_html_table(frame) for frame in shown]
         if notes:
-            parts.append("<p class='legend'>" + "<br>".join(f"[{i}] n/a: {html.escape(t)}." for i, t in enumerate(notes, 1)) + "</p>")
+            parts.append("<p class='legend'>" + "<br>".join(html.escape(line) for line in footnote_lines(notes)) + "</p>")
         for file, png in pngs.items():
             if file.startswith(f"heatmap-{kind}-"):
                 parts.append(f"<h3>Per fault type</h3>{_img(png, file)}")
