@@ -57,10 +57,6 @@ class CMSFGANParams(TorchParams):
     lr: float = Field(1e-3, gt=0, le=1.0)
 
 
-#: Fewer epochs and channels: for CI (the ``augment`` options of a classifier spec).
-CI_PARAMS: dict[str, Any] = {"max_epochs": 50, "channels": 16}
-
-
 @dataclass
 class GANHistory:
     d_loss: list[float]

@@ -20,8 +20,6 @@ from faultlab.detectors.base import Classifier
 from faultlab.detectors.params import Params
 from faultlab.detectors.registry import CLASSIFIERS
 
-STATISTICS = ("mean", "std", "min", "max", "slope")
-
 
 def window_statistics(windows: np.ndarray) -> np.ndarray:
     """``N x (5 * F)`` features: mean, std, min, max, last-first per metric (in that order)."""

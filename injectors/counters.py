@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -42,11 +42,6 @@ class Sample:
     fs_read_bytes: int = 0
     fs_write_bytes: int = 0
     tcp_established: int = 0
-
-
-COUNTER_FIELDS = ("cpu_ns", "rx_bytes", "tx_bytes", "rx_packets", "tx_packets",
-                  "fs_read_bytes", "fs_write_bytes")
-SAMPLE_FIELDS = tuple(f.name for f in fields(Sample))
 
 
 def _read(path: Path) -> str | None:
