@@ -57,8 +57,3 @@ def interruptible() -> Iterator[None]:
             for s, handler in previous.items():
                 signal.signal(s, handler)
             _State.raised = None
-
-
-def interrupted_by() -> str | None:
-    """The signal that interrupted this process's current :func:`interruptible` block, if any."""
-    return _State.raised

@@ -108,13 +108,6 @@ def _json_safe(value: Any) -> Any:
     return _clean(value)
 
 
-def read_settings(source: str | Path) -> dict[str, dict[str, Any]]:
-    """The per-dataset ``settings`` of a ``scores.json`` (empty for files written before they existed)."""
-    doc = json.loads(scores_path(source).read_text())
-    settings = doc.get("settings") if isinstance(doc, dict) else None
-    return settings if isinstance(settings, dict) else {}
-
-
 def scores_path(source: str | Path) -> Path:
     """``scores.json`` itself, or the one inside a run/bench folder; BadInput otherwise."""
     path = Path(source)

@@ -37,11 +37,6 @@ def read_csv(file: Path) -> pd.DataFrame:
     return frame
 
 
-def line_of(row: int) -> int:
-    """File line of data row ``row`` (0-based) in a CSV with one header line."""
-    return row + 2
-
-
 def parse_timestamps(
     cells: pd.Series, file: Path, column: str, *, header_lines: int = 1, ordered: bool = True
 ) -> pd.DatetimeIndex:
