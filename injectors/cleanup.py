@@ -25,11 +25,6 @@ class CleanReport:
     rules_removed: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
-    @property
-    def removed_anything(self) -> bool:
-        return bool(self.helpers_removed or self.unpaused or self.restarted
-                    or self.processes_killed or self.rules_removed)
-
 
 def container_script() -> str:
     """Shell run in each project container: marked processes and fio data files."""

@@ -50,11 +50,6 @@ class DockerOps:
         """Apply the target guard to a service/container name (stopped ones included)."""
         return guard(name, self.project_targets(include_stopped=True))
 
-    def refresh(self, target: Target) -> Target:
-        """Re-inspect a target (its pid changes after a restart)."""
-        container = self.client.containers.get(target.container_id)
-        return target_from_attrs(container.attrs)
-
     # --- exec ----------------------------------------------------------------------------
     def exec(
         self,
@@ -201,8 +196,3 @@ class DockerOps:
         container = self.client.containers.get(target.container_id)
         if not (container.attrs.get("State") or {}).get("Running"):
             container.start()
-
-    def paused_targets(self) -> list[Target]:
-        return [t for t in self.project_targets() if self.state(t).get("Paused")]
-
-

@@ -67,9 +67,6 @@ class GroundTruthLog:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def read(self) -> list[dict[str, Any]]:
-        return read_records(self.path)
-
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """Every record in order; a torn last line (writer killed mid-write) is skipped.
