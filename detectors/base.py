@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -66,9 +66,6 @@ class RootCauseRanking:
 
     def top_services(self, k: int) -> list[str]:
         return [name for name, _ in self.services[:k]]
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class _Method(ABC):

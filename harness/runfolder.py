@@ -57,14 +57,6 @@ class RunFolder:
         return self.path / "dataset"
 
     @property
-    def scores_file(self) -> Path:
-        return self.path / "scores.json"
-
-    @property
-    def plots_dir(self) -> Path:
-        return self.path / "plots"
-
-    @property
     def manifest_file(self) -> Path:
         return self.path / "manifest.json"
 
@@ -280,31 +272,3 @@ def verify_manifest(folder: str | Path) -> list[str]:
     recorded = read_manifest(folder)["files"]
     current = file_hashes(folder)
     return sorted(name for name, digest in recorded.items() if current.get(name) != digest)
-
-
-@dataclass(frozen=True)
-class PreparedRun:
-    """A validated scenario, its resolved plan, and the run folder they were written to."""
-
-    folder: RunFolder
-    scenario: Any  # faultlab.harness.scenario.Scenario
-    plan: Any  # faultlab.harness.scenario.RunPlan
-    started_at: datetime
-
-
-def prepare_run(
-    scenario_file: str | Path, runs_dir: str | Path | None = None, started_at: datetime | None = None
-) -> PreparedRun:
-    """Validate the scenario, resolve its plan, then make the folder and write ``plan.yaml``.
-
-    Nothing is created when the scenario is invalid. ``runs_dir`` defaults to the scenario's
-    ``output.dir``.
-    """
-    from faultlab.harness.scenario import load_scenario, resolve_plan, write_plan
-
-    scenario = load_scenario(scenario_file)
-    plan = resolve_plan(scenario)
-    started_at = started_at or utc_now()
-    folder = create_run_folder(scenario_file, scenario.name, runs_dir or scenario.output.dir, started_at)
-    write_plan(plan, folder.plan_file)
-    return PreparedRun(folder=folder, scenario=scenario, plan=plan, started_at=started_at)

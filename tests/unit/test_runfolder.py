@@ -117,24 +117,3 @@ def test_host_facts_report_cores_and_kernel(monkeypatch):
     assert facts["cpu_count"] >= 1 and facts["memory_bytes"] > 0
     assert facts["docker_version"] == "20.10.24"
     assert facts["cgroup_layout"] in {"v1", "v2", "hybrid", "none"}
-
-
-def test_prepare_run_writes_scenario_and_plan_and_creates_nothing_when_invalid(tmp_path):
-    from faultlab.harness.scenario import read_plan
-
-    good = tmp_path / "smoke.yaml"
-    good.write_text(
-        "name: smoke\ntrain_s: 60\nfaults:\n"
-        "  - {type: cpu, target: cart, start_s: 0, duration_s: 30}\n"
-    )
-    prepared = runfolder.prepare_run(good, tmp_path / "runs", started_at=START)
-    assert prepared.folder.path == tmp_path / "runs" / "20261125T163005Z-smoke"
-    assert prepared.folder.scenario_file.read_text() == good.read_text()
-    assert read_plan(prepared.folder.plan_file) == prepared.plan
-    assert [f.fault_id for f in prepared.plan.faults] == ["f001-cpu"]
-
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\ntrain_s: -1\n")
-    with pytest.raises(BadInput, match="train_s"):
-        runfolder.prepare_run(bad, tmp_path / "other-runs")
-    assert not (tmp_path / "other-runs").exists()
