@@ -119,17 +119,6 @@ def normal_steps(data: Dataset, start: int, limit: int) -> np.ndarray:
     return found
 
 
-def column_services(data: Dataset) -> dict[str, str]:
-    """Metric column -> service, from the dataset's column table (never by splitting names)."""
-    cols = data.columns
-    return dict(zip(cols["name"].astype(str), cols["service"].astype(str)))
-
-
-def table_services(data: Dataset) -> list[str]:
-    """The services of the column table, in column order (``Dataset.services`` reads names instead)."""
-    return list(dict.fromkeys(data.columns["service"].astype(str)))
-
-
 def services_from_metrics(data: Dataset, metrics: Ranked, rng: np.random.Generator | None = None) -> Ranked:
     """Services ranked by their best-ranked metric column; services with none come last.
 
@@ -137,13 +126,13 @@ def services_from_metrics(data: Dataset, metrics: Ranked, rng: np.random.Generat
     whichever service happens to come first in the file). A service's score is its best
     metric's score.
     """
-    owner = column_services(data)
+    owner = data.service_of()
     best: dict[str, float] = {}
     for column, score in metrics:
         service = owner.get(column)
         if service is not None and service not in best:
             best[service] = float(score)
-    rest = [s for s in table_services(data) if s not in best]
+    rest = [s for s in data.services if s not in best]
     if rng is not None:
         rest = [rest[i] for i in rng.permutation(len(rest))]
     floor = min(best.values(), default=0.0)

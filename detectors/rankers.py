@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from faultlab.dataset import Dataset
-from faultlab.detectors.localizers import Ranked, SegmentLocalizer, frame_of, sort_scores, table_services
+from faultlab.detectors.localizers import Ranked, SegmentLocalizer, frame_of, sort_scores
 from faultlab.detectors.registry import LOCALIZERS
 
 _TINY = 1e-9
@@ -30,7 +30,7 @@ class RandomRanker(SegmentLocalizer):
     def _rank(self, data: Dataset, normal: np.ndarray, start: int, end: int) -> tuple[Ranked, Ranked]:
         # One stream per (seed, segment), so a segment's draw does not depend on the others.
         rng = np.random.default_rng([self.seed, start, end])
-        services = table_services(data)
+        services = data.services
         order = rng.permutation(len(services))
         return [(services[i], float(len(services) - r)) for r, i in enumerate(order)], []
 
@@ -62,6 +62,6 @@ class CpuChange(SegmentLocalizer):
         change = np.abs(during - before) / np.maximum(np.abs(before), _TINY)
         metrics = sort_scores(names, change)
         best = pd.Series(change, index=cpu["service"].astype(str).to_numpy()).groupby(level=0).max()
-        services = table_services(data)
+        services = data.services
         scores = [float(best.get(s, 0.0)) for s in services]  # no CPU series: no evidence
         return sort_scores(services, scores), metrics
