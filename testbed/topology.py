@@ -7,7 +7,6 @@ same edges the services actually call.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from faultlab.dataset import ServiceGraph
@@ -21,13 +20,3 @@ def service_graph(path: str | Path = TOPOLOGY_FILE) -> ServiceGraph:
         nodes=[{"name": n.name, "kind": n.kind} for n in topo.nodes],
         edges=[{"source": src, "target": dst} for src, dst in topo.edges],
     )
-
-
-def write_graph(out: str | Path, path: str | Path = TOPOLOGY_FILE) -> Path:
-    """Write ``graph.json`` (the dataset format) to ``out`` (a file, or a folder to put it in)."""
-    out = Path(out)
-    if out.is_dir():
-        out = out / "graph.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(service_graph(path).to_json(), indent=2) + "\n")
-    return out
