@@ -60,7 +60,7 @@ def test_augment_keeps_the_real_windows_first_and_adds_n_per_class(real):
     assert out.shape[0] == len(windows) + 4 * k
     np.testing.assert_array_equal(out[: len(windows)], windows)
     assert sorted(set(out_labels[len(windows):].tolist())) == sorted(set(labels.tolist()))
-    same, same_labels = augment(windows, labels, 0)
+    same, _ = augment(windows, labels, 0)
     assert len(same) == len(windows)
 
 
