@@ -48,14 +48,15 @@ from faultlab.dataset import Dataset
 from faultlab.detectors.base import Detector
 from faultlab.detectors.preprocess import Scaler, fit_minmax
 from faultlab.detectors.registry import DETECTORS
+from faultlab.detectors.torchkit import Width
 from faultlab.detectors import torchkit
 from faultlab.errors import BadInput
 
 
 class ATTAEParams(torchkit.TorchParams):
     scales: tuple[int, ...] = Field((5, 10, 20), description="window lengths (steps) fused in the encoder")
-    hidden_units: int = Field(32, ge=1, le=4096)
-    latent_units: int = Field(16, ge=1, le=4096)
+    hidden_units: Width = Field(32, description="LSTM encoder and decoder width")
+    latent_units: Width = Field(16, description="latent code size per step")
     dropout: float = Field(0.1, ge=0, lt=1)
     lr: float = Field(1e-3, gt=0, le=1.0, description="AdamW learning rate (the paper's best, Table 3)")
     weight_decay: float = Field(0.01, ge=0, description="AdamW decoupled weight decay")

@@ -42,13 +42,13 @@ from pydantic import Field
 
 from faultlab.detectors.params import build_params
 from faultlab.detectors.preprocess import Scaler, fit_minmax
-from faultlab.detectors.torchkit import TorchParams, resolve_device, seeded, to_numpy
+from faultlab.detectors.torchkit import TorchParams, Width, resolve_device, seeded, to_numpy
 from faultlab.errors import BadInput
 
 
 class CMSFGANParams(TorchParams):
-    noise_dim: int = Field(32, ge=1, le=4096)
-    channels: int = Field(32, ge=1, le=4096)
+    noise_dim: Width = Field(32, description="generator noise size")
+    channels: Width = Field(32, description="convolution channels of generator and discriminators")
     kernels: tuple[int, ...] = Field((3, 7), min_length=1, description="odd 1-D kernel widths of the multi-scale unit")
     lambda_fm: float = Field(1.0, ge=0, description="weight of the feature-matching loss")
     lambda_aux: float = Field(1.0, ge=0, description="weight of the auxiliary classification loss")

@@ -40,17 +40,17 @@ from pydantic import Field
 
 from faultlab.detectors.graph_detector import GraphErrorDetector, GraphParams
 from faultlab.detectors.registry import DETECTORS
+from faultlab.detectors.torchkit import Width
 from faultlab.detectors import torchkit
 
 
 class DcrnnParams(GraphParams):
     history: int = Field(12, ge=1, le=500, description="input steps the encoder reads")
     horizon: int = Field(3, ge=1, le=100, description="steps the decoder forecasts while training")
-    hidden_dim: int = Field(32, ge=1, le=1024, description="DCGRU units per service")
+    hidden_dim: Width = Field(32, description="DCGRU units per service")
     k_hops: int = Field(2, ge=0, le=10, description="diffusion steps K of each random walk")
     layers: int = Field(1, ge=1, le=4, description="stacked DCGRU layers in encoder and decoder")
     cl_decay_steps: float = Field(200.0, gt=0, description="scheduled sampling tau (iterations)")
-    max_train_windows: int | None = Field(2000, ge=1, description="evenly thinned cap on training windows per epoch")
     threshold_sigma: float = Field(3.0, gt=0, description="threshold = mean + this many std of fault-free scores")
 
 

@@ -17,14 +17,15 @@ from pydantic import Field
 
 from faultlab.detectors.graph_windows import GraphClassifier, GraphClassifierParams
 from faultlab.detectors.registry import CLASSIFIERS
+from faultlab.detectors.torchkit import Width
 
 
 class GcnParams(GraphClassifierParams):
-    hidden: int = Field(32, ge=1, le=4096, description="hidden channels (sec. 3.3: GCN 32)")
+    hidden: Width = Field(32, description="hidden channels (sec. 3.3: GCN 32)")
 
 
 class GinParams(GcnParams):
-    hidden: int = Field(64, ge=1, le=4096, description="hidden channels (sec. 3.3: GIN 64)")
+    hidden: Width = Field(64, description="hidden channels (sec. 3.3: GIN 64)")
 
 
 class GnnBaseline(GraphClassifier):

@@ -33,18 +33,18 @@ from pydantic import Field
 
 from faultlab.detectors.graph_detector import GraphErrorDetector, GraphParams
 from faultlab.detectors.registry import DETECTORS
+from faultlab.detectors.torchkit import Width
 from faultlab.detectors import torchkit
 
 
 class GnnLstmVaeParams(GraphParams):
     window: int = Field(24, ge=2, le=1000, description="steps per sliding window (seed 000 Sec. 4.2: 24)")
-    graph_dim: int = Field(32, ge=1, le=1024, description="graph-layer output size per service")
-    hidden_dim: int = Field(32, ge=1, le=1024, description="LSTM hidden size")
-    latent_dim: int = Field(8, ge=1, le=256, description="VAE latent size per service and step")
+    graph_dim: Width = Field(32, description="graph-layer output size per service")
+    hidden_dim: Width = Field(32, description="LSTM hidden size")
+    latent_dim: Width = Field(8, description="VAE latent size per service and step")
     service_dim: int = Field(4, ge=0, le=64, description="learned service-embedding size")
     beta: float = Field(1.0, ge=0, description="weight of the KL term")
     batch_size: int = Field(32, ge=1, le=65_536, description="seed 000 Sec. 4.4: 32")
-    max_train_windows: int | None = Field(2000, ge=1, description="evenly thinned cap on training windows per epoch")
     threshold_quantile: float = Field(0.99, gt=0, lt=1, description="seed 000 Sec. 4.5: 99th percentile")
 
 

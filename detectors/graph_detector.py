@@ -43,6 +43,7 @@ class GraphParams(TorchParams):
     clip: float = Field(10.0, gt=0, description="scaled values are clipped to +-clip (robust z units)")
     error_floor: float = Field(0.01, gt=0, description="smallest per-pair training error used to normalise")
     score_reduce: Literal["mean", "max_service"] = Field("mean", description="how pair errors become a step score")
+    max_train_windows: int | None = Field(2000, ge=1, description="evenly thinned cap on training windows per epoch")
 
 
 class GraphErrorDetector(Detector, Localizer):

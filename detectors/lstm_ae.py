@@ -47,6 +47,7 @@ from faultlab.dataset import METRIC_GROUPS, Dataset
 from faultlab.detectors.base import Detector, Localizer
 from faultlab.detectors.preprocess import Scaler, fit_minmax
 from faultlab.detectors.registry import DETECTORS
+from faultlab.detectors.torchkit import Width
 from faultlab.detectors import torchkit
 from faultlab.errors import BadInput
 
@@ -57,8 +58,8 @@ class LSTMAEParams(torchkit.TorchParams):
     window: int = Field(10, ge=2, le=1000, description="steps per input sequence")
     lr: float = Field(2e-3, gt=0, le=1.0, description="AdamW learning rate")
     max_epochs: int = Field(20, ge=1, le=10_000, description="upper bound on training epochs")
-    hidden_units: int = Field(32, ge=1, le=4096, description="outer LSTM cells' width (encoder 1st, decoder 2nd)")
-    latent_units: int = Field(16, ge=1, le=4096, description="inner LSTM cells' width = latent code size")
+    hidden_units: Width = Field(32, description="outer LSTM cells' width (encoder 1st, decoder 2nd)")
+    latent_units: Width = Field(16, description="inner LSTM cells' width = latent code size")
     dropout: float = Field(0.2, ge=0, lt=1)
     threshold_quantile: float = Field(0.99, gt=0, le=1, description="per-group threshold: this quantile of training MSE")
     coverage: float = Field(0.9, gt=0, le=1, description="share of reconstruction error the radiography feature set covers")

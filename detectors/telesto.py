@@ -40,6 +40,7 @@ from pydantic import Field, model_validator
 
 from faultlab.detectors.graph_windows import GraphClassifier, GraphClassifierParams
 from faultlab.detectors.registry import CLASSIFIERS
+from faultlab.detectors.torchkit import Width
 
 #: The fast configuration named in the module docstring (CI and unit tests).
 FAST_PARAMS: dict[str, Any] = {
@@ -53,10 +54,10 @@ class TelestoParams(GraphClassifierParams):
     tag_k: int = Field(3, ge=1, le=10, description="TAGConv hops K (sec. 3.2: 3)")
     heads: int = Field(8, ge=1, le=64, description="GAT attention heads (sec. 3.2: 8)")
     jk_layers: int = Field(7, ge=1, le=64, description="JK LSTM size (sec. 3.2: seven layers)")
-    conv_channels: int = Field(4, ge=1, le=256, description="features the node filter's convolution extracts per step")
+    conv_channels: Width = Field(4, description="features the node filter's convolution extracts per step")
     pe_channels: int = Field(4, ge=0, le=64, description="sinusoidal positional encoding channels of the node filter")
     edge_dropout: float = Field(0.5, ge=0, lt=1.0, description="dropout on the entries of the fully connected adjacency")
-    head_filters: int = Field(10, ge=1, le=256, description="final 1D convolution: number of filters (paper: 10)")
+    head_filters: Width = Field(10, description="final 1D convolution: number of filters (paper: 10)")
     head_kernel: int = Field(9, ge=1, le=63, description="final 1D convolution: filter size, odd (paper: 9)")
 
     @model_validator(mode="after")

@@ -36,7 +36,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 import numpy as np
 from pydantic import Field
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from torch import nn
 
 Device = Literal["auto", "cpu", "cuda"]
+#: A layer's width (units, channels, filters): one bound for every model's sizes.
+Width = Annotated[int, Field(ge=1, le=4096)]
 
 
 class TorchParams(Params):
