@@ -22,7 +22,6 @@ floating-point and library-version noise elsewhere.
 
 from __future__ import annotations
 
-import json
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from faultlab.documents import read_document
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation import ALL, MethodSpec, as_specs, higher_is_better
 from faultlab.harness.results import dumps_rows
@@ -112,12 +112,7 @@ class CheckResult:
 def load_baseline(path: str | Path) -> Baseline:
     """Read and validate a baseline file; BadInput names the file and the field."""
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"baseline {path}: no such file (create it with --update)")
-    try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"baseline {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    doc = read_document(path, f"baseline {path}", missing="no such file (create it with --update)")
     if not isinstance(doc, dict):
         raise BadInput(f"baseline {path}: expected a JSON object")
     version = doc.get("format_version", FORMAT_VERSION)

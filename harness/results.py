@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from faultlab.documents import read_document
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation import COLUMNS, REASON
 
@@ -121,10 +122,7 @@ def scores_path(source: str | Path) -> Path:
 def read_scores(source: str | Path) -> pd.DataFrame:
     """The tidy table (per-seed rows) from a ``scores.json`` or a folder holding one."""
     path = scores_path(source)
-    try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    doc = read_document(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
         raise BadInput(f"{path}: field 'rows' is missing or not a list")
     version = doc.get("format_version", FORMAT_VERSION)

@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from faultlab.documents import read_document
 from faultlab.errors import BadInput
 
 MANIFEST_VERSION = 1
@@ -260,10 +261,8 @@ def write_manifest(
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
-    path = Path(folder) / "manifest.json"
-    if not path.exists():
-        raise BadInput(f"{folder}: no manifest.json (the run did not finish writing)")
-    return json.loads(path.read_text())
+    return read_document(Path(folder) / "manifest.json", str(folder),
+                         missing="no manifest.json (the run did not finish writing)")
 
 
 def verify_manifest(folder: str | Path) -> list[str]:

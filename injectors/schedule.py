@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from faultlab.documents import read_document
 from faultlab.errors import BadInput
 
 DEFAULT_SCRAPE_INTERVAL_S = 5.0
@@ -250,10 +251,7 @@ def write_plan(plan: Plan, path: str | Path) -> Path:
 def load_plan(path: str | Path) -> Plan:
     """Load a plan written by :func:`write_plan`; it replays exactly (no draws left)."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise BadInput(f"{path}: cannot read plan ({exc})") from None
+    raw = read_document(path, f"plan {path}")
     try:
         return Plan.model_validate(raw or {})
     except Exception as exc:  # pydantic ValidationError: name the file

@@ -27,6 +27,7 @@ from faultlab.harness.collect.catalog import MetricSpec
 from faultlab.harness.io.table import parse_timestamps, read_csv
 
 from faultlab.dataset import Dataset, ServiceGraph
+from faultlab.documents import read_document
 from faultlab.errors import BadInput
 
 QUERY_FIELDS = {"metric", "query", "kind", "group", "unit", "service", "split_label", "divide_by"}
@@ -35,12 +36,7 @@ QUERY_FIELDS = {"metric", "query", "kind", "group", "unit", "service", "split_la
 def read_queries(file: str | Path) -> list[MetricSpec]:
     """The YAML list of queries as catalogue entries; BadInput names the entry and field."""
     file = Path(file)
-    if not file.is_file():
-        raise BadInput(f"{file}: no such queries file")
-    try:
-        doc = yaml.safe_load(file.read_text())
-    except yaml.YAMLError as exc:
-        raise BadInput(f"{file}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    doc = read_document(file, missing="no such queries file")
     entries = doc.get("queries") if isinstance(doc, Mapping) else doc
     if not isinstance(entries, list) or not entries:
         raise BadInput(f"{file}: expected a non-empty list of queries (or a mapping with 'queries:')")
