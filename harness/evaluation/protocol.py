@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
@@ -46,6 +46,8 @@ from typing import Any, Literal
 import numpy as np
 
 from faultlab.dataset import Dataset
+from faultlab.detectors import FaultSegment, fault_segments
+from faultlab.documents import read_document
 from faultlab.errors import BadInput
 
 TELESTO_PROTOCOL = "telesto-protocol"
@@ -83,14 +85,24 @@ class ProtocolOptions:
 
 @dataclass(frozen=True)
 class Injection:
-    """One labelled fault event with its protocol coordinates."""
+    """One labelled fault event (its labelled segments, in time order) with its protocol
+    coordinates: the service group it went into and its repetition there."""
 
-    fault_id: str
-    fault_type: str
+    parts: tuple[FaultSegment, ...]
     group: str
-    targets: tuple[str, ...]
-    segments: tuple[tuple[int, int], ...]  # (start, end) step ranges, end exclusive
     repetition: int
+
+    @property
+    def fault_id(self) -> str:
+        return self.parts[0].fault_id
+
+    @property
+    def fault_type(self) -> str:
+        return self.parts[0].fault_type
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(sorted({t for part in self.parts for t in part.root_cause}))
 
 
 @dataclass(frozen=True)
@@ -115,13 +127,11 @@ def _groups_from_meta(dataset: Dataset) -> dict[str, str]:
         if isinstance(record, dict) and record.get("group") and record.get("fault_id"):
             out.setdefault(str(record["fault_id"]), str(record["group"]))
     if dataset.path is not None:
-        import yaml
-
         for plan in (Path(dataset.path) / "provenance" / "plan.yaml", Path(dataset.path).parent / "plan.yaml"):
             if plan.exists():
                 try:
-                    doc = yaml.safe_load(plan.read_text()) or {}
-                except (OSError, yaml.YAMLError):
+                    doc = read_document(plan) or {}
+                except BadInput:  # provenance only: an unreadable plan leaves the other sources
                     continue
                 for fault in doc.get("faults", []) or []:
                     if isinstance(fault, dict) and fault.get("group") and fault.get("fault_id"):
@@ -132,30 +142,22 @@ def _groups_from_meta(dataset: Dataset) -> dict[str, str]:
 
 def injections(dataset: Dataset, group_by: str = "group") -> list[Injection]:
     """The labelled injections of ``dataset`` in time order, each with its repetition index."""
-    from faultlab.detectors import fault_segments
-
     recorded = _groups_from_meta(dataset)
-    parts: dict[str, list[Any]] = defaultdict(list)
+    parts: dict[str, list[FaultSegment]] = defaultdict(list)
     for seg in fault_segments(dataset):
         if seg.fault_type and seg.fault_id:
             parts[seg.fault_id].append(seg)
-    found: list[tuple[int, str, str, str, tuple[str, ...], tuple[tuple[int, int], ...]]] = []
-    for fault_id, segs in parts.items():
-        fault_type = segs[0].fault_type
-        targets = tuple(sorted({t for s in segs for t in s.root_cause}))
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    out = []
+    for segs in sorted(parts.values(), key=lambda segs: (segs[0].start, segs[0].fault_id)):
+        event = Injection(tuple(segs), "", 0)
         if group_by == "type":
             group = "*"
         else:
-            suffix = re.fullmatch(rf"f\d+-{re.escape(fault_type)}-(.+)", fault_id)
-            group = recorded.get(fault_id) or (suffix.group(1) if suffix else ",".join(targets))
-        found.append((segs[0].start, fault_id, fault_type, group, targets, tuple((s.start, s.end) for s in segs)))
-    found.sort()
-    seen: dict[tuple[str, str], int] = defaultdict(int)
-    out = []
-    for _, fault_id, fault_type, group, targets, segments in found:
-        rep = seen[(fault_type, group)]
-        seen[(fault_type, group)] += 1
-        out.append(Injection(fault_id, fault_type, group, targets, segments, rep))
+            suffix = re.fullmatch(rf"f\d+-{re.escape(event.fault_type)}-(.+)", event.fault_id)
+            group = recorded.get(event.fault_id) or (suffix.group(1) if suffix else ",".join(event.targets))
+        out.append(replace(event, group=group, repetition=seen[(event.fault_type, group)]))
+        seen[(event.fault_type, group)] += 1
     return out
 
 
@@ -231,7 +233,7 @@ def protocol_windows(dataset: Dataset, options: ProtocolOptions) -> ProtocolData
 
     for e in events:
         for node in nodes_of(e.targets):
-            for start, end in e.segments:
+            for start, end in ((part.start, part.end) for part in e.parts):
                 for last in _window_ends(start, end, size, stride):
                     windows.append(cube[last - size + 1 : last + 1, node_index[node], :])
                     labels.append(e.fault_type)
