@@ -25,6 +25,7 @@ from typing import Any
 
 from faultlab.documents import read_document
 from faultlab.errors import BadInput
+from faultlab.injectors.ground_truth import iso_ms
 
 MANIFEST_VERSION = 1
 KEY_PACKAGES = (
@@ -64,11 +65,6 @@ class RunFolder:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def iso_utc(when: datetime) -> str:
-    """UTC ISO 8601 with milliseconds and a ``Z``, the format of the ground-truth log."""
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _safe_name(name: str) -> str:
@@ -246,8 +242,8 @@ def write_manifest(
         "manifest_version": MANIFEST_VERSION,
         "run": folder.path.name,
         "complete": bool(complete),
-        "started_at": iso_utc(started_at),
-        "ended_at": iso_utc(ended_at),
+        "started_at": iso_ms(started_at),
+        "ended_at": iso_ms(ended_at),
         "duration_s": round((ended_at - started_at).total_seconds(), 3),
         "versions": package_versions(),
         "git_commit": git_commit(),

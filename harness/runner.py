@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from faultlab.errors import BadInput, Interrupted, RunFailed
 from faultlab.interrupt import interruptible
 from faultlab.harness.runfolder import RunFolder, create_run_folder, utc_now, write_manifest
 from faultlab.harness.scenario import RunPlan, Scenario, load_scenario, resolve_plan, write_plan
+from faultlab.injectors.ground_truth import iso_ms
 
 Log = Callable[[str], None]
 
@@ -90,10 +90,6 @@ def _mmss(seconds: float) -> str:
 def _sleep_until(deadline: float) -> None:
     while (left := deadline - time.time()) > 0:
         time.sleep(min(left, 1.0))
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def testbed_config_for(plan: RunPlan):
@@ -163,9 +159,9 @@ def run_scenario(
                     extra={
                         "scenario": scenario.name,
                         "error": outcome.error,
-                        "load_start": _iso(state["load_start"]) if state["load_start"] else None,
-                        "fault_phase_start": _iso(state["fault_start"]) if state["fault_start"] else None,
-                        "end": _iso(state["end"]) if state["end"] else None,
+                        "load_start": iso_ms(state["load_start"] or None),
+                        "fault_phase_start": iso_ms(state["fault_start"] or None),
+                        "end": iso_ms(state["end"] or None),
                     },
                 )
     return RunResult(folder=folder, complete=outcome.complete, error=outcome.error)
@@ -257,7 +253,7 @@ def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, 
         meta={
             "name": folder.path.name,
             "scenario": scenario.name,
-            "train_end": _iso(state["fault_start"]) if state["fault_start"] else None,
+            "train_end": iso_ms(state["fault_start"] or None),
             "faults": records,
         },
     )

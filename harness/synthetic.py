@@ -31,6 +31,7 @@ from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.errors import BadInput
 from faultlab.harness.labels import labels_from_ground_truth
 from faultlab.testbed.topology import service_graph
+from faultlab.injectors.ground_truth import iso_ms
 
 FAULT_TYPES = ("cpu", "memory_leak", "memory_alloc", "disk", "network_overload", "packet_loss")
 MB = 1024.0 * 1024.0
@@ -126,9 +127,9 @@ def generate(spec: SyntheticSpec | None = None, **overrides: object) -> Dataset:
     meta = {
         "name": spec.name,
         "scrape_interval_s": spec.scrape_interval_s,
-        "start": _iso(index[0]),
-        "end": _iso(index[-1]),
-        "train_end": _iso(index[spec.train_steps]),
+        "start": iso_ms(index[0]),
+        "end": iso_ms(index[-1]),
+        "train_end": iso_ms(index[spec.train_steps]),
         "columns": columns,
         "faults": records,
         "source": {"generator": "faultlab.harness.synthetic", "seed": spec.seed, "faults_per_type": spec.faults_per_type},
@@ -315,17 +316,13 @@ def _record(
         "targets": [target],
         "params": {"intensity": round(x, 4)},
         "mechanism": "synthetic",
-        "scheduled_start": _iso(applied),
-        "scheduled_end": _iso(reverted),
-        "applied_at": _iso(applied),
-        "reverted_at": _iso(reverted),
-        "effect_onset": _iso(index[start]),
-        "effect_offset": _iso(index[end - 1]),
+        "scheduled_start": iso_ms(applied),
+        "scheduled_end": iso_ms(reverted),
+        "applied_at": iso_ms(applied),
+        "reverted_at": iso_ms(reverted),
+        "effect_onset": iso_ms(index[start]),
+        "effect_offset": iso_ms(index[end - 1]),
         "outcome": "reverted",
         "effect": {"metric": f"{target}:{effect[0]}", "baseline": None, "during": round(effect[1], 6), "unit": effect[2]},
         "error": None,
     }
-
-
-def _iso(ts: pd.Timestamp) -> str:
-    return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

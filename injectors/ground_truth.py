@@ -25,11 +25,13 @@ OUTCOMES = ("applied", "partial", "failed", "reverted")
 EVENTS = ("intent", "applied", "failed", "reverted")
 
 
-def iso_ms(t: float | None) -> str | None:
-    """Epoch seconds -> UTC ISO 8601 with milliseconds and a ``Z`` (``None`` stays ``None``)."""
+def iso_ms(t: float | datetime | None) -> str | None:
+    """Epoch seconds or an aware datetime (pandas Timestamps too) -> UTC ISO 8601 with
+    milliseconds and a ``Z``, the one time format of every record Faultlab writes (``None`` stays ``None``)."""
     if t is None:
         return None
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    when = t if isinstance(t, datetime) else datetime.fromtimestamp(t, UTC)
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def make_record(event: str, **fields: Any) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from faultlab.harness.collect.transform import (
 )
 from faultlab.dataset import LABEL_COLUMNS, OPTIONAL_LABEL_COLUMNS, Dataset, ServiceGraph
 from faultlab.errors import BadInput, RunFailed
+from faultlab.injectors.ground_truth import iso_ms
 
 #: The monitoring stack's own containers: not collected unless asked for, and then context only.
 MONITORING_SERVICES = ("prometheus", "node-exporter", "container-exporter")
@@ -46,9 +47,6 @@ class CollectedMetrics:
     queries: list[str] = field(default_factory=list)
     raw_points: int = 0  # samples Prometheus returned, over all queries and chunks
 
-
-def _iso(stamp: pd.Timestamp) -> str:
-    return stamp.tz_convert("UTC").isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def collect_metrics(
@@ -76,7 +74,7 @@ def collect_metrics(
     """
     start_ts, end_ts = to_utc(start).floor("s"), to_utc(end)
     if end_ts < start_ts:
-        raise BadInput(f"collection end {_iso(end_ts)} is before its start {_iso(start_ts)}")
+        raise BadInput(f"collection end {iso_ms(end_ts)} is before its start {iso_ms(start_ts)}")
     if not step_s > 0:
         raise BadInput(f"step_s must be > 0, got {step_s}")
     window_s = rate_window_s if rate_window_s is not None else 4 * step_s
@@ -114,7 +112,7 @@ def collect_metrics(
     if not columns:
         raise RunFailed(
             f"Prometheus at {prometheus_url} returned no series for groups {groups if groups is not None else 'all'} "
-            f"between {_iso(start_ts)} and {_iso(end_ts)}: is that the run's time range?"
+            f"between {iso_ms(start_ts)} and {iso_ms(end_ts)}: is that the run's time range?"
         )
     order = _column_order(specs_of, specs, services)
     frame = pd.DataFrame({f"{svc}:{met}": columns[(svc, met)] for svc, met in order}, index=grid, dtype=np.float64)
@@ -211,8 +209,8 @@ def collect_dataset(
     full_meta: dict[str, Any] = {
         "name": "collected",
         "scrape_interval_s": float(step_s),
-        "start": _iso(grid[0]),
-        "end": _iso(grid[-1]),
+        "start": iso_ms(grid[0]),
+        "end": iso_ms(grid[-1]),
         "columns": collected.columns,
         "collection": {
             "prometheus_url": prometheus_url,

@@ -29,6 +29,7 @@ from faultlab.harness.io.table import parse_timestamps, read_csv
 from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.documents import read_document
 from faultlab.errors import BadInput
+from faultlab.injectors.ground_truth import iso_ms
 
 QUERY_FIELDS = {"metric", "query", "kind", "group", "unit", "service", "split_label", "divide_by"}
 
@@ -83,14 +84,11 @@ def incidents_to_records(file: str | Path) -> list[dict[str, Any]]:
         given = frame["id"].iloc[i].strip() if "id" in frame.columns else ""
         records.append({
             "fault_id": given or f"i{len(records) + 1:03d}-{kind}", "type": kind, "targets": targets, "params": {},
-            "mechanism": "incident", "applied_at": _iso(starts[i]), "reverted_at": _iso(ends[i]),
+            "mechanism": "incident", "applied_at": iso_ms(starts[i]), "reverted_at": iso_ms(ends[i]),
             "outcome": "reverted", "effect": None, "error": None,
         })
     return records
 
-
-def _iso(stamp: Any) -> str:
-    return stamp.tz_convert("UTC").isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def read_label_records(file: str | Path) -> list[dict[str, Any]]:
@@ -136,7 +134,7 @@ def collect_any(
             raise BadInput(f"--graph {graph_file}: not a readable graph.json ({exc})") from None
     meta: dict[str, Any] = {"name": name, "faults": records}
     if train_end is not None:
-        meta["train_end"] = _iso(to_utc(train_end))
+        meta["train_end"] = iso_ms(to_utc(train_end))
     if labels is not None:
         meta["labels_from"] = str(labels)
     return collect_dataset(
