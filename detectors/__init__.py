@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from faultlab.detectors.base import Classifier, Detector, Localizer, RootCauseRanking, can_localize
+from faultlab.detectors.base import Classifier, Detector, Localizer, RootCauseRanking
 from faultlab.detectors.registry import CLASSIFIERS, DETECTORS
 from faultlab.detectors.windows import FaultSegment, FaultWindows, fault_segments, fault_windows
 from faultlab.errors import BadInput
@@ -28,7 +28,6 @@ __all__ = [
     "FaultWindows",
     "Localizer",
     "RootCauseRanking",
-    "can_localize",
     "fault_segments",
     "fault_windows",
     "make_classifier",

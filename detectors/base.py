@@ -345,10 +345,6 @@ class Localizer(ABC):
         """Ranked ``(service, score)`` and ``(metric column, score)`` pairs for one segment."""
 
 
-def can_localize(detector: Detector) -> bool:
-    return isinstance(detector, Localizer)
-
-
 class Classifier(_Method):
     """Names the fault type of ``N x window x F`` metric windows.
 

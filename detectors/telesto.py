@@ -33,7 +33,6 @@ most 1024 windows; smaller than this it stops learning within the epochs)::
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
@@ -147,7 +146,3 @@ class Telesto(GraphClassifier):
     def _build(self, window_size: int, n_classes: int) -> Any:
         return build_telesto(window_size, n_classes, self.params)
 
-
-def count_parameters(model: Any) -> int:
-    """Trainable parameters of a torch module (benchmarks report it)."""
-    return int(sum(math.prod(t.shape) for t in model.parameters() if t.requires_grad))

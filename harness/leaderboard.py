@@ -196,7 +196,7 @@ def display_frame(head: pd.DataFrame, reasons: Mapping[tuple[str, str, str], str
     return frame.rename(columns=headers)
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "_(none)_\n"
     cols = [str(c) for c in frame.columns]
@@ -276,13 +276,13 @@ def markdown(table: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]] | No
             if shown is None:
                 continue
             footnotes = "".join(f"\n{line}" for line in footnote_lines(notes)) + ("\n" if notes else "")
-            parts.append(f"\n### {title}\n\n" + _markdown_table(shown.drop(columns="dataset")) + footnotes)
+            parts.append(f"\n### {title}\n\n" + markdown_table(shown.drop(columns="dataset")) + footnotes)
             metric, protocol = HEATMAPS.get(kind, ("ac@1", SEGMENTS))
             for frame in per_group(part, kind, metric, protocol).values():
-                parts.append(f"\n#### {column_label(metric, protocol)} per fault type\n\n" + _markdown_table(_group_display(frame)))
+                parts.append(f"\n#### {column_label(metric, protocol)} per fault type\n\n" + markdown_table(_group_display(frame)))
             if kind == "detector":
                 for frame in per_group(part, kind, "ac@1", SEGMENTS).values():
-                    parts.append("\n#### ac@1 per fault type\n\n" + _markdown_table(_group_display(frame)))
+                    parts.append("\n#### ac@1 per fault type\n\n" + markdown_table(_group_display(frame)))
     parts.append("\n" + LEGEND + "\n")
     return "".join(parts)
 

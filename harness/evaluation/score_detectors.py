@@ -119,7 +119,7 @@ def score_detector(
 
     ``steps`` (from :func:`scored_steps`) saves preparing the test part again for every method.
     """
-    from faultlab.detectors import can_localize, make_detector
+    from faultlab.detectors import Localizer, make_detector
 
     train = dataset.train()
     steps = steps or scored_steps(dataset, options)
@@ -170,7 +170,7 @@ def score_detector(
     rankers = [m for m in metrics if m.kind == "rootcause"]
     if rankers and spec.name == "random":
         rows += random_ranking_rows(test, steps.candidates, spec, dataset.name, seed, rankers)
-    elif rankers and can_localize(detector):
+    elif rankers and isinstance(detector, Localizer):
         rows += root_cause_rows(detector, test, steps.candidates, spec, dataset.name, seed, rankers)
     timeline = ScoreTimeline(
         dataset=dataset.name, model=spec.label, seed=seed, timestamps=test.timestamps, scores=full_scores,

@@ -209,7 +209,7 @@ class ProcessIo:
     unreadable: int  # processes whose io file was refused (another user's, without privilege)
 
 
-def read_process_io_detail(proc_root: str | Path, pids: tuple[int, ...]) -> ProcessIo:
+def read_process_io(proc_root: str | Path, pids: tuple[int, ...]) -> ProcessIo:
     """Summed ``read_bytes`` and ``write_bytes`` of ``pids``; vanished ones are skipped and
     refused ones counted (reading another user's ``/proc/<pid>/io`` needs CAP_SYS_PTRACE and,
     the file being mode 0400, CAP_DAC_READ_SEARCH).
@@ -229,12 +229,6 @@ def read_process_io_detail(proc_root: str | Path, pids: tuple[int, ...]) -> Proc
         read_b += io.get("read_bytes", 0)
         write_b += io.get("write_bytes", 0)
     return ProcessIo(read_b, write_b, refused)
-
-
-def read_process_io(proc_root: str | Path, pids: tuple[int, ...]) -> tuple[int, int]:
-    """(read_bytes, write_bytes) summed over ``pids`` (see :func:`read_process_io_detail`)."""
-    io = read_process_io_detail(proc_root, pids)
-    return io.read_bytes, io.write_bytes
 
 
 def read_network(proc_root: str | Path, pids: tuple[int, ...]) -> NetCounters | None:

@@ -23,7 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from . import containermap
-from .cgroups import NET_FIELDS, Layout, detect_layout, read_cgroup_stats, read_network, read_process_io_detail
+from .cgroups import NET_FIELDS, Layout, detect_layout, read_cgroup_stats, read_network, read_process_io
 from .containermap import Container
 
 __all__ = ["Container", "ContainerCollector", "main"]
@@ -82,7 +82,7 @@ class ContainerCollector(Collector):
             fam.procs.add_metric(labels, len(stats.pids))
             fam.quota.add_metric(labels, stats.cpu_quota_cores)
             fam.limit.add_metric(labels, stats.memory_limit_bytes)
-            io = read_process_io_detail(self.proc_root, stats.pids)
+            io = read_process_io(self.proc_root, stats.pids)
             fam.fs_read.add_metric(labels, io.read_bytes)
             fam.fs_write.add_metric(labels, io.write_bytes)
             fam.fs_unreadable.add_metric(labels, io.unreadable)

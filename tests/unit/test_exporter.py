@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.exposition import generate_latest
 
 from faultlab.testbed.app.cgroups import (
+    ProcessIo,
     detect_layout,
     parse_cfs_quota,
     parse_cpu_max,
@@ -24,7 +25,6 @@ from faultlab.testbed.app.cgroups import (
     read_cgroup_stats,
     read_network,
     read_process_io,
-    read_process_io_detail,
     sum_interfaces,
 )
 from faultlab.testbed.app import containermap
@@ -95,9 +95,9 @@ def test_vanished_container_reads_as_none() -> None:
 
 def test_process_io_sums_and_skips_missing_pids() -> None:
     # 5106, 5107, 17068 have io files; 17069 and 17074 exited.
-    assert read_process_io(PROC, V1_PIDS) == (73039872 + 39301120 + 237977600, 146714624 + 28991488 + 43520000)
-    assert read_process_io(PROC, V2_PIDS) == (1048576, 4194304 + 8192)
-    assert read_process_io(PROC, ()) == (0, 0)
+    assert read_process_io(PROC, V1_PIDS) == ProcessIo(73039872 + 39301120 + 237977600, 146714624 + 28991488 + 43520000, 0)
+    assert read_process_io(PROC, V2_PIDS) == ProcessIo(1048576, 4194304 + 8192, 0)
+    assert read_process_io(PROC, ()) == ProcessIo(0, 0, 0)
 
 
 def test_network_from_first_readable_pid_without_loopback() -> None:
@@ -197,7 +197,7 @@ def test_refused_io_files_are_counted_not_summed(monkeypatch: pytest.MonkeyPatch
         return real_read(path)
 
     monkeypatch.setattr(cgroups, "_read", read)
-    io = read_process_io_detail(PROC, V1_PIDS)  # 5107 refused; 17069 and 17074 exited
+    io = read_process_io(PROC, V1_PIDS)  # 5107 refused; 17069 and 17074 exited
     assert (io.read_bytes, io.write_bytes, io.unreadable) == (73039872 + 237977600, 146714624 + 43520000, 1)
 
 

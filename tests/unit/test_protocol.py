@@ -110,6 +110,8 @@ def test_evaluation_mode_and_bench_flag(data, tmp_path, monkeypatch):
     assert code == 0
     text = (tmp_path / "out" / "scores.json").read_text()
     assert TELESTO_PROTOCOL in text and "split=5" in text
+    splits = (tmp_path / "out" / "telesto_splits.csv").read_text()
+    assert "random_forest" in splits and "paper (cassandra)" in splits  # ours next to Table 3
 
 
 def test_cmsf_gan_augmentation_adds_generated_windows_to_training_folds_only(data, monkeypatch):
