@@ -48,7 +48,6 @@ class CollectedMetrics:
     raw_points: int = 0  # samples Prometheus returned, over all queries and chunks
 
 
-
 def collect_metrics(
     prometheus_url: str,
     start: TimeLike,

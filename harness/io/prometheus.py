@@ -90,7 +90,6 @@ def incidents_to_records(file: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-
 def read_label_records(file: str | Path) -> list[dict[str, Any]]:
     """Ground-truth records from a journal (``.jsonl``) or an incident CSV (``.csv``)."""
     from faultlab.harness.labels import read_ground_truth
