@@ -237,7 +237,7 @@ def run_check(
     from faultlab.detectors import CLASSIFIERS, DETECTORS
     from faultlab.detectors.floors import is_floor
     from faultlab.harness.dataset_index import resolve_dataset
-    from faultlab.harness.evaluation import evaluate
+    from faultlab.harness.evaluation import run_evaluation
 
     path = Path(baseline_path)
     if path.exists() or not update:
@@ -262,9 +262,9 @@ def run_check(
     if floors is not None and update:
         baseline.floors = bool(floors)
     data = resolve_dataset(dataset if dataset is not None else baseline.dataset)
-    table = evaluate(data, baseline.detectors, baseline.classifiers, metrics=baseline.metrics or None,
+    table = run_evaluation(data, baseline.detectors, baseline.classifiers, metrics=baseline.metrics or None,
                      window_steps=baseline.window_steps, folds=baseline.folds, floors=baseline.floors,
-                     count_recovering=baseline.count_recovering, vus_window_s=baseline.vus_window_s)
+                     count_recovering=baseline.count_recovering, vus_window_s=baseline.vus_window_s).table
     current = gated_scores(table)
     if update:
         baseline.scores = current

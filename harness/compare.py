@@ -47,7 +47,7 @@ def load_source(source: str | Path, detectors: Sequence[Any] | None = None,
         return Source(path.name, read_scores(path))
     from faultlab.detectors import CLASSIFIERS, DETECTORS
     from faultlab.harness.dataset_index import resolve_dataset
-    from faultlab.harness.evaluation import evaluate
+    from faultlab.harness.evaluation import run_evaluation
 
     try:
         data = resolve_dataset(source)
@@ -55,8 +55,8 @@ def load_source(source: str | Path, detectors: Sequence[Any] | None = None,
         raise BadInput(
             f"{source}: neither a run/bench folder with scores.json, a scores.json file, nor a dataset name or folder"
         ) from None
-    table = evaluate(data, DETECTORS.names() if detectors is None else detectors,
-                     CLASSIFIERS.names() if classifiers is None else classifiers, seeds, floors=floors)
+    table = run_evaluation(data, DETECTORS.names() if detectors is None else detectors,
+                     CLASSIFIERS.names() if classifiers is None else classifiers, seeds, floors=floors).table
     return Source(data.name, table)
 
 

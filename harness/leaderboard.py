@@ -1,6 +1,6 @@
 """Leaderboards (Markdown, CSV, one self-contained HTML page) as views of the tidy table.
 
-Every number on the page comes from :func:`faultlab.harness.evaluation.evaluate`'s table through
+Every number on the page comes from :func:`faultlab.harness.evaluation.run_evaluation`'s table through
 :func:`headline`, :func:`per_group` or :func:`confusion`; the score timelines are the only
 per-step data and come with the evaluation. Each number carries its protocol: ``[own]`` (the
 detector's own threshold), ``[oracle]`` (best-F1 threshold chosen on the test labels: an upper

@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import pandas as pd
 
 from faultlab.dataset import Dataset
 from faultlab.detectors import make_classifier, make_detector
@@ -42,15 +41,6 @@ from faultlab.harness.evaluation.table import (
     as_specs, row, tidy,
 )
 from faultlab.harness.scoring import select_metrics
-
-
-def evaluate(datasets: Dataset | Sequence[Dataset], *args: Any, **kwargs: Any) -> pd.DataFrame:
-    """The tidy results table (see the module docstring): :func:`run_evaluation`'s ``table``.
-
-    Takes exactly :func:`run_evaluation`'s arguments; that one also keeps the score timelines
-    the plots need and the per-dataset settings.
-    """
-    return run_evaluation(datasets, *args, **kwargs).table
 
 
 def run_evaluation(

@@ -1,4 +1,4 @@
-"""evaluate(): the tidy table's rows, protocols and breakdowns, checked by hand on tiny data;
+"""run_evaluation().table: the tidy table's rows, protocols and breakdowns, checked by hand on tiny data;
 event-level classifier folds; scores.json round trip."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from faultlab.harness.dataset_index import resolve_dataset
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation import (
     SEGMENTS_METRIC,
-    ADJUSTED, ALL, COLUMNS, FREE, ORACLE, OWN, REASON, SEGMENTS, MethodSpec, as_specs, evaluate, run_evaluation,
+    ADJUSTED, ALL, COLUMNS, FREE, ORACLE, OWN, REASON, SEGMENTS, MethodSpec, as_specs, run_evaluation,
 )
 from faultlab.harness.evaluation.score_classifiers import event_folds
 from faultlab.harness.results import read_scores, summarize, write_scores
@@ -51,7 +51,7 @@ def value(table: pd.DataFrame, metric: str, protocol: str, breakdown: str = ALL,
 
 @pytest.fixture(scope="module")
 def static_table() -> pd.DataFrame:
-    return evaluate(tiny(), [STATIC], seeds=[0], floors=False)
+    return run_evaluation(tiny(), [STATIC], seeds=[0], floors=False).table
 
 
 def test_table_is_tidy_with_one_row_per_key(static_table):
@@ -89,7 +89,7 @@ def test_every_number_carries_its_protocol(static_table):
 
 
 def test_root_cause_from_localize_on_labelled_segments():
-    table = evaluate(tiny(), ["zscore"], metrics=["ac@1", "avg@5"], floors=False)
+    table = run_evaluation(tiny(), ["zscore"], metrics=["ac@1", "avg@5"], floors=False).table
     assert set(table["metric"]) == {"ac@1", "avg@5"}
     assert set(table["protocol"]) == {SEGMENTS, SEGMENTS_METRIC}  # services, and service:metric columns
     assert value(table, "ac@1", SEGMENTS) == 1.0  # a deviates, b does not
@@ -98,8 +98,8 @@ def test_root_cause_from_localize_on_labelled_segments():
 
 def test_seeds_are_rows_and_runs_repeat_exactly():
     specs = [{"name": "iforest", "params": {"n_estimators": 10}}]
-    first = evaluate(tiny(), specs, seeds=[0, 1], metrics=["roc_auc"])
-    again = evaluate(tiny(), specs, seeds=[0, 1], metrics=["roc_auc"])  # the floors repeat too
+    first = run_evaluation(tiny(), specs, seeds=[0, 1], metrics=["roc_auc"]).table
+    again = run_evaluation(tiny(), specs, seeds=[0, 1], metrics=["roc_auc"]).table  # the floors repeat too
     assert sorted(first["seed"].unique()) == [0, 1]
     pd.testing.assert_frame_equal(first, again)
 
@@ -114,11 +114,11 @@ def test_timelines_keep_the_first_seed_scores_and_threshold():
 
 def test_bad_input_is_named_before_anything_is_fitted():
     with pytest.raises(BadInput, match="unknown detector 'nope'"):
-        evaluate(tiny(), ["zscore", "nope"])
+        run_evaluation(tiny(), ["zscore", "nope"]).table
     with pytest.raises(BadInput, match="unknown metric 'f2'"):
-        evaluate(tiny(), ["zscore"], metrics=["f2"])
+        run_evaluation(tiny(), ["zscore"], metrics=["f2"]).table
     with pytest.raises(BadInput, match="nothing to evaluate"):
-        evaluate(tiny(), [], [])
+        run_evaluation(tiny(), [], []).table
     with pytest.raises(BadInput, match="listed twice"):
         as_specs(["zscore", {"name": "zscore"}])
     with pytest.raises(BadInput, match="seeds"):
@@ -150,7 +150,7 @@ def test_event_folds_keep_each_event_together_and_spread_types():
 
 
 def test_classifier_rows_agree_with_their_confusion_matrix():
-    table = evaluate(resolve_dataset("synthetic"), None, [{"name": "random_forest", "params": {"n_estimators": 10}}])
+    table = run_evaluation(resolve_dataset("synthetic"), None, [{"name": "random_forest", "params": {"n_estimators": 10}}]).table
     cells = table[table["metric"] == "confusion"]
     parsed = cells["breakdown"].str.extract(r"true=(.*),pred=(.*)")
     matrix = pd.concat([parsed, cells["value"]], axis=1).pivot(index=0, columns=1, values="value")

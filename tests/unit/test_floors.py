@@ -20,7 +20,6 @@ from faultlab.harness.evaluation import (
     REASON,
     SEGMENTS,
     MethodSpec,
-    evaluate,
     run_evaluation,
 )
 from faultlab.harness.evaluation.score_detectors import root_cause_rows
@@ -69,7 +68,7 @@ def value(table: pd.DataFrame, model: str, metric: str, protocol: str = OWN, bre
 # ---- floors --------------------------------------------------------------------------------
 def test_floors_are_added_with_every_seed_and_score_as_defined():
     data = dataset()
-    table = evaluate(data, [STATIC], seeds=[0, 1], metrics=["f1", "alarm_rate", "roc_auc", "pr_auc"])
+    table = run_evaluation(data, [STATIC], seeds=[0, 1], metrics=["f1", "alarm_rate", "roc_auc", "pr_auc"]).table
     assert {m for m in table["model"] if is_floor(m)} == set(FLOORS)
     assert sorted(table.loc[table["model"] == "random", "seed"].unique()) == [0, 1]
     y = data.test().y
@@ -79,7 +78,7 @@ def test_floors_are_added_with_every_seed_and_score_as_defined():
     assert value(table, "always_alarm", "roc_auc", FREE) == pytest.approx(0.5)
     assert value(table, "always_alarm", "pr_auc", FREE) == pytest.approx(p)
     assert value(table, "always_alarm", "train_alarm_rate") == 1.0
-    assert set(evaluate(data, [STATIC], metrics=["f1"], floors=False)["model"]) == {'static_threshold(metric="a:cpu_cores", value=2.0)'}
+    assert set(run_evaluation(data, [STATIC], metrics=["f1"], floors=False).table["model"]) == {'static_threshold(metric="a:cpu_cores", value=2.0)'}
 
 
 def test_random_floor_is_seeded_and_independent_of_the_data():
@@ -162,8 +161,8 @@ def test_a_fixed_long_buffer_merges_what_the_derived_one_keeps_apart():
 # ---- recovering steps ------------------------------------------------------------------------
 def test_recovering_steps_are_left_out_of_false_alarms_unless_counted():
     data = dataset(recovering=[50])  # the false alarm at step 50 falls on a recovering step
-    left_out = evaluate(data, [STATIC], metrics=["precision", "alarm_rate"], floors=False)
-    counted = evaluate(data, [STATIC], metrics=["precision", "alarm_rate"], floors=False, count_recovering=True)
+    left_out = run_evaluation(data, [STATIC], metrics=["precision", "alarm_rate"], floors=False).table
+    counted = run_evaluation(data, [STATIC], metrics=["precision", "alarm_rate"], floors=False, count_recovering=True).table
     model = 'static_threshold(metric="a:cpu_cores", value=2.0)'
     assert value(left_out, model, "precision") == 1.0
     assert value(counted, model, "precision") == pytest.approx(6 / 7)
@@ -174,11 +173,11 @@ def test_recovering_steps_are_left_out_of_false_alarms_unless_counted():
 
 # ---- n/a with the reason -------------------------------------------------------------------
 def test_classifier_on_single_event_types_is_na_with_the_reason():
-    table = evaluate(dataset(), None, [{"name": "random_forest", "params": {"n_estimators": 5}}], window_steps=2)
+    table = run_evaluation(dataset(), None, [{"name": "random_forest", "params": {"n_estimators": 5}}], window_steps=2).table
     row = table[(table["metric"] == "accuracy") & (table["breakdown"] == ALL)].iloc[0]
     assert math.isnan(row["value"]) and "one fault event only" in row[REASON]
     one = dataset(faults=[(35, 37, "cpu", "a")])
-    row = evaluate(one, None, ["random_forest"], window_steps=2).iloc[0]
+    row = run_evaluation(one, None, ["random_forest"], window_steps=2).table.iloc[0]
     assert row["protocol"] == EVENT_SPLIT and math.isnan(row["value"]) and "need at least 2" in row[REASON]
 
 
@@ -223,5 +222,5 @@ def test_random_ranking_floor_is_the_expectation_over_all_orders():
         orders = list(itertools.permutations(candidates))
         brute = np.mean([ac_at_k([list(o), list(o)], truth, k) for o in orders])
         assert random_ranking_ac_at_k(truth, candidates, k) == pytest.approx(brute)
-    table = evaluate(dataset(), ["zscore"], metrics=["ac@1"])
+    table = run_evaluation(dataset(), ["zscore"], metrics=["ac@1"]).table
     assert value(table, "random", "ac@1", SEGMENTS) == pytest.approx(1 / 2)  # two candidates
