@@ -50,7 +50,7 @@ DETECTOR_HEADLINE = [
 CLASSIFIER_HEADLINE = [("accuracy", EVENT_SPLIT), ("macro_f1", EVENT_SPLIT)] + [
     (metric, protocol) for protocol in ("telesto-protocol", "telesto-protocol+cmsf_gan") for metric in ("accuracy", "macro_f1")
 ]  # TELESTO's 3/1/1 splits (harness/evaluation/protocol.py): the mean over splits, shown as [telesto-protocol]
-#: root-cause localizers (harness/evaluation/score_localizers.py): AC@k on the labelled segments only
+#: root-cause localizers (harness/evaluation/localizer_rows.py): AC@k on the labelled segments only
 LOCALIZER_HEADLINE = [("ac@1", SEGMENTS), ("ac@3", SEGMENTS), ("ac@5", SEGMENTS), ("avg@5", SEGMENTS),
                       ("ac@1", SEGMENTS_METRIC), ("ac@3", SEGMENTS_METRIC)]
 HEADLINES = {"detector": DETECTOR_HEADLINE, "classifier": CLASSIFIER_HEADLINE, "localizer": LOCALIZER_HEADLINE}

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 def _print_split_table(table: object, out: Path) -> None:
     """TELESTO's Table 3 layout (a column per split, the mean, the paper's rows last): printed
     and written to ``telesto_splits.csv``, so our splits sit next to the paper's numbers."""
-    from faultlab.harness.evaluation.score_protocol import split_table
+    from faultlab.harness.evaluation.protocol_rows import split_table
     from faultlab.harness.leaderboard import markdown_table
 
     splits = split_table(table)

@@ -153,7 +153,7 @@ class DaskGrid:
         if floors and det_specs:
             det_specs += floor_specs(det_specs)
         if loc_specs:
-            from faultlab.harness.evaluation.score_localizers import localizer_specs
+            from faultlab.harness.evaluation.localizer_rows import localizer_specs
 
             localizer_specs(loc_specs)  # BadInput naming an unknown localizer before the cluster starts
         tasks = plan_tasks(data, det_specs, clf_specs, loc_specs)

@@ -32,10 +32,10 @@ from faultlab.dataset import Dataset
 from faultlab.detectors import make_classifier, make_detector
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation.protocol import ProtocolOptions
-from faultlab.harness.evaluation.score_classifiers import score_classifier, split_augment
-from faultlab.harness.evaluation.score_detectors import dataset_settings, score_detector, scored_steps
-from faultlab.harness.evaluation.score_localizers import localizer_specs, score_localizers
-from faultlab.harness.evaluation.score_protocol import score_protocol
+from faultlab.harness.evaluation.classifier_rows import score_classifier, split_augment
+from faultlab.harness.evaluation.detector_rows import dataset_settings, score_detector, scored_steps
+from faultlab.harness.evaluation.localizer_rows import localizer_specs, score_localizers
+from faultlab.harness.evaluation.protocol_rows import score_protocol
 from faultlab.harness.evaluation.table import (
     ADJUSTED, ALL, EVENT_SPLIT, FREE, ORACLE, OWN, Evaluation, MethodSpec, ScoreTimeline, ScoringOptions,
     as_specs, row, tidy,
@@ -66,9 +66,9 @@ def run_evaluation(
     floors (``always_alarm``, ``random``) whenever detectors are scored; ``count_recovering``
     counts steps labelled recovering as normal (default: left out); ``vus_window_s`` fixes the
     VUS buffer (default: derived per dataset). See :class:`ScoringOptions`. ``localizers``
-    (names or specs) ranks root causes on the labelled segments (:mod:`.score_localizers`, kind
+    (names or specs) ranks root causes on the labelled segments (:mod:`.localizer_rows`, kind
     ``localizer``). ``protocol`` scores the classifiers under TELESTO's 3/1/1 protocol
-    (:mod:`.score_protocol`) instead of the event folds.
+    (:mod:`.protocol_rows`) instead of the event folds.
     """
     data = [datasets] if isinstance(datasets, Dataset) else list(datasets)
     if not data:
@@ -86,7 +86,7 @@ def run_evaluation(
         det_specs += floor_specs(det_specs)
     for spec in det_specs:  # unknown names and parameters are the caller's mistake: fail now
         make_detector(spec.name, spec.params, spec.seeds[0])
-    for spec in clf_specs:  # the event folds take an 'augment' parameter (score_classifiers.py); the protocol its options
+    for spec in clf_specs:  # the event folds take an 'augment' parameter (classifier_rows.py); the protocol its options
         make_classifier(spec.name, spec.params if protocol else split_augment(spec.params)[0], spec.seeds[0])
     chosen = select_metrics(metrics)
 

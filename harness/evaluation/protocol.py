@@ -25,7 +25,7 @@ reports every split and their average (Tables 3 and 4). Here:
   services' metrics; a metric a service lacks is 0).
 - **windows**: ``window_steps`` (paper: 20) at ``stride`` 1 inside each injection.
 
-This module builds the windows, folds and nodes; :mod:`.score_protocol` trains and scores.
+This module builds the windows, folds and nodes; :mod:`.protocol_rows` trains and scores.
 Rows use the tidy table's columns with protocol ``telesto-protocol``: breakdown ``split=<i>``
 per split and ``all`` for the mean over splits (the paper's average), plus ``fault_type=``,
 ``node=``, per-class precision/recall and confusion cells over the pooled test predictions

@@ -1,6 +1,6 @@
 """The tidy results table's vocabulary: columns, protocols, method specs, score timelines.
 
-Kept apart from the loops (:mod:`.grid` and the ``score_*`` modules) so that every view of the
+Kept apart from the loops (:mod:`.grid` and the ``*_rows`` modules) so that every view of the
 table (scores.json, leaderboard, check, compare) can import it without importing the methods.
 """
 

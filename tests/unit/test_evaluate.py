@@ -16,7 +16,7 @@ from faultlab.harness.evaluation import (
     SEGMENTS_METRIC,
     ADJUSTED, ALL, COLUMNS, FREE, ORACLE, OWN, REASON, SEGMENTS, MethodSpec, as_specs, run_evaluation,
 )
-from faultlab.harness.evaluation.score_classifiers import event_folds
+from faultlab.harness.evaluation.classifier_rows import event_folds
 from faultlab.harness.results import read_scores, summarize, write_scores
 
 STATIC = {"name": "static_threshold", "params": {"metric": "a:cpu_cores", "value": 2.0}}
@@ -198,7 +198,7 @@ def test_metric_level_root_cause_uses_each_fault_types_declared_metrics():
     from types import SimpleNamespace as NS
 
     from faultlab.harness.evaluation import SEGMENTS_METRIC, MethodSpec
-    from faultlab.harness.evaluation.score_detectors import metric_level_rows
+    from faultlab.harness.evaluation.detector_rows import metric_level_rows
     from faultlab.harness.scoring import METRICS
 
     segments = [NS(fault_type="cpu", root_cause=("cart",)), NS(fault_type="pause", root_cause=("cart",)),

@@ -22,7 +22,7 @@ from faultlab.harness.evaluation import (
     MethodSpec,
     run_evaluation,
 )
-from faultlab.harness.evaluation.score_detectors import root_cause_rows
+from faultlab.harness.evaluation.detector_rows import root_cause_rows
 from faultlab.harness.evaluation.reference import BELOW, WITHIN, FloorRef, verdict
 from faultlab.harness.leaderboard import markdown, write_reports
 from faultlab.harness.scoring import METRICS, ac_at_k, derive_window, segment_events

@@ -15,7 +15,7 @@ from faultlab.detectors.registry import LOCALIZERS
 from faultlab.errors import BadInput, RunFailed
 from faultlab.harness.cli import main
 from faultlab.harness.evaluation import run_evaluation
-from faultlab.harness.evaluation.score_localizers import labelled_segments, score_localizer, segment_scores
+from faultlab.harness.evaluation.localizer_rows import labelled_segments, score_localizer, segment_scores
 from faultlab.harness.evaluation.table import SEGMENTS, MethodSpec
 from faultlab.harness.scoring import METRICS
 from tests import rcadata

@@ -18,7 +18,7 @@ from faultlab.harness.evaluation.protocol import (
     protocol_windows,
     split_roles,
 )
-from faultlab.harness.evaluation.score_protocol import score_protocol, split_table
+from faultlab.harness.evaluation.protocol_rows import score_protocol, split_table
 from faultlab.harness.scoring import select_metrics
 from tests import telesto_data
 
@@ -115,7 +115,7 @@ def test_evaluation_mode_and_bench_flag(data, tmp_path, monkeypatch):
 
 
 def test_cmsf_gan_augmentation_adds_generated_windows_to_training_folds_only(data, monkeypatch):
-    from faultlab.harness.evaluation import score_protocol as module
+    from faultlab.harness.evaluation import protocol_rows as module
 
     seen = []
     real = module.augment_windows

@@ -2,7 +2,7 @@
 
 Classifiers see fault windows in seeded k-fold splits that keep every fault event's windows on
 one side (:func:`event_folds`, protocol ``leave-events-out``); TELESTO's 3/1/1 protocol is
-:mod:`.score_protocol`. A window whose fault type no training fold held cannot be judged: it is
+:mod:`.protocol_rows`. A window whose fault type no training fold held cannot be judged: it is
 left out and that type's rows are ``nan`` with the reason, never 0.
 """
 
