@@ -42,12 +42,11 @@ from faultlab.detectors import torchkit
 from faultlab.detectors.base import Detector, Localizer
 from faultlab.detectors.preprocess import fit_minmax, window_scores_to_steps
 from faultlab.detectors.registry import DETECTORS
-from faultlab.detectors.torchkit import Width
 
 
 class TemplateParams(torchkit.TorchParams):
     window: int = Field(8, ge=2, le=512, description="steps per window")
-    hidden: Width = Field(8, description="size of the window code")
+    hidden: torchkit.Width = Field(8, description="size of the window code")
     max_epochs: int = Field(10, ge=1, le=10_000)
 
 
