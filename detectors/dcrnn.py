@@ -106,9 +106,3 @@ class Dcrnn(GraphErrorDetector):
 
     def _fit_threshold(self, train_scores: np.ndarray) -> float:
         return float(train_scores.mean() + self.params.threshold_sigma * train_scores.std())
-
-    def _network_state(self) -> dict[str, Any]:
-        return torchkit.module_state(self.net_)
-
-    def _set_network_state(self, state: dict[str, Any]) -> None:
-        self.net_ = torchkit.load_module_state(self._build(), state)

@@ -91,9 +91,3 @@ class GnnLstmVae(GraphErrorDetector):
                 out.append(torchkit.to_numpy((recon[:, -1] - batch[:, -1]) ** 2))
         empty = np.empty((0, *x.shape[1:]))
         return (np.concatenate(out) if out else empty), p.window - 1
-
-    def _network_state(self) -> dict[str, Any]:
-        return torchkit.module_state(self.net_)
-
-    def _set_network_state(self, state: dict[str, Any]) -> None:
-        self.net_ = torchkit.load_module_state(self._build(), state)

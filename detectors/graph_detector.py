@@ -33,6 +33,7 @@ from pydantic import Field
 from faultlab.dataset import Dataset
 from faultlab.detectors.base import Detector, Localizer
 from faultlab.detectors.graph_layout import GraphLayout
+from faultlab.detectors import torchkit
 from faultlab.detectors.torchkit import TorchParams, resolve_device
 from faultlab.errors import BadInput
 
@@ -54,11 +55,12 @@ class GraphErrorDetector(Detector, Localizer):
 
     layout_: GraphLayout
     pair_scale_: np.ndarray  # S x M mean training error per pair
+    net_: Any  # the trained network (set by _train_network; saved and loaded here)
 
     # ---- what subclasses implement ------------------------------------------------------
     @abstractmethod
     def _train_network(self, x: np.ndarray) -> None:
-        """Build and train the network on the scaled fault-free ``T x S x M`` tensor."""
+        """Build and train the network on the scaled fault-free ``T x S x M`` tensor into ``self.net_``."""
 
     @abstractmethod
     def _raw_errors(self, x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -77,12 +79,6 @@ class GraphErrorDetector(Detector, Localizer):
         net = self._network(len(layout.services), len(layout.metrics), torch.from_numpy(layout.edge_index))
         self._present = torch.from_numpy(layout.present.astype(np.float32)).to(self._device)
         return net.to(self._device)
-
-    @abstractmethod
-    def _network_state(self) -> dict[str, Any]: ...
-
-    @abstractmethod
-    def _set_network_state(self, state: dict[str, Any]) -> None: ...
 
     # ---- Detector -----------------------------------------------------------------------
     def _fit(self, train: Dataset) -> None:
@@ -135,13 +131,13 @@ class GraphErrorDetector(Detector, Localizer):
 
     # ---- persistence --------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
-        return {**self.layout_.to_state(), "pair_scale_": self.pair_scale_, **self._network_state()}
+        return {**self.layout_.to_state(), "pair_scale_": self.pair_scale_, **torchkit.module_state(self.net_)}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self._cache = None
         self.layout_ = GraphLayout.from_state(state, self.columns_)
         self.pair_scale_ = np.asarray(state["pair_scale_"], dtype=np.float64)
-        self._set_network_state(state)
+        self.net_ = torchkit.load_module_state(self._build(), state)
 
 
 def _key(values: np.ndarray) -> str:
