@@ -31,6 +31,12 @@ def is_floor(model: str) -> bool:
     return model.split("(", 1)[0] in FLOORS
 
 
+def scored_detectors() -> list[str]:
+    """Every registered detector but the floors: what ``bench``, ``check`` and ``compare`` score
+    by default (evaluation adds the floors itself unless told not to)."""
+    return [n for n in DETECTORS.names() if not is_floor(n)]
+
+
 @DETECTORS.register("always_alarm")
 class AlwaysAlarm(Detector):
     """Alarm on every step: the floor of threshold-based metrics (F1, recall, detection delay)."""

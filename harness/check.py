@@ -234,8 +234,8 @@ def run_check(
     registered detector and classifier, seed 0; dataset: the given one, else ``synthetic``).
     ``floors`` (with ``update``) turns the reference floors on or off in the baseline.
     """
-    from faultlab.detectors import CLASSIFIERS, DETECTORS
-    from faultlab.detectors.floors import is_floor
+    from faultlab.detectors import CLASSIFIERS
+    from faultlab.detectors.floors import scored_detectors
     from faultlab.harness.dataset_index import resolve_dataset
     from faultlab.harness.evaluation import run_evaluation
 
@@ -244,7 +244,7 @@ def run_check(
         baseline = load_baseline(path)
     else:
         baseline = Baseline(dataset=str(dataset or "synthetic"),
-                            detectors=as_specs([n for n in DETECTORS.names() if not is_floor(n)]),
+                            detectors=as_specs(scored_detectors()),
                             classifiers=as_specs(CLASSIFIERS.names()), scores=pd.DataFrame(columns=[*KEY, "value"]))
     if tolerance is not None:
         if tolerance < 0:

@@ -45,7 +45,8 @@ def load_source(source: str | Path, detectors: Sequence[Any] | None = None,
         return Source(path.parent.name or path.stem, read_scores(path))
     if path.is_dir() and (path / "scores.json").is_file():
         return Source(path.name, read_scores(path))
-    from faultlab.detectors import CLASSIFIERS, DETECTORS
+    from faultlab.detectors import CLASSIFIERS
+    from faultlab.detectors.floors import scored_detectors
     from faultlab.harness.dataset_index import resolve_dataset
     from faultlab.harness.evaluation import run_evaluation
 
@@ -55,7 +56,7 @@ def load_source(source: str | Path, detectors: Sequence[Any] | None = None,
         raise BadInput(
             f"{source}: neither a run/bench folder with scores.json, a scores.json file, nor a dataset name or folder"
         ) from None
-    table = run_evaluation(data, DETECTORS.names() if detectors is None else detectors,
+    table = run_evaluation(data, scored_detectors() if detectors is None else detectors,
                      CLASSIFIERS.names() if classifiers is None else classifiers, seeds, floors=floors).table
     return Source(data.name, table)
 

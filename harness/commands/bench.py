@@ -46,8 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faultlab.detectors import CLASSIFIERS, DETECTORS
-    from faultlab.detectors.floors import is_floor
+    from faultlab.detectors import CLASSIFIERS
+    from faultlab.detectors.floors import scored_detectors
     from faultlab.harness.dataset_index import resolve_dataset
     from faultlab.harness.evaluation import run_evaluation
     from faultlab.harness.leaderboard import markdown, write_reports
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         evaluate = grid = DaskGrid(evaluate, workers=args.workers, scheduler=args.scheduler)
     evaluation = evaluate(
         datasets,
-        [n for n in DETECTORS.names() if not is_floor(n)] if detectors is None else detectors,
+        scored_detectors() if detectors is None else detectors,
         CLASSIFIERS.names() if classifiers is None else classifiers,
         seeds,
         name_list(args.metrics, "--metrics"),

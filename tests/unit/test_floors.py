@@ -224,3 +224,10 @@ def test_random_ranking_floor_is_the_expectation_over_all_orders():
         assert random_ranking_ac_at_k(truth, candidates, k) == pytest.approx(brute)
     table = run_evaluation(dataset(), ["zscore"], metrics=["ac@1"]).table
     assert value(table, "random", "ac@1", SEGMENTS) == pytest.approx(1 / 2)  # two candidates
+
+
+def test_default_detectors_are_every_registered_one_but_the_floors():
+    from faultlab.detectors import DETECTORS
+    from faultlab.detectors.floors import scored_detectors
+
+    assert set(scored_detectors()) == set(DETECTORS.names()) - set(FLOORS)
