@@ -37,6 +37,7 @@ from faultlab.harness.evaluation import (
     ScoreTimeline,
     higher_is_better,
 )
+from faultlab.harness.evaluation.protocol_rows import split_table
 from faultlab.harness.evaluation.reference import BELOW, NOISE_EPS, WITHIN, floor_reference, is_floor, verdict
 from faultlab.harness.results import summarize, write_scores
 
@@ -283,6 +284,10 @@ def markdown(table: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]] | No
             if kind == "detector":
                 for frame in per_group(part, kind, "ac@1", SEGMENTS).values():
                     parts.append("\n#### ac@1 per fault type\n\n" + markdown_table(_group_display(frame)))
+    splits = split_table(table)
+    if not splits.empty:
+        parts.append("\n## TELESTO protocol per split (Table 3 layout; the paper's cassandra rows last)\n\n"
+                     + markdown_table(splits.round(3).fillna("")))
     parts.append("\n" + LEGEND + "\n")
     return "".join(parts)
 
@@ -392,7 +397,8 @@ def write_reports(
 
     Used by ``faultlab run`` (into the run folder) and ``faultlab bench``. ``extra`` goes into
     scores.json as provenance. Returns ``{"scores": path, "markdown": ..., "csv": ...,
-    "html": ..., "plots": folder}``.
+    "html": ..., "plots": folder}``, plus ``"splits"`` (``telesto_splits.csv``) when classifiers
+    ran under TELESTO's protocol.
     """
     if isinstance(results, Evaluation):
         table, timelines = results.table, results.timelines if timelines is None else timelines
@@ -414,6 +420,10 @@ def write_reports(
         "plots": plot_dir,
     }
     paths["markdown"].write_text(markdown(table, settings))
+    splits = split_table(table)
+    if not splits.empty:  # classifiers under TELESTO's protocol: every split next to the paper's Table 3
+        paths["splits"] = out / "telesto_splits.csv"
+        splits.to_csv(paths["splits"], index=False)
     csv_frame(table).to_csv(paths["csv"], index=False, float_format="%.6g")
     paths["html"].write_text(html_page(table, pngs, settings=settings))
     return paths

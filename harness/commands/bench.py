@@ -78,35 +78,13 @@ def run(args: argparse.Namespace) -> int:
         count_recovering=args.count_recovering,
         vus_window_s=args.vus_window_s,
         protocol=protocol,
-        **_localizer_option(args, grid),
+        localizers=name_list(args.localizers, "--localizers"),
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("runs") / f"{stamp}-bench-{'+'.join(d.name for d in datasets)}"
     paths = write_reports(evaluation, out, extra={"command": "bench", "datasets_given": args.dataset, "seeds": seeds})
     print(markdown(evaluation.table, evaluation.settings))
-    if protocol is not None:
-        _print_split_table(evaluation.table, paths["html"].parent)
     print(paths["html"].parent)
     if grid is not None:
         grid.raise_failures()  # after the reports: the tasks that did finish are in them
     return 0
-
-
-def _print_split_table(table: object, out: Path) -> None:
-    """TELESTO's Table 3 layout (a column per split, the mean, the paper's rows last): printed
-    and written to ``telesto_splits.csv``, so our splits sit next to the paper's numbers."""
-    from faultlab.harness.evaluation.protocol_rows import split_table
-    from faultlab.harness.leaderboard import markdown_table
-
-    splits = split_table(table)
-    if splits.empty:
-        return
-    splits.to_csv(out / "telesto_splits.csv", index=False)
-    print("\n## TELESTO protocol per split (Table 3 layout; the paper's cassandra rows last)\n")
-    print(markdown_table(splits.round(3).fillna("")))
-
-
-def _localizer_option(args: argparse.Namespace, grid: object) -> dict[str, list[str]]:
-    """``{"localizers": [...]}`` when ``--localizers`` names some, else nothing (the Dask grid runs them as tasks too)."""
-    names = name_list(args.localizers, "--localizers")
-    return {"localizers": names} if names else {}

@@ -9,7 +9,7 @@ left out and that type's rows are ``nan`` with the reason, never 0.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -107,18 +107,26 @@ def score_classifier(
                 rows.append(row(metric.name, f"target={target}", metric(truth[idx], pred[idx])))
     if not judged.any():
         return rows
-    order = sorted(set(truth) | set(pred))
-    for cls, stats in per_class_precision_recall(truth, pred, order).items():
-        rows.append(row("class_precision", f"fault_type={cls}", stats["precision"]))
-        rows.append(row("class_recall", f"fault_type={cls}", stats["recall"], "never the true class of a judged window"))
+    rows += class_rows(row, truth, pred)
     for cls in unseen:
         rows.append(row("class_precision", f"fault_type={cls}", float("nan"), unseen_why))
         rows.append(row("class_recall", f"fault_type={cls}", float("nan"), unseen_why))
+    return rows
+
+
+def class_rows(row: Callable[..., dict[str, Any]], truth: np.ndarray, pred: np.ndarray) -> list[dict[str, Any]]:
+    """Per-class precision and recall and the confusion cells of pooled test predictions, as
+    rows made by ``row(metric, breakdown, value, reason)`` (both protocols share them)."""
+    out = []
+    order = sorted(set(truth) | set(pred))
+    for cls, stats in per_class_precision_recall(truth, pred, order).items():
+        out.append(row("class_precision", f"fault_type={cls}", stats["precision"], "never predicted"))
+        out.append(row("class_recall", f"fault_type={cls}", stats["recall"], "never the true class of a tested window"))
     matrix, order = confusion_matrix(truth, pred, order)
     for i, true_cls in enumerate(order):
         for j, pred_cls in enumerate(order):
-            rows.append(row("confusion", f"true={true_cls},pred={pred_cls}", float(matrix[i, j])))
-    return rows
+            out.append(row("confusion", f"true={true_cls},pred={pred_cls}", float(matrix[i, j])))
+    return out
 
 
 def split_augment(params: Any) -> tuple[dict[str, Any], Any]:

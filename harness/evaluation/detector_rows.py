@@ -93,10 +93,12 @@ def scored_steps(dataset: Dataset, options: ScoringOptions | None = None) -> Sco
     return ScoredSteps(test, keep, y, to_seconds(test.timestamps)[keep], groups, vus, list(dataset.candidates))
 
 
-def dataset_settings(dataset: Dataset, options: ScoringOptions | None = None) -> dict[str, Any]:
-    """What the leaderboard and scores.json state about how ``dataset`` was scored."""
+def dataset_settings(dataset: Dataset, options: ScoringOptions | None = None,
+                     steps: ScoredSteps | None = None) -> dict[str, Any]:
+    """What the leaderboard and scores.json state about how ``dataset`` was scored (``steps``:
+    the prepared test steps, when the caller has them already)."""
     options = options or ScoringOptions()
-    steps = scored_steps(dataset, options)
+    steps = steps or scored_steps(dataset, options)
     n_recovering = int(recovering_mask(steps.test.labels).sum())
     return {
         "interval_s": dataset.scrape_interval_s,

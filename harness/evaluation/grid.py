@@ -94,8 +94,8 @@ def run_evaluation(
     timelines: list[ScoreTimeline] = []
     settings: dict[str, dict[str, Any]] = {}
     for dataset in data:
-        steps = scored_steps(dataset, options) if det_specs else None
-        settings[dataset.name] = dataset_settings(dataset, options)
+        steps = scored_steps(dataset, options)
+        settings[dataset.name] = dataset_settings(dataset, options, steps)
         for spec in det_specs:
             for i, seed in enumerate(spec.seeds):
                 try:

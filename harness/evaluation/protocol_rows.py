@@ -18,12 +18,12 @@ import pandas as pd
 
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
+from faultlab.harness.evaluation.classifier_rows import class_rows
 from faultlab.harness.evaluation.protocol import (
     TELESTO_PROTOCOL, ProtocolOptions, ProtocolUnavailable, protocol_windows, split_roles,
 )
 from faultlab.harness.evaluation.table import ALL, MethodSpec, row as table_row
 from faultlab.harness.scoring import breakdown_items
-from faultlab.harness.scoring.classification import confusion_matrix, per_class_precision_recall
 
 
 def score_protocol(
@@ -42,7 +42,7 @@ def score_protocol(
     try:
         data = protocol_windows(dataset, options)
     except ProtocolUnavailable as exc:
-        return [row(m.name, ALL, np.nan, f"n/a: {exc}") for m in chosen]
+        return [row(m.name, ALL, np.nan, str(exc)) for m in chosen]
 
     with_extras = any(m.name == "macro_f1" for m in chosen)
     predicted = np.empty(len(data.labels), dtype=object)
@@ -70,7 +70,7 @@ def score_protocol(
             per_split[name].append(value)
             rows.append(row(name, f"split={split + 1}", value, "undefined on this split"))
     if not per_split:
-        return [row(m.name, ALL, np.nan, "n/a: no split had both training and test windows") for m in chosen]
+        return [row(m.name, ALL, np.nan, "no split had both training and test windows") for m in chosen]
     for name, values in per_split.items():
         rows.append(row(name, ALL, float(np.nanmean(values)) if np.isfinite(values).any() else np.nan, "undefined on every split"))
     done = np.array([p is not None for p in predicted])
@@ -81,15 +81,7 @@ def score_protocol(
         if len(set(data.nodes.tolist())) > 1:
             for key, value in breakdown_items(metric, data.nodes[done], truth_all, pred_all).items():
                 rows.append(row(metric.name, f"node={key}", value, "undefined for this node"))
-    order = sorted(set(truth_all) | set(pred_all))
-    for cls, stats in per_class_precision_recall(truth_all, pred_all, order).items():
-        rows.append(row("class_precision", f"fault_type={cls}", stats["precision"], "never predicted"))
-        rows.append(row("class_recall", f"fault_type={cls}", stats["recall"], "never in the test folds"))
-    matrix, order = confusion_matrix(truth_all, pred_all, order)
-    for i, true_cls in enumerate(order):
-        for j, pred_cls in enumerate(order):
-            rows.append(row("confusion", f"true={true_cls},pred={pred_cls}", float(matrix[i, j])))
-    return rows
+    return rows + class_rows(row, truth_all, pred_all)
 
 
 def _macro_precision_recall(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
