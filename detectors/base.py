@@ -258,6 +258,11 @@ class Detector(_Method):
         """The metric of each fitted column, from the training data's column table."""
         return [row["metric"] for row in self._table()]
 
+    @property
+    def gauges_(self) -> np.ndarray:
+        """True for each fitted column that is a gauge (a level, not a rate of a counter)."""
+        return np.array([row.get("kind", "gauge") == "gauge" for row in self._table()], dtype=bool)
+
     @staticmethod
     def matrix(data: Dataset) -> np.ndarray:
         """``T x F`` float64 values (NaN -> 0; datasets are already gap-filled)."""

@@ -199,8 +199,9 @@ class LSTMAE(Detector, Localizer):
         metrics = sorted(zip(self.columns_, weights.tolist()), key=lambda kv: -kv[1])
         suspects = set(data.candidates) or set(data.services)
         per_service: dict[str, float] = {}
+        service_of = dict(zip(self.columns_, self.column_services_))
         for column, value in metrics:
-            service = column.split(":", 1)[0]
+            service = service_of[column]
             if service in suspects:
                 per_service[service] = per_service.get(service, 0.0) + value
         return sorted(per_service.items(), key=lambda kv: -kv[1]), metrics

@@ -7,6 +7,7 @@ faults into the normalisation). Their state is two arrays, so detectors can save
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,47 +36,48 @@ class Scaler:
 def level_scale_floor(train: np.ndarray, level_floor: float) -> np.ndarray:
     """``level_floor`` times each column's training level (its largest absolute value).
 
-    The scale floor every baseline shares: a series constant in training (an availability at
-    exactly 100 %) has no spread, so without a floor leaving it is either ignored or an
-    infinite, unit-dependent score; with it, a move by 10 % of the level reads as
-    ``0.1 / level_floor`` while float jitter stays near 0.
+    A series constant in training (an availability at exactly 100 %) has no spread, so without
+    a floor leaving it is either ignored or an infinite, unit-dependent score; with it, a move
+    by 10 % of the level reads as ``0.1 / level_floor`` while float jitter stays near 0.
     """
     return level_floor * np.abs(_as_2d(train)).max(axis=0)
 
 
-def fit_minmax(train: np.ndarray, level_floor: float = 0.0) -> Scaler:
+def peer_max(values: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+    """Per column, the largest of ``values`` over the columns of its group (e.g. the same metric
+    on other services): where a series gives no level of its own, its peers' level stands in."""
+    return pd.Series(np.asarray(values, dtype=np.float64)).groupby(list(groups)).transform("max").to_numpy()
+
+
+def fit_minmax(train: np.ndarray) -> Scaler:
     """Min-max to [0, 1] on training data (TELESTO Sec. 3.1, SYRROCA Sec. III-B normalise
-    this way). A constant column maps to 0; test values may leave [0, 1], which is the point.
-    The span is at least :func:`level_scale_floor` (off by default)."""
+    this way). A constant column maps to 0; test values may leave [0, 1], which is the point."""
     train = _as_2d(train)
     lo = train.min(axis=0)
-    span = np.maximum(train.max(axis=0) - lo, level_scale_floor(train, level_floor))
+    span = train.max(axis=0) - lo
     return Scaler(center_=lo, scale_=np.where(span > _TINY, span, 1.0))
 
 
-def fit_robust(train: np.ndarray, level_floor: float = 0.0) -> Scaler:
+def fit_robust(train: np.ndarray) -> Scaler:
     """Median / (1.4826 * MAD): a z-score whose centre and spread ignore training outliers.
 
     1.4826 makes MAD a consistent estimate of the standard deviation for Gaussian data.
     Where MAD is zero (e.g. a counter that is mostly 0) the spread falls back to the
-    standard deviation, then to 1, so no column divides by zero. With ``level_floor`` > 0
-    the spread is at least :func:`level_scale_floor` (so a constant series is scaled by its
-    level, not by 1).
+    standard deviation, then to 1, so no column divides by zero.
     """
     train = _as_2d(train)
     center = np.median(train, axis=0)
     mad = 1.4826 * np.median(np.abs(train - center), axis=0)
     std = train.std(axis=0)
     spread = np.where(mad > _TINY, mad, std)
-    spread = np.maximum(spread, level_scale_floor(train, level_floor))
     return Scaler(center_=center, scale_=np.where(spread > _TINY, spread, 1.0))
 
 
-def fit_scaler(kind: str, train: np.ndarray, level_floor: float = 0.0) -> Scaler:
+def fit_scaler(kind: str, train: np.ndarray) -> Scaler:
     if kind == "minmax":
-        return fit_minmax(train, level_floor)
+        return fit_minmax(train)
     if kind == "robust":
-        return fit_robust(train, level_floor)
+        return fit_robust(train)
     raise BadInput(f"unknown scaler {kind!r}; valid: minmax, robust")
 
 

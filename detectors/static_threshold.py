@@ -28,7 +28,7 @@ from pydantic import Field
 
 from faultlab.detectors.base import Detector
 from faultlab.detectors.params import Params
-from faultlab.detectors.preprocess import drift_steps, trailing_median
+from faultlab.detectors.preprocess import drift_steps, peer_max, trailing_median
 from faultlab.detectors.registry import DETECTORS
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
@@ -61,7 +61,6 @@ class StaticThreshold(Detector):
     scale_: np.ndarray
     adaptive_: np.ndarray  # bool per selected column: a gauge whose limit follows a lasting level
     drift_steps_: int
-    center_: np.ndarray  # training medians of the selected columns
 
     def _fit(self, train: Dataset) -> None:
         self.selected_ = np.asarray(self._choose(train.name), dtype=np.int64)
@@ -70,18 +69,13 @@ class StaticThreshold(Detector):
             limits = np.full(len(self.selected_), float(self.params.value))
         else:
             limits = np.quantile(values, self.params.quantile, axis=0) * self.params.margin
-        metrics = [self.column_metrics_[i] for i in self.selected_]
-        peer: dict[str, float] = {}
-        for metric, limit in zip(metrics, np.abs(limits)):
-            peer[metric] = max(peer.get(metric, 0.0), float(limit))
-        fallback = np.array([peer[m] if peer[m] > 0 else ABS_FLOOR for m in metrics])
+        peer = peer_max(np.abs(limits), np.asarray(self.column_metrics_)[self.selected_])
+        fallback = np.where(peer > 0, peer, ABS_FLOOR)
         self.scale_ = np.where(np.abs(limits) > 0, np.abs(limits), fallback)
         # A series at 0 throughout training: its limit sits just above float jitter.
         self.limits_ = limits if self.params.value is not None else np.where(limits == 0, ABS_FLOOR, limits)
-        self.center_ = np.median(values, axis=0)
         self.drift_steps_ = drift_steps(self.params.drift_window_s, train.scrape_interval_s)
-        kinds = [self._table()[i].get("kind", "gauge") for i in self.selected_]
-        self.adaptive_ = np.array([k == "gauge" for k in kinds], dtype=bool) & (self.drift_steps_ > 0)
+        self.adaptive_ = self.gauges_[self.selected_] & (self.drift_steps_ > 0)
 
     def _choose(self, dataset: str) -> list[int]:
         wanted = self.params.metric
@@ -105,7 +99,8 @@ class StaticThreshold(Detector):
         if self.adaptive_.any():
             cols = self.adaptive_
             limits = limits.copy()
-            lasting = self.params.margin * trailing_median(values[:, cols], self.center_[cols], self.drift_steps_)
+            center = self.fill_values_[self.selected_][cols]  # the training median
+            lasting = self.params.margin * trailing_median(values[:, cols], center, self.drift_steps_)
             limits[:, cols] = np.maximum(limits[:, cols], lasting)
         return ((values - limits) / self.scale_).max(axis=1)
 
@@ -117,7 +112,6 @@ class StaticThreshold(Detector):
             "selected_": self.selected_,
             "limits_": self.limits_,
             "scale_": self.scale_,
-            "center_": self.center_,
             "adaptive_": self.adaptive_,
             "drift_steps_": self.drift_steps_,
         }
@@ -126,6 +120,5 @@ class StaticThreshold(Detector):
         self.selected_ = np.asarray(state["selected_"], dtype=np.int64)
         self.limits_ = np.asarray(state["limits_"], dtype=np.float64)
         self.scale_ = np.asarray(state["scale_"], dtype=np.float64)
-        self.center_ = np.asarray(state["center_"], dtype=np.float64)
         self.adaptive_ = np.asarray(state["adaptive_"], dtype=bool)
         self.drift_steps_ = int(state["drift_steps_"])

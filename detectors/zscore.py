@@ -58,7 +58,7 @@ from pydantic import Field
 
 from faultlab.detectors.base import Detector, Localizer
 from faultlab.detectors.params import Params
-from faultlab.detectors.preprocess import Scaler, drift_steps, trailing_median
+from faultlab.detectors.preprocess import Scaler, drift_steps, level_scale_floor, peer_max, trailing_median
 from faultlab.detectors.registry import DETECTORS
 from faultlab.dataset import Dataset
 
@@ -100,20 +100,15 @@ class ZScore(Detector, Localizer):
         center = np.median(values, axis=0)
         deviation = np.abs(values - center)
         mad = 1.4826 * np.median(deviation, axis=0)
-        level = np.abs(values).max(axis=0)
-        floor = self.params.level_floor * level
+        floor = level_scale_floor(values, self.params.level_floor)
         # Series at 0 throughout: borrow the level of the same metric on other services.
-        peer = {}
-        for metric, lvl in zip(self.column_metrics_, level):
-            peer[metric] = max(peer.get(metric, 0.0), float(lvl))
-        peer_floor = np.array([self.params.level_floor * peer[m] for m in self.column_metrics_])
+        peer_floor = peer_max(floor, self.column_metrics_)
         floor = np.where(floor > _TINY, floor, np.where(peer_floor > _TINY, peer_floor, ZERO_LEVEL_SCALE))
         sparse = (mad <= _TINY) & (deviation.max(axis=0) > _TINY)
         sparse_floor = np.where(sparse, deviation.max(axis=0) / self.params.threshold, 0.0)
         self.scaler_ = Scaler(center_=center, scale_=np.maximum.reduce([mad, floor, sparse_floor]))
         self.drift_steps_ = drift_steps(self.params.drift_window_s, train.scrape_interval_s)
-        kinds = [row.get("kind", "gauge") for row in self._table()]
-        self.adaptive_ = np.array([k == "gauge" for k in kinds], dtype=bool) & (self.drift_steps_ > 0)
+        self.adaptive_ = self.gauges_ & (self.drift_steps_ > 0)
 
     def abs_z(self, data: Dataset) -> np.ndarray:
         """``T x F`` absolute robust z-scores (after the optional rolling median)."""
