@@ -29,6 +29,7 @@ import pandas as pd
 from faultlab.documents import read_document
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation import COLUMNS, REASON
+from faultlab.injectors.ground_truth import iso_ms
 
 FORMAT_VERSION = 1
 KEY_COLUMNS = ["kind", "model", "dataset", "metric", "protocol", "breakdown"]
@@ -88,7 +89,7 @@ def write_scores(table: pd.DataFrame, path: str | Path, extra: Mapping[str, Any]
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
         "format_version": FORMAT_VERSION,
-        "created": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "created": iso_ms(datetime.now(UTC)),
         "datasets": sorted(table["dataset"].unique().tolist()) if len(table) else [],
         "columns": COLUMNS,
         **{k: _json_safe(v) for k, v in dict(extra or {}).items()},

@@ -24,9 +24,9 @@ from pathlib import Path
 import pandas as pd
 
 from faultlab.dataset import load_dataset
+from faultlab.harness.collect import MONITORING_SERVICES as MONITORING
 from faultlab.harness.labels import labels_from_ground_truth, read_ground_truth
 
-MONITORING = ("prometheus", "node-exporter", "container-exporter")
 PROVENANCE = ("scenario.yaml", "plan.yaml", "ground_truth.jsonl", "manifest.json")
 ROOT = Path(__file__).resolve().parents[1]
 
