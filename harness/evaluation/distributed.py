@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -31,7 +31,7 @@ import pandas as pd
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput, RunFailed
 from faultlab.harness.evaluation.grid import floor_specs
-from faultlab.harness.evaluation.table import MethodSpec, as_specs
+from faultlab.harness.evaluation.table import Evaluation, MethodSpec, as_specs
 
 Progress = Callable[[str], None]
 
@@ -82,23 +82,22 @@ def run_task(evaluate: Callable[..., Any], dataset: Dataset, task: Task, metrics
     return evaluate([dataset], detectors, classifiers, None, metrics, floors=False, **options)
 
 
-def merge(results: Sequence[Any], keep_timelines: Sequence[bool]) -> Any:
-    """One evaluation from many, field by field: tables concatenated, lists joined, dicts merged."""
-    first = results[0]
-    merged: dict[str, Any] = {}
-    for f in fields(first):
-        values = [getattr(r, f.name) for r in results]
-        if isinstance(values[0], pd.DataFrame):
-            merged[f.name] = pd.concat(values, ignore_index=True)
-        elif f.name == "timelines":
-            merged[f.name] = [t for keep, v in zip(keep_timelines, values) if keep for t in v]
-        elif isinstance(values[0], list):
-            merged[f.name] = [x for v in values for x in v]
-        elif isinstance(values[0], dict):
-            merged[f.name] = {k: x for v in values for k, x in v.items()}
-        else:
-            merged[f.name] = values[0]
-    return type(first)(**merged)
+def merge(results: Sequence[Evaluation], keep_timelines: Sequence[bool]) -> Evaluation:
+    """One evaluation from the tasks': tables concatenated, the first seed's timelines kept, and
+    per dataset the settings (alike in every task) with every task's series-policy notes."""
+    settings: dict[str, dict[str, Any]] = {}
+    for result in results:
+        for dataset, setting in result.settings.items():
+            into = settings.setdefault(dataset, {})
+            notes = {**into.get("alignment", {}), **setting.get("alignment", {})}
+            into.update(setting)
+            if notes:
+                into["alignment"] = notes
+    return Evaluation(
+        table=pd.concat([r.table for r in results], ignore_index=True),
+        timelines=[t for keep, r in zip(keep_timelines, results) if keep for t in r.timelines],
+        settings=settings,
+    )
 
 
 def _stderr(line: str) -> None:
@@ -162,8 +161,8 @@ class DaskGrid:
         if not done:
             raise RunFailed(f"every one of the {len(tasks)} grid tasks failed; first: {self.failures[0].task.label}: {self.failures[0].error}")
         merged = merge([results[i] for i in done], [tasks[i].first_seed for i in done])
-        for setting in getattr(merged, "settings", {}).values():
-            if isinstance(setting, dict) and "floors" in setting:
+        for setting in merged.settings.values():
+            if "floors" in setting:
                 setting["floors"] = floors  # the tasks ran without floors; the grid as a whole has them
         return merged
 

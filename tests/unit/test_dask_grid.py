@@ -89,3 +89,17 @@ def test_bad_grid_options_are_bad_input():
         DaskGrid(run_evaluation)
     with pytest.raises(BadInput, match="--workers must be >= 1, got 0"):
         DaskGrid(run_evaluation, workers=0)
+
+
+def test_merging_tasks_keeps_every_detectors_series_policy_note():
+    from faultlab.harness.evaluation.distributed import merge
+    from faultlab.harness.evaluation.table import Evaluation
+
+    base = {"test_steps": 10, "floors": False}
+    a = Evaluation(pd.DataFrame({"x": [1]}), settings={"d": {**base, "alignment": {"zscore": {"missing": 2}}}})
+    b = Evaluation(pd.DataFrame({"x": [2]}), settings={"d": {**base, "alignment": {"lstm_ae": {"new": 1}}}})
+    c = Evaluation(pd.DataFrame({"x": [3]}), settings={"d": dict(base)})  # a floor's task: no note
+    merged = merge([a, b, c], [True, True, True])
+    assert merged.table["x"].tolist() == [1, 2, 3]
+    assert merged.settings["d"]["alignment"] == {"zscore": {"missing": 2}, "lstm_ae": {"new": 1}}
+    assert merged.settings["d"]["test_steps"] == 10
