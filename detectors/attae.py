@@ -101,7 +101,7 @@ class ATTAE(Detector):
     def required_train_steps(self) -> int:
         return max(super().required_train_steps(), self.window)
 
-    def _fit(self, train: Dataset) -> None:
+    def _fit(self, train: Dataset) -> np.ndarray:
         owner = f"detector {self.name!r}"
         values = self.matrix(train)
         self.scaler_ = fit_minmax(values)
@@ -116,6 +116,7 @@ class ATTAE(Detector):
         errors = self.reconstruction_errors_scaled(scaled)
         self.history_tail_ = errors[-self.params.adaptive_window :].copy()
         self.sigma_min_ = float(max(self.params.sigma_floor * errors.std(), 1e-12))
+        return self._scores(errors)  # the training scores, from the errors just computed
 
     def _new_net(self, n_features: int) -> Any:
         from faultlab.detectors._ae_nets import MultiScaleAutoencoder
@@ -189,7 +190,10 @@ class ATTAE(Detector):
         return mu + self.params.beta * sigma
 
     def _score(self, data: Dataset) -> np.ndarray:
-        errors = self.reconstruction_errors_scaled(self.scaler_.transform(self.matrix(data)))
+        return self._scores(self.reconstruction_errors_scaled(self.scaler_.transform(self.matrix(data))))
+
+    def _scores(self, errors: np.ndarray) -> np.ndarray:
+        """``(L_rec(t) - mu_t) / sigma_t``: above ``beta`` exactly where ``L_rec(t) > theta_t`` (sec. 3.2)."""
         mu, sigma = self.adaptive_threshold(errors)
         return (errors - mu) / sigma
 

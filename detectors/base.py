@@ -193,8 +193,8 @@ class Detector(_Method):
         ]
         self.fill_values_ = np.median(self.matrix(train), axis=0)
         self.alignment_ = {"policy": self.series_policy, "missing": 0, "new": 0, "missing_columns": [], "new_columns": []}
-        self._fit(train)
-        self.train_scores_ = self._checked_scores(self._score(train), train)
+        fitted = self._fit(train)
+        self.train_scores_ = self._checked_scores(self._score(train) if fitted is None else fitted, train)
         self.threshold_ = float(self._fit_threshold(self.train_scores_))
         return self
 
@@ -270,8 +270,12 @@ class Detector(_Method):
 
     # ---- what subclasses implement ------------------------------------------------------
     @abstractmethod
-    def _fit(self, train: Dataset) -> None:
-        """Learn from fault-free ``train`` (its columns are ``self.columns_``)."""
+    def _fit(self, train: Dataset) -> np.ndarray | None:
+        """Learn from fault-free ``train`` (its columns are ``self.columns_``).
+
+        A method that scored ``train`` anyway while fitting (a network's reconstruction errors)
+        returns those scores, exactly what ``_score(train)`` would give, to save a second pass.
+        """
 
     @abstractmethod
     def _score(self, data: Dataset) -> np.ndarray:

@@ -81,7 +81,7 @@ class GraphErrorDetector(Detector, Localizer):
         return net.to(self._device)
 
     # ---- Detector -----------------------------------------------------------------------
-    def _fit(self, train: Dataset) -> None:
+    def _fit(self, train: Dataset) -> np.ndarray:
         self._cache: tuple[str, np.ndarray] | None = None
         self.layout_ = GraphLayout.fit(train, self.columns_, self.params.clip)
         values = self.matrix(train)
@@ -89,7 +89,7 @@ class GraphErrorDetector(Detector, Localizer):
         self._train_network(x)
         raw, first = self._raw_errors(x)
         self.pair_scale_ = np.maximum(raw.mean(axis=0), self.params.error_floor)
-        self._cache = (_key(values), self._normalised(raw, first))  # fit() scores train next
+        return self._step_scores(self._normalised(raw, first))  # the training scores, without a second pass
 
     def align(self, data: Dataset) -> Dataset:
         if hasattr(self, "layout_"):
@@ -119,7 +119,10 @@ class GraphErrorDetector(Detector, Localizer):
         return np.concatenate([np.repeat(norm[:1], first, axis=0), norm]) if first else norm
 
     def _score(self, data: Dataset) -> np.ndarray:
-        errors = self.pair_errors(data)
+        return self._step_scores(self.pair_errors(data))
+
+    def _step_scores(self, errors: np.ndarray) -> np.ndarray:
+        """``score_reduce`` of the ``T x S x M`` normalised errors: one score per step."""
         present = self.layout_.present
         if self.params.score_reduce == "mean":
             return errors.sum(axis=(1, 2)) / max(int(present.sum()), 1)

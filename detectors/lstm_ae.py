@@ -83,11 +83,9 @@ class LSTMAE(Detector, Localizer):
     history_: dict[str, Any]
 
     # ---- fitting ----------------------------------------------------------------------------
-    def _fit(self, train: Dataset) -> None:
+    def _fit(self, train: Dataset) -> np.ndarray:
         owner = f"detector {self.name!r}"
         values = self.matrix(train)
-        if len(values) < self.params.window:
-            raise BadInput(f"{owner}: needs at least window={self.params.window} fault-free steps, got {len(values)}")
         self.scaler_ = fit_minmax(values)
         self.column_group_ = np.array(_groups_of(train), dtype=str)
         present = set(self.column_group_.tolist())
@@ -110,6 +108,7 @@ class LSTMAE(Detector, Localizer):
         mse = self.group_mse_scaled(scaled)
         usable = mse[self.params.window - 1 :]
         self.group_threshold_ = np.maximum(np.quantile(usable, self.params.threshold_quantile, axis=0), _TINY)
+        return (mse / self.group_threshold_).max(axis=1)  # the training scores, as _score gives them
 
     def _new_net(self, n_features: int) -> Any:
         from faultlab.detectors._ae_nets import LSTMAutoencoder
