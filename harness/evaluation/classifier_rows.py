@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from faultlab.dataset import Dataset
+from faultlab.detectors import FaultWindows
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation.table import ALL, EVENT_SPLIT, MethodSpec, row as table_row
 from faultlab.harness.scoring import Metric, breakdown_items
@@ -47,24 +48,23 @@ def event_folds(fault_ids: np.ndarray, labels: np.ndarray, folds: int, seed: int
 
 
 def score_classifier(
-    dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequence[Metric], window_steps: int, folds: int
+    dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequence[Metric], fw: FaultWindows, folds: int
 ) -> list[dict[str, Any]]:
     """Cross-validated fault-type predictions over event-level folds, then one row per metric.
 
-    A window whose fault type no training fold held cannot be judged (the model never saw the
-    class): it is left out, and that type's rows are ``nan`` with the reason. Fewer than two
-    events give ``nan`` rows for every metric rather than an error.
+    ``fw`` are the dataset's fault windows (:func:`faultlab.detectors.fault_windows`, built once
+    per dataset for every classifier and seed). A window whose fault type no training fold held
+    cannot be judged (the model never saw the class): it is left out, and that type's rows are
+    ``nan`` with the reason. Fewer than two events give ``nan`` rows for every metric rather
+    than an error.
     """
-    from faultlab.detectors import fault_segments, fault_windows, make_classifier
+    from faultlab.detectors import fault_segments, make_classifier
 
-    if folds < 2:
-        raise BadInput(f"classifier folds must be >= 2, got {folds}")
     chosen = [m for m in metrics if m.kind == "classification"]
 
     def row(metric: str, where: str, value: float, reason: str = "") -> dict[str, Any]:
         return table_row("classifier", spec, dataset.name, seed, metric, EVENT_SPLIT, where, value, reason)
 
-    fw = fault_windows(dataset, window_steps)
     n_events = len(set(fw.fault_ids.tolist()))
     if n_events < 2:
         why = f"{n_events} labelled fault event(s): leave-events-out folds need at least 2"

@@ -29,9 +29,9 @@ from typing import Any
 
 
 from faultlab.dataset import Dataset
-from faultlab.detectors import make_classifier, make_detector
+from faultlab.detectors import fault_windows, make_classifier, make_detector
 from faultlab.errors import BadInput
-from faultlab.harness.evaluation.protocol import ProtocolOptions
+from faultlab.harness.evaluation.protocol import ProtocolOptions, ProtocolUnavailable, protocol_windows
 from faultlab.harness.evaluation.classifier_rows import score_classifier, split_augment
 from faultlab.harness.evaluation.detector_rows import dataset_settings, score_detector, scored_steps
 from faultlab.harness.evaluation.localizer_rows import localizer_specs, score_localizers
@@ -88,6 +88,8 @@ def run_evaluation(
         make_detector(spec.name, spec.params, spec.seeds[0])
     for spec in clf_specs:  # the event folds take an 'augment' parameter (classifier_rows.py); the protocol its options
         make_classifier(spec.name, spec.params if protocol else split_augment(spec.params)[0], spec.seeds[0])
+    if clf_specs and protocol is None and (folds < 2 or window_steps < 1):
+        raise BadInput(f"classifiers need folds >= 2 and window_steps >= 1, got folds={folds}, window_steps={window_steps}")
     chosen = select_metrics(metrics)
 
     rows: list[dict[str, Any]] = []
@@ -107,17 +109,37 @@ def run_evaluation(
                 _note_alignment(settings[dataset.name], spec.label, timeline.alignment)
                 if i == 0:
                     timelines.append(timeline)
-        for spec in clf_specs:
-            for seed in spec.seeds:
-                if protocol is not None:
-                    rows += score_protocol(dataset, spec, int(seed), chosen, protocol)
-                    continue
-                try:
-                    rows += score_classifier(dataset, spec, int(seed), chosen, window_steps, folds)
-                except BadInput as exc:
-                    rows += _unanswerable("classifier", spec, dataset.name, int(seed), chosen, str(exc))
+        if clf_specs:
+            rows += _classifier_rows(dataset, clf_specs, chosen, window_steps, folds, protocol)
         rows += score_localizers(dataset, loc_specs, chosen)
     return Evaluation(table=tidy(rows), timelines=timelines, settings=settings)
+
+
+def _classifier_rows(dataset: Dataset, specs: Sequence[MethodSpec], chosen: Sequence[Any], window_steps: int,
+                     folds: int, protocol: ProtocolOptions | None) -> list[dict[str, Any]]:
+    """Every classifier and seed on ``dataset``, its windows built once for all of them."""
+    rows: list[dict[str, Any]] = []
+    if protocol is not None:
+        try:
+            prepared = protocol_windows(dataset, protocol)
+        except ProtocolUnavailable:
+            prepared = None  # score_protocol writes the n/a rows with the reason
+        for spec in specs:
+            for seed in spec.seeds:
+                rows += score_protocol(dataset, spec, int(seed), chosen, protocol, prepared)
+        return rows
+    try:
+        windows = fault_windows(dataset, window_steps)
+    except BadInput as exc:  # the data cannot give windows (too short): n/a, say why
+        return [r for spec in specs for seed in spec.seeds
+                for r in _unanswerable("classifier", spec, dataset.name, int(seed), chosen, str(exc))]
+    for spec in specs:
+        for seed in spec.seeds:
+            try:
+                rows += score_classifier(dataset, spec, int(seed), chosen, windows, folds)
+            except BadInput as exc:
+                rows += _unanswerable("classifier", spec, dataset.name, int(seed), chosen, str(exc))
+    return rows
 
 
 def _unanswerable(kind: str, spec: MethodSpec, dataset: str, seed: int, metrics: Sequence[Any],

@@ -20,16 +20,20 @@ from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation.classifier_rows import class_rows
 from faultlab.harness.evaluation.protocol import (
-    TELESTO_PROTOCOL, ProtocolOptions, ProtocolUnavailable, protocol_windows, split_roles,
+    TELESTO_PROTOCOL, ProtocolData, ProtocolOptions, ProtocolUnavailable, protocol_windows, split_roles,
 )
 from faultlab.harness.evaluation.table import ALL, MethodSpec, row as table_row
 from faultlab.harness.scoring import breakdown_items
 
 
 def score_protocol(
-    dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequence[Any], options: ProtocolOptions | None = None
+    dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequence[Any], options: ProtocolOptions | None = None,
+    data: ProtocolData | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of the tidy table for one classifier and seed under the protocol (n/a rows with a reason)."""
+    """Rows of the tidy table for one classifier and seed under the protocol (n/a rows with a reason).
+
+    ``data``: the dataset's protocol windows when the caller built them already (once per
+    dataset for every classifier and seed)."""
     from faultlab.detectors import make_classifier
 
     options = options or ProtocolOptions()
@@ -39,10 +43,11 @@ def score_protocol(
     def row(metric: str, where: str, value: float, reason: str = "") -> dict[str, Any]:
         return table_row("classifier", spec, dataset.name, seed, metric, protocol, where, value, reason)
 
-    try:
-        data = protocol_windows(dataset, options)
-    except ProtocolUnavailable as exc:
-        return [row(m.name, ALL, np.nan, str(exc)) for m in chosen]
+    if data is None:
+        try:
+            data = protocol_windows(dataset, options)
+        except ProtocolUnavailable as exc:
+            return [row(m.name, ALL, np.nan, str(exc)) for m in chosen]
 
     with_extras = any(m.name == "macro_f1" for m in chosen)
     predicted = np.empty(len(data.labels), dtype=object)
