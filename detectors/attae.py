@@ -46,7 +46,7 @@ from pydantic import Field, field_validator
 
 from faultlab.dataset import Dataset
 from faultlab.detectors.base import Detector
-from faultlab.detectors.preprocess import Scaler, fit_minmax
+from faultlab.detectors.preprocess import Scaler, fit_minmax, window_scores_to_steps
 from faultlab.detectors.registry import DETECTORS
 from faultlab.detectors.torchkit import Width
 from faultlab.detectors import torchkit
@@ -145,8 +145,7 @@ class ATTAE(Detector):
         with torch.no_grad():
             for batch in torchkit.window_set(scaled, self.window, device).all(self.params.score_batch_size):
                 out.append(torchkit.to_numpy(((self.net_(batch) - batch[:, -short:]) ** 2).mean(dim=(1, 2))))
-        errors = np.concatenate(out)
-        return np.concatenate([np.full(self.window - 1, errors[0]), errors])
+        return window_scores_to_steps(np.concatenate(out), self.window, len(scaled))
 
     def adaptive_threshold(self, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(mu_t, sigma_t)`` per step over the previous ``adaptive_window`` errors (history first).
@@ -161,15 +160,12 @@ class ATTAE(Detector):
         offset = len(self.history_tail_)
         csum = np.concatenate([[0.0], np.cumsum(full)])
         csq = np.concatenate([[0.0], np.cumsum(full**2)])
-        ends = offset + np.arange(len(errors))  # history is full[max(0, end - w) : end]
+        ends = offset + np.arange(len(errors))  # history is full[max(0, end - w) : end], never empty
         starts = np.maximum(ends - w, 0)
-        count = np.maximum(ends - starts, 1)
+        count = ends - starts
         mu = (csum[ends] - csum[starts]) / count
         var = np.maximum((csq[ends] - csq[starts]) / count - mu**2, 0.0)
-        sigma = np.maximum(np.sqrt(var), self.sigma_min_)
-        first = ends == 0  # no history at all: compare with the step itself
-        mu[first] = errors[first]
-        return mu, sigma
+        return mu, np.maximum(np.sqrt(var), self.sigma_min_)
 
     def _normal_history_threshold(self, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from collections import deque
@@ -178,7 +174,7 @@ class ATTAE(Detector):
         history: deque[float] = deque((float(e) for e in self.history_tail_), maxlen=w)
         mu, sigma = np.empty(len(errors)), np.empty(len(errors))
         for t, e in enumerate(errors):
-            past = np.fromiter(history, dtype=np.float64) if history else np.array([e])
+            past = np.fromiter(history, dtype=np.float64)  # never empty: it starts with the training tail
             mu[t], sigma[t] = past.mean(), max(past.std(), self.sigma_min_)
             if e <= mu[t] + beta * sigma[t]:
                 history.append(float(e))

@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import Field
 
 from faultlab.detectors.base import Classifier
+from faultlab.detectors.preprocess import evenly_thinned
 from faultlab.detectors.torchkit import (
     TensorSet,
     TorchParams,
@@ -168,10 +169,8 @@ class GraphClassifier(Classifier):
     def _fit(self, windows: np.ndarray, labels: np.ndarray) -> None:
         import torch
 
-        cap = self.params.max_train_windows
-        if cap is not None and len(windows) > cap:
-            keep = np.linspace(0, len(windows) - 1, cap).round().astype(np.int64)  # evenly thinned
-            windows, labels = windows[keep], labels[keep]
+        keep = evenly_thinned(len(windows), self.params.max_train_windows)
+        windows, labels = windows[keep], labels[keep]
         validation = self._validation
         if validation is None and self.params.val_fraction > 0 and len(windows) >= 4:
             cut = len(windows) - max(1, round(len(windows) * self.params.val_fraction))

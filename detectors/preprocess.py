@@ -81,6 +81,14 @@ def fit_scaler(kind: str, train: np.ndarray) -> Scaler:
     raise BadInput(f"unknown scaler {kind!r}; valid: minmax, robust")
 
 
+def evenly_thinned(n: int, cap: int | None) -> np.ndarray:
+    """Indices of ``cap`` of ``n`` items spread evenly over all of them (every index when
+    ``cap`` is None or not smaller): a deterministic subsample that keeps the whole time span."""
+    if cap is None or n <= cap:
+        return np.arange(n, dtype=np.int64)
+    return np.linspace(0, n - 1, cap).round().astype(np.int64)
+
+
 def windows_or_fail(values: np.ndarray, size: int, owner: str) -> np.ndarray:
     """``N x size x F`` stride-1 windows; BadInput when the data is shorter than one window."""
     if values.shape[0] < size:

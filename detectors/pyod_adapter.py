@@ -34,6 +34,7 @@ from faultlab.detectors.preprocess import (
     windows_or_fail,
 )
 from faultlab.detectors.registry import DETECTORS
+from faultlab.detectors.torchkit import resolve_device
 from pydantic import Field, create_model
 
 from faultlab.dataset import Dataset
@@ -107,7 +108,7 @@ class PyODDetector(Detector):
         if "random_state" in accepted:
             kwargs["random_state"] = self.seed
         if "device" in kwargs:
-            kwargs["device"] = _device(kwargs["device"])
+            kwargs["device"] = str(resolve_device(kwargs["device"]))  # "auto" -> cuda when present, else cpu
         if "verbose" in accepted:
             kwargs["verbose"] = 0
         if "n_jobs" in accepted:
@@ -155,13 +156,6 @@ def _pyod_class(name: str) -> type:
     module, _ = SUPPORTED[name]
     return getattr(importlib.import_module(module), name)
 
-
-def _device(choice: str) -> str:
-    if choice != "auto":
-        return choice
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _make(pyod_class: str) -> type[PyODDetector]:

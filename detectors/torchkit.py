@@ -43,7 +43,7 @@ from pydantic import Field
 
 from faultlab.detectors.params import Params
 from faultlab.detectors.persist import arrays_to_tensors, tensors_to_arrays
-from faultlab.detectors.preprocess import Scaler
+from faultlab.detectors.preprocess import Scaler, evenly_thinned
 from faultlab.errors import BadInput
 
 if TYPE_CHECKING:
@@ -169,8 +169,7 @@ def window_set(values: np.ndarray, size: int, device: torch.device, stride: int 
     values = np.asarray(values, dtype=np.float32)
     n = values.shape[0] - size + 1
     starts = np.arange(0, max(n, 0), stride, dtype=np.int64)
-    if max_windows is not None and len(starts) > max_windows:
-        starts = starts[np.linspace(0, len(starts) - 1, max_windows).round().astype(np.int64)]
+    starts = starts[evenly_thinned(len(starts), max_windows)]
     return WindowSet(
         values=torch.from_numpy(np.ascontiguousarray(values)).to(device),
         starts=torch.from_numpy(starts).to(device),
