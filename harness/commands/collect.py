@@ -29,13 +29,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def parse_time(text: str | None) -> Any:
-    """Unix seconds as a number, anything else as given (ISO 8601 is parsed downstream)."""
+    """Unix seconds or ISO 8601 as a UTC timestamp (None stays None); ValueError when neither."""
+    from faultlab.harness.collect.transform import to_utc
+
     if text is None:
         return None
     try:
-        return float(text)
+        return to_utc(float(text))
     except ValueError:
-        return text
+        return to_utc(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,14 +46,16 @@ def run(args: argparse.Namespace) -> int:
 
     from faultlab.errors import BadInput
 
-    try:
-        start, end, train_end = parse_time(args.start), parse_time(args.end), parse_time(args.train_end)
-        data = collect_any(
-            args.prometheus, start, end, step_s=args.step_s, labels=args.labels, queries=args.queries,
-            graph=args.graph, train_end=train_end, name=args.name, groups=name_list(args.groups, "--groups"),
-        )
-    except ValueError as exc:  # an unparseable --start/--end/--train-end
-        raise BadInput(f"--start/--end/--train-end: {exc}") from None
+    times = {}
+    for flag, text in (("--start", args.start), ("--end", args.end), ("--train-end", args.train_end)):
+        try:
+            times[flag] = parse_time(text)
+        except ValueError as exc:
+            raise BadInput(f"{flag}: {text!r} is neither unix seconds nor an ISO 8601 time ({exc})") from None
+    data = collect_any(
+        args.prometheus, times["--start"], times["--end"], step_s=args.step_s, labels=args.labels, queries=args.queries,
+        graph=args.graph, train_end=times["--train-end"], name=args.name, groups=name_list(args.groups, "--groups"),
+    )
     path = data.save(args.out)
     faults = len(set(data.labels["fault_id"]) - {""})
     print(f"{data.name}: {len(data.metrics)} steps at {data.scrape_interval_s:g} s, {data.metrics.shape[1]} series, {faults} labelled fault(s)")

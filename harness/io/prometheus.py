@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from faultlab.harness.collect.catalog import MetricSpec
 from faultlab.harness.io.table import parse_timestamps, read_csv
 
@@ -127,10 +126,11 @@ def collect_any(
     service_graph = None
     if graph is not None:
         graph_file = Path(graph)
+        doc = read_document(graph_file, f"--graph {graph_file}")
         try:
-            service_graph = ServiceGraph.from_json(yaml.safe_load(graph_file.read_text()))
-        except (OSError, yaml.YAMLError, AttributeError) as exc:
-            raise BadInput(f"--graph {graph_file}: not a readable graph.json ({exc})") from None
+            service_graph = ServiceGraph.from_json(doc)
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise BadInput(f"--graph {graph_file}: not a service graph ({exc})") from None
     meta: dict[str, Any] = {"name": name, "faults": records}
     if train_end is not None:
         meta["train_end"] = iso_ms(to_utc(train_end))

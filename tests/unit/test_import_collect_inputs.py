@@ -72,3 +72,11 @@ def test_collect_from_nowhere_fails_clearly(tmp_path, capsys):
     code = main(["collect", "--prometheus", "http://127.0.0.1:9", "--start", "0", "--end", "60",
                  "--labels", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "ds")])
     assert code == 2 and "missing.csv" in capsys.readouterr().err
+
+
+def test_an_unreadable_time_names_its_flag_and_nothing_is_fetched(tmp_path, capsys):
+    code = main(["collect", "--prometheus", "http://127.0.0.1:9", "--start", "0", "--end", "soon",
+                 "--out", str(tmp_path / "ds")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--end: 'soon' is neither unix seconds nor an ISO 8601 time" in err
+    assert not (tmp_path / "ds").exists()
