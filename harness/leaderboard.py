@@ -79,13 +79,20 @@ def column_label(metric: str, protocol: str) -> str:
     return f"{metric} [{short}]" if short else metric
 
 
-def headline(table: pd.DataFrame, kind: str) -> pd.DataFrame:
+def headline_summary(table: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The seed summary (mean, std, reason) of every ``all`` row of ``kind``: what the headline
+    table and its n/a notes are both read from."""
+    return summarize(table[(table["kind"] == kind) & (table["breakdown"] == ALL)])
+
+
+def headline(table: pd.DataFrame, kind: str, summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (dataset, model) of ``kind``: ``<label> mean`` / ``<label> std`` columns.
 
     Rows are ranked per dataset by the first headline metric present (higher is better).
+    ``summary``: :func:`headline_summary` of the same rows, when the caller has it.
     """
     wanted = HEADLINES.get(kind, CLASSIFIER_HEADLINE)
-    summary = summarize(table[(table["kind"] == kind) & (table["breakdown"] == ALL)])
+    summary = headline_summary(table, kind) if summary is None else summary
     present = set(zip(summary["metric"], summary["protocol"]))
     keys = [k for k in wanted if k in present]
     out = summary[["dataset", "model"]].drop_duplicates().sort_values(["dataset", "model"]).reset_index(drop=True)
@@ -104,10 +111,10 @@ def headline(table: pd.DataFrame, kind: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def na_reasons(table: pd.DataFrame, kind: str) -> dict[tuple[str, str, str], str]:
+def na_reasons(table: pd.DataFrame, kind: str, summary: pd.DataFrame | None = None) -> dict[tuple[str, str, str], str]:
     """``{(dataset, model, column label): reason}`` for the headline values that are n/a."""
     wanted = set(HEADLINES.get(kind, CLASSIFIER_HEADLINE))
-    summary = summarize(table[(table["kind"] == kind) & (table["breakdown"] == ALL)])
+    summary = headline_summary(table, kind) if summary is None else summary
     out = {}
     for row in summary.itertuples(index=False):
         if (row.metric, row.protocol) in wanted and not np.isfinite(row.mean) and getattr(row, "reason", ""):
@@ -248,10 +255,11 @@ def shown_headline(table: pd.DataFrame, dataset: str, kind: str, notes: list[str
     """The headline table of ``kind`` on ``dataset`` as both pages print it (floors marked, n/a
     reasons numbered into ``notes``); None when the dataset has no row of that kind."""
     part = table[table["dataset"] == dataset]
-    head = headline(part, kind)
+    summary = headline_summary(part, kind)
+    head = headline(part, kind, summary)
     if head.empty:
         return None
-    return display_frame(head.reset_index(drop=True), na_reasons(part, kind), notes)
+    return display_frame(head.reset_index(drop=True), na_reasons(part, kind, summary), notes)
 
 
 def footnote_lines(notes: Sequence[str]) -> list[str]:
