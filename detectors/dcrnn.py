@@ -41,7 +41,6 @@ from pydantic import Field
 from faultlab.detectors.graph_detector import GraphErrorDetector, GraphParams
 from faultlab.detectors.registry import DETECTORS
 from faultlab.detectors.torchkit import Width
-from faultlab.detectors import torchkit
 
 
 class DcrnnParams(GraphParams):
@@ -69,40 +68,33 @@ class Dcrnn(GraphErrorDetector):
         p = self.params
         return DCRNN(n_services, n_metrics, edge_index, hidden_dim=p.hidden_dim, k_hops=p.k_hops, layers=p.layers)
 
+    @property
+    def _train_window(self) -> int:
+        return self.params.history + self.params.horizon
+
+    @property
+    def _score_window(self) -> int:
+        return self.params.history + 1  # the history, then the one step forecast from it
+
     def _train_network(self, x: np.ndarray) -> None:
+        self._iteration = 0  # scheduled sampling's clock (Sec. 2.3): training iterations so far
+        super()._train_network(x)
+
+    def _loss(self, net: Any, batch: Any) -> Any:
         from faultlab.detectors._dcrnn_net import teacher_probability
 
         p = self.params
-        size = p.history + p.horizon
-        iteration = [0]
-        with torchkit.seeded(self.seed) as generator:
-            self.net_ = self._build()
-            train, val = torchkit.train_val_windows(x, size, p.val_fraction, self._device, self.name, p.max_train_windows)
+        prob = 0.0
+        if net.training:
+            prob = teacher_probability(self._iteration, p.cl_decay_steps)
+            self._iteration += 1
+        history, targets = batch[:, : p.history], batch[:, p.history :]
+        forecast = net(history, p.horizon, targets, prob)
+        return ((forecast - targets).abs() * self._present).sum() / (self._present.sum() * len(batch) * p.horizon)
 
-            def loss_fn(net: Any, batch: Any) -> Any:
-                prob = 0.0
-                if net.training:
-                    prob = teacher_probability(iteration[0], p.cl_decay_steps)
-                    iteration[0] += 1
-                history, targets = batch[:, : p.history], batch[:, p.history :]
-                forecast = net(history, p.horizon, targets, prob)
-                return ((forecast - targets).abs() * self._present).sum() / (self._present.sum() * len(batch) * p.horizon)
-
-            self.history_ = torchkit.fit_module(self.net_, loss_fn, train, val, p, generator, self.name)
-
-    def _raw_errors(self, x: np.ndarray) -> tuple[np.ndarray, int]:
-        import torch
-
-        p = self.params
-        windows = torchkit.window_set(x, p.history + 1, self._device)
-        out = []
-        self.net_.eval()
-        with torch.no_grad():
-            for batch in windows.all(256):
-                forecast = self.net_(batch[:, : p.history], 1)
-                out.append(torchkit.to_numpy((forecast[:, 0] - batch[:, -1]) ** 2))
-        empty = np.empty((0, *x.shape[1:]))
-        return (np.concatenate(out) if out else empty), p.history
+    def _last_step_errors(self, batch: Any) -> Any:
+        forecast = self.net_(batch[:, : self.params.history], 1)
+        return (forecast[:, 0] - batch[:, -1]) ** 2
 
     def _fit_threshold(self, train_scores: np.ndarray) -> float:
         return float(train_scores.mean() + self.params.threshold_sigma * train_scores.std())

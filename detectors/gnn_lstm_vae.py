@@ -28,13 +28,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import numpy as np
 from pydantic import Field
 
 from faultlab.detectors.graph_detector import GraphErrorDetector, GraphParams
 from faultlab.detectors.registry import DETECTORS
 from faultlab.detectors.torchkit import Width
-from faultlab.detectors import torchkit
 
 
 class GnnLstmVaeParams(GraphParams):
@@ -64,30 +62,20 @@ class GnnLstmVae(GraphErrorDetector):
         return GraphLSTMVAE(n_services, n_metrics, edge_index, graph_dim=p.graph_dim, hidden_dim=p.hidden_dim,
                             latent_dim=p.latent_dim, service_dim=p.service_dim)
 
-    def _train_network(self, x: np.ndarray) -> None:
+    @property
+    def _train_window(self) -> int:
+        return self.params.window
+
+    @property
+    def _score_window(self) -> int:
+        return self.params.window
+
+    def _loss(self, net: Any, batch: Any) -> Any:
         from faultlab.detectors._gnn_lstm_vae_net import vae_loss
 
-        p = self.params
-        with torchkit.seeded(self.seed) as generator:
-            self.net_ = self._build()
-            train, val = torchkit.train_val_windows(x, p.window, p.val_fraction, self._device, self.name, p.max_train_windows)
+        recon, mu, logvar = net(batch)
+        return vae_loss(recon, mu, logvar, batch, self._present, self.params.beta)
 
-            def loss_fn(net: Any, batch: Any) -> Any:
-                recon, mu, logvar = net(batch)
-                return vae_loss(recon, mu, logvar, batch, self._present, p.beta)
-
-            self.history_ = torchkit.fit_module(self.net_, loss_fn, train, val, p, generator, self.name)
-
-    def _raw_errors(self, x: np.ndarray) -> tuple[np.ndarray, int]:
-        import torch
-
-        p = self.params
-        windows = torchkit.window_set(x, p.window, self._device)
-        out = []
-        self.net_.eval()
-        with torch.no_grad():
-            for batch in windows.all(256):
-                recon, _, _ = self.net_(batch)
-                out.append(torchkit.to_numpy((recon[:, -1] - batch[:, -1]) ** 2))
-        empty = np.empty((0, *x.shape[1:]))
-        return (np.concatenate(out) if out else empty), p.window - 1
+    def _last_step_errors(self, batch: Any) -> Any:
+        recon, _, _ = self.net_(batch)
+        return (recon[:, -1] - batch[:, -1]) ** 2

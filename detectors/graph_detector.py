@@ -59,16 +59,48 @@ class GraphErrorDetector(Detector, Localizer):
 
     # ---- what subclasses implement ------------------------------------------------------
     @abstractmethod
-    def _train_network(self, x: np.ndarray) -> None:
-        """Build and train the network on the scaled fault-free ``T x S x M`` tensor into ``self.net_``."""
-
-    @abstractmethod
-    def _raw_errors(self, x: np.ndarray) -> tuple[np.ndarray, int]:
-        """``(errors, first)``: ``N x S x M`` squared errors for steps ``first .. first+N-1`` of ``x``."""
-
-    @abstractmethod
     def _network(self, n_services: int, n_metrics: int, edge_index: Any) -> Any:
         """The untrained ``nn.Module`` for this layout (``edge_index``: a ``2 x E`` long tensor)."""
+
+    @property
+    @abstractmethod
+    def _train_window(self) -> int:
+        """Steps per training window."""
+
+    @property
+    @abstractmethod
+    def _score_window(self) -> int:
+        """Steps per scoring window; its last step is the one judged."""
+
+    @abstractmethod
+    def _loss(self, net: Any, batch: Any) -> Any:
+        """The training loss of one ``B x train_window x S x M`` batch."""
+
+    @abstractmethod
+    def _last_step_errors(self, batch: Any) -> Any:
+        """``B x S x M`` squared errors of the last step of each ``B x score_window x S x M`` window."""
+
+    # ---- training and raw errors, the same loop for every graph detector --------------------
+    def _train_network(self, x: np.ndarray) -> None:
+        """Build and train the network on the scaled fault-free ``T x S x M`` tensor into ``self.net_``."""
+        p, owner = self.params, f"detector {self.name!r}"
+        with torchkit.seeded(self.seed) as generator:
+            self.net_ = self._build()
+            train, val = torchkit.train_val_windows(x, self._train_window, p.val_fraction, self._device, owner,
+                                                    p.max_train_windows)
+            self.history_ = torchkit.fit_module(self.net_, self._loss, train, val, p, generator, owner)
+
+    def _raw_errors(self, x: np.ndarray) -> tuple[np.ndarray, int]:
+        """``(errors, first)``: ``N x S x M`` squared errors for steps ``first .. first+N-1`` of ``x``."""
+        import torch
+
+        out = []
+        self.net_.eval()
+        with torch.no_grad():
+            for batch in torchkit.window_set(x, self._score_window, self._device).all(256):
+                out.append(torchkit.to_numpy(self._last_step_errors(batch)))
+        errors = np.concatenate(out) if out else np.empty((0, *x.shape[1:]))
+        return errors, self._score_window - 1
 
     def _build(self) -> Any:
         """The network on the chosen device, with the mask of the (service, metric) pairs present."""
