@@ -30,7 +30,7 @@ window's last step and the first ``size-1`` steps are padded (see
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -328,30 +328,30 @@ class Localizer(ABC):
         aligned = self.align(data)
         if segments is None:
             segments = flag_segments(self.predict(aligned))
-        fault_ids = aligned.labels["fault_id"].to_numpy() if "fault_id" in aligned.labels else None
-        stamps = aligned.timestamps
-        out = []
-        for start, end in segments:
-            if not 0 <= start < end <= len(stamps):
-                raise BadInput(f"segment ({start}, {end}) is outside the {len(stamps)} steps of {data.name!r}")
-            services, metrics = self._rank(aligned, int(start), int(end))
-            ids = sorted({str(f) for f in fault_ids[start:end] if f}) if fault_ids is not None else []
-            out.append(
-                RootCauseRanking(
-                    start_index=int(start),
-                    end_index=int(end),
-                    start=stamps[start].isoformat(),
-                    end=stamps[end - 1].isoformat(),
-                    services=services,
-                    metrics=metrics,
-                    fault_id=",".join(ids),
-                )
-            )
-        return out
+        return rank_segments(aligned, segments, lambda start, end: self._rank(aligned, start, end))
 
     @abstractmethod
     def _rank(self, data: Dataset, start: int, end: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
         """Ranked ``(service, score)`` and ``(metric column, score)`` pairs for one segment."""
+
+
+def rank_segments(data: Dataset, segments: Sequence[tuple[int, int]],
+                  rank: Callable[[int, int], tuple[list[tuple[str, float]], list[tuple[str, float]]]]) -> list[RootCauseRanking]:
+    """One :class:`RootCauseRanking` per segment ``(start, end)`` of ``data`` (end exclusive) from
+    ``rank(start, end)``, with the segment's times and labelled fault ids; BadInput for a segment
+    outside the data. Every localizer, detector or not, reports through here."""
+    fault_ids = data.labels["fault_id"].to_numpy(dtype=str) if "fault_id" in data.labels else None
+    stamps = data.timestamps
+    out = []
+    for start, end in segments:
+        start, end = int(start), int(end)
+        if not 0 <= start < end <= len(stamps):
+            raise BadInput(f"segment ({start}, {end}) is outside the {len(stamps)} steps of {data.name!r}")
+        services, metrics = rank(start, end)
+        ids = sorted({f for f in fault_ids[start:end] if f}) if fault_ids is not None else []
+        out.append(RootCauseRanking(start, end, stamps[start].isoformat(), stamps[end - 1].isoformat(),
+                                    services, metrics, ",".join(ids)))
+    return out
 
 
 class Classifier(_Method):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -30,10 +31,11 @@ import pandas as pd
 from pydantic import Field
 
 from faultlab.dataset import Dataset
-from faultlab.detectors.base import Detector, Localizer, RootCauseRanking
+from faultlab.detectors.base import Detector, Localizer, RootCauseRanking, rank_segments
 from faultlab.detectors.params import Params, build_params, check_seed
 from faultlab.detectors.registry import DETECTORS, LOCALIZERS
 from faultlab.errors import BadInput
+from faultlab.registry import Registry
 
 Ranked = list[tuple[str, float]]
 
@@ -73,6 +75,7 @@ class SegmentLocalizer(BaseLocalizer):
     """
 
     Params: ClassVar[type[Params]] = LocalizerParams
+    params: LocalizerParams
 
     def __init__(self, *, seed: int = 0, **params: Any) -> None:
         owner = f"localizer {self.name!r}"
@@ -81,19 +84,9 @@ class SegmentLocalizer(BaseLocalizer):
 
     def localize(self, data: Dataset, segments: Sequence[tuple[int, int]]) -> list[RootCauseRanking]:
         """One ranking per segment ``(start, end)`` of ``data`` (end exclusive)."""
-        stamps = data.timestamps
-        fault_ids = data.labels["fault_id"].to_numpy(dtype=str) if "fault_id" in data.labels else None
-        out = []
-        for start, end in segments:
-            start, end = int(start), int(end)
-            if not 0 <= start < end <= len(stamps):
-                raise BadInput(f"segment ({start}, {end}) is outside the {len(stamps)} steps of {data.name!r}")
-            normal = normal_steps(data, start, getattr(self.params, "normal_steps", 120))
-            services, metrics = self._rank(data, normal, start, end)
-            ids = sorted({f for f in fault_ids[start:end] if f}) if fault_ids is not None else []
-            out.append(RootCauseRanking(start, end, stamps[start].isoformat(), stamps[end - 1].isoformat(),
-                                        services, metrics, ",".join(ids)))
-        return out
+        return rank_segments(
+            data, segments, lambda start, end: self._rank(data, normal_steps(data, start, self.params.normal_steps), start, end)
+        )
 
     @abstractmethod
     def _rank(self, data: Dataset, normal: np.ndarray, start: int, end: int) -> tuple[Ranked, Ranked]:
@@ -169,54 +162,31 @@ class DetectorLocalizer(BaseLocalizer):
         return self.detector.localize(data, list(segments))
 
 
-_WRAPPERS: dict[str, type[DetectorLocalizer]] = {}
-
-
+@cache
 def _wrapper(name: str, detector: type) -> type[DetectorLocalizer]:
-    if name not in _WRAPPERS or _WRAPPERS[name].detector_name != name:
-        summary = (detector.__doc__ or "").strip().splitlines()
-        doc = f"Detector {name!r} as a localizer (fitted on the train part): {summary[0] if summary else ''}"
-        klass = type(f"{detector.__name__}Localizer", (DetectorLocalizer,),
-                     {"__doc__": doc, "detector_name": name, "name": name, "Params": detector.Params})
-        _WRAPPERS[name] = klass
-    return _WRAPPERS[name]
+    """The localizer class of a Localizer detector (one per name, made on first use)."""
+    summary = (detector.__doc__ or "").strip().splitlines()
+    doc = f"Detector {name!r} as a localizer (fitted on the train part): {summary[0] if summary else ''}"
+    return type(f"{detector.__name__}Localizer", (DetectorLocalizer,),
+                {"__doc__": doc, "detector_name": name, "name": name, "Params": detector.Params})
 
 
-class LocalizerIndex:
+class LocalizerIndex(Registry[type[BaseLocalizer]]):
     """Every localizer by name: the LOCALIZERS registry plus each detector that is a Localizer.
 
-    Read at call time, so detectors registered after this module (any file of ``detectors/``)
-    are included. Registered localizers win a name clash. ``faultlab list localizers`` shows it.
+    A read-only :class:`~faultlab.registry.Registry` whose entries are gathered at call time, so
+    detectors registered after this module (any file of ``detectors/``) are included.
+    Registered localizers win a name clash. ``faultlab list localizers`` shows it.
     """
 
-    kind = "localizer"
+    def __init__(self) -> None:  # no own entries: register localizers in LOCALIZERS
+        self.kind = "localizer"
 
-    def _all(self) -> dict[str, type[SegmentLocalizer]]:
+    @property
+    def _items(self) -> dict[str, type[BaseLocalizer]]:  # type: ignore[override]
         found = {name: _wrapper(name, cls) for name, cls in DETECTORS.items()
                  if isinstance(cls, type) and issubclass(cls, Localizer)}
         return {**found, **dict(LOCALIZERS.items())}
-
-    def names(self) -> list[str]:
-        return sorted(self._all())
-
-    def items(self) -> list[tuple[str, type[SegmentLocalizer]]]:
-        everything = self._all()
-        return [(name, everything[name]) for name in sorted(everything)]
-
-    def get(self, name: str) -> type[SegmentLocalizer]:
-        everything = self._all()
-        if name not in everything:
-            raise BadInput(f"unknown localizer {name!r}; valid: {', '.join(sorted(everything)) or '(none)'}")
-        return everything[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._all()
-
-    def __iter__(self) -> Any:
-        return iter(self.names())
-
-    def __len__(self) -> int:
-        return len(self._all())
 
 
 LOCALIZER_INDEX = LocalizerIndex()
