@@ -1,4 +1,4 @@
-"""Shared pieces of the deep detectors' test modules: the fitted-once fixtures and the persistence checks.
+"""Shared pieces of the deep detectors' test modules: the fitted-once fixtures, the persistence checks, event recall.
 
 Each such module trains one detector once on one synthetic dataset and shares it across its
 tests; :func:`fitted_detector_fixtures` builds that fixture pair so a module states only what
@@ -51,3 +51,10 @@ def assert_repeats_and_reloads(fitted: Detector, data: Dataset, name: str, param
     again = make_detector(name, params, seed=0).fit(data.train())
     np.testing.assert_array_equal(again.score(test), fitted.score(test))
     return assert_reloads_identically(fitted, test, path)
+
+
+def event_recall(data: Dataset, flags: np.ndarray) -> float:
+    """Share of labelled fault events of ``data`` with at least one flagged step inside them."""
+    from faultlab.detectors import fault_segments
+
+    return float(np.mean([bool(np.asarray(flags)[s.start : s.end].any()) for s in fault_segments(data)]))

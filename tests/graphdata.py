@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from faultlab.dataset import Dataset, ServiceGraph
+from tests.fitting import event_recall
 
 SERVICES = ("gateway", "orders", "catalog", "stock", "db")
 EDGES = (("gateway", "orders"), ("gateway", "catalog"), ("orders", "stock"), ("catalog", "stock"), ("stock", "db"))
@@ -86,21 +87,14 @@ def make(seed: int = 0, train_steps: int = 600, steps: int = 1260, faults=FAULTS
     return Dataset(metrics=pd.DataFrame(columns, index=index), labels=labels, graph=graph, meta=meta)
 
 
-def event_recall(data: Dataset, flags: np.ndarray) -> float:
-    """Share of labelled fault events with at least one flagged step."""
-    from faultlab.detectors.windows import fault_segments
-
-    segments = fault_segments(data)
-    return float(np.mean([flags[s.start : s.end].any() for s in segments]))
-
-
 def ac_at_1(data: Dataset, detector) -> float:
-    """Share of labelled events whose top-ranked service is the root cause."""
+    """AC@1 of ``detector``'s rankings on the labelled events (the harness's own metric)."""
     from faultlab.detectors.windows import fault_segments
+    from faultlab.harness.scoring import ac_at_k
 
     segments = fault_segments(data)
     rankings = detector.localize(data, [(s.start, s.end) for s in segments])
-    return float(np.mean([r.services[0][0] in s.root_cause for s, r in zip(segments, rankings)]))
+    return ac_at_k([r.top_services(1) for r in rankings], [set(s.root_cause) for s in segments], k=1)
 
 
 def assert_detects_beyond_random(test, scores, threshold: float) -> None:

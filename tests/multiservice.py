@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from faultlab.dataset import Dataset, ServiceGraph
+from tests.fitting import event_recall
 
 SERVICES = ("gateway", "cart", "catalog", "payment")
 METRICS = (
@@ -69,14 +70,6 @@ def make(seed: int = 0, train_steps: int = 600, steps: int = 1300, faults=FAULTS
     return Dataset(metrics=pd.DataFrame(values, index=index, columns=names), labels=labels, graph=graph, meta=meta)
 
 
-def event_recall(flags: np.ndarray, data: Dataset) -> float:
-    """Share of labelled fault events with at least one alarm inside them."""
-    from faultlab.detectors import fault_segments
-
-    segments = fault_segments(data)
-    return float(np.mean([bool(np.asarray(flags)[s.start : s.end].any()) for s in segments]))
-
-
 def random_floor(test: Dataset, train: Dataset, seed: int = 0) -> tuple[float, float]:
     """ROC-AUC and event recall of the ``random`` reference scorer with its own 99th-percentile threshold."""
     from sklearn.metrics import roc_auc_score
@@ -84,7 +77,7 @@ def random_floor(test: Dataset, train: Dataset, seed: int = 0) -> tuple[float, f
     rng = np.random.default_rng(seed)
     threshold = np.quantile(rng.random(len(train.metrics)), 0.99)
     scores = rng.random(len(test.metrics))
-    return float(roc_auc_score(test.y, scores)), event_recall(scores > threshold, test)
+    return float(roc_auc_score(test.y, scores)), event_recall(test, scores > threshold)
 
 
 def assert_beats_random_floor(detector, data, min_auc: float, min_recall: float = 0.8) -> None:
@@ -93,7 +86,7 @@ def assert_beats_random_floor(detector, data, min_auc: float, min_recall: float 
 
     test = data.test()
     auc = roc_auc_score(test.y, detector.score(test))
-    recall = event_recall(detector.predict(test), test)
+    recall = event_recall(test, detector.predict(test))
     random_auc, random_recall = random_floor(test, data.train())
     assert auc >= min_auc > random_auc
     assert recall >= min_recall > random_recall

@@ -9,7 +9,7 @@ import pytest
 from faultlab.detectors import make_detector
 from faultlab.errors import BadInput
 from tests import multiservice
-from tests.fitting import assert_repeats_and_reloads, fitted_detector_fixtures
+from tests.fitting import assert_repeats_and_reloads, event_recall, fitted_detector_fixtures
 
 FAST = {"max_epochs": 20, "lr": 5e-3, "hidden_units": 16, "latent_units": 8, "scales": (4, 8, 16), "progress_after_s": 1e9}
 data, fitted = fitted_detector_fixtures("attae", FAST, lambda: multiservice.make(seed=2))
@@ -65,4 +65,4 @@ def test_normal_history_keeps_flagged_steps_out_of_the_threshold(fitted, data):
     assert flagged.any()
     # inside faults the all-steps mean climbs with the anomalous errors; the normal-only one does not
     assert mu_normal[test.y == 1].mean() < mu_all[test.y == 1].mean()
-    assert multiservice.event_recall(flagged, test) >= multiservice.event_recall(fitted.predict(test), test)
+    assert event_recall(test, flagged) >= event_recall(test, fitted.predict(test))
