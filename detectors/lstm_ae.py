@@ -87,7 +87,7 @@ class LSTMAE(Detector, Localizer):
         owner = f"detector {self.name!r}"
         values = self.matrix(train)
         self.scaler_ = fit_minmax(values)
-        self.column_group_ = np.array(_groups_of(train), dtype=str)
+        self.column_group_ = np.array(column_groups(train), dtype=str)
         present = set(self.column_group_.tolist())
         self.groups_ = [g for g in METRIC_GROUPS if g in present] + sorted(present - set(METRIC_GROUPS))
         scaled = self.scaler_.transform(values)
@@ -230,7 +230,7 @@ class LSTMAE(Detector, Localizer):
         self.history_ = {}
 
 
-def _groups_of(data: Dataset) -> list[str]:
+def column_groups(data: Dataset) -> list[str]:
     """Metric group per column from the column table; unknown or missing -> ``application``."""
     groups = data.columns["group"].fillna("application").astype(str).tolist()
     return [g if g else "application" for g in groups]

@@ -57,13 +57,18 @@ def radiography(detector: Any, test: Dataset, group: str, service_metric: str, m
     if group not in detector.groups_:
         raise BadInput(f"group {group!r} has no autoencoder in this model; groups: {', '.join(detector.groups_)}")
     g = detector.groups_.index(group)
-    mse = detector.group_mse(test)[:, g]
-    values = service_series(test, service_metric)
-    threshold = float(detector.group_threshold_[g])
+    return _points(group, detector.group_mse(test)[:, g], service_series(test, service_metric),
+                   float(detector.group_threshold_[g]), service_metric, test.name, min_points)
+
+
+def _points(group: str, mse: np.ndarray, values: np.ndarray, threshold: float, service_metric: str, dataset: str,
+            min_points: int = 5) -> Radiography:
+    """One group's radiography: the steps above its threshold, or every step when fewer than
+    ``min_points`` are (a KDE of a handful of points says nothing)."""
     flagged = mse > threshold
     only = int(flagged.sum()) >= min_points
     keep = flagged if only else np.ones_like(flagged)
-    return Radiography(group, service_metric, mse[keep], values[keep], threshold, only, test.name)
+    return Radiography(group, service_metric, mse[keep], values[keep], threshold, only, dataset)
 
 
 def radiography_png(r: Radiography) -> bytes:
@@ -117,9 +122,10 @@ def write_radiography(
 ) -> Path:
     """Fit ``lstm_ae`` on the dataset's fault-free part, draw ``group``'s radiography on its test part."""
     from faultlab.detectors import make_detector
+    from faultlab.detectors.lstm_ae import column_groups
 
     service_series(dataset, service_metric)  # fail before training on a wrong name
-    groups = sorted(set(dataset.columns["group"].fillna("application").astype(str)))
+    groups = sorted(set(column_groups(dataset)))
     if group not in groups:
         raise BadInput(f"group {group!r} is not a metric group of dataset {dataset.name!r}; groups: {', '.join(groups)}")
     detector = make_detector("lstm_ae", params or {}, seed).fit(dataset.train())
@@ -146,9 +152,6 @@ def detector_radiographies(detector: Any, test: Dataset, service_metric: str = "
     mse = detector.group_mse(test)
     out = {}
     for g, group in enumerate(detector.groups_):
-        threshold = float(detector.group_threshold_[g])
-        flagged = mse[:, g] > threshold
-        keep = flagged if flagged.sum() >= 5 else np.ones_like(flagged)
-        r = Radiography(group, service_metric, mse[keep, g], values[keep], threshold, bool(flagged.sum() >= 5), test.name)
+        r = _points(group, mse[:, g], values, float(detector.group_threshold_[g]), service_metric, test.name)
         out[f"radiography-{group}"] = radiography_png(r)
     return out
