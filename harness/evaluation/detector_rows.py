@@ -20,12 +20,13 @@ import numpy as np
 
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
+from faultlab.harness.evaluation.segment_scores import segment_scores
 from faultlab.harness.evaluation.table import (
-    ADJUSTED, ALL, FREE, ORACLE, OWN, SEGMENTS, SEGMENTS_METRIC, TRAIN_ALARM_RATE, MethodSpec, ScoreTimeline,
+    ADJUSTED, ALL, FREE, ORACLE, OWN, SEGMENTS, TRAIN_ALARM_RATE, MethodSpec, ScoreTimeline,
     ScoringOptions, row,
 )
 from faultlab.harness.radiography import detector_radiographies
-from faultlab.harness.scoring import Metric, best_f1_threshold, breakdown_items, group_masks
+from faultlab.harness.scoring import Metric, best_f1_threshold, group_masks
 from faultlab.harness.scoring.events import to_seconds
 from faultlab.harness.scoring.rootcause import random_ranking_expectation
 from faultlab.harness.scoring.vus import VusResult, VusWindow, derive_window, vus_per_window
@@ -216,7 +217,7 @@ def _rca_rows(spec: MethodSpec, dataset: str, seed: int, metrics: Sequence[Metri
 
 
 def root_cause_rows(detector: Any, test: Dataset, candidates: Sequence[str], spec: MethodSpec, dataset: str,
-                     seed: int, metrics: Sequence[Metric]) -> list[dict[str, Any]]:
+                    seed: int, metrics: Sequence[Metric]) -> list[dict[str, Any]]:
     """AC@k / Avg@k from ``localize`` on the labelled fault segments (root cause apart from detection).
 
     Only ``candidates`` are ranked (the services a fault can target): a localizer may use context
@@ -227,17 +228,10 @@ def root_cause_rows(detector: Any, test: Dataset, candidates: Sequence[str], spe
     segments = [s for s in fault_segments(test) if s.root_cause]
     if not segments:
         return []
-    pool = set(candidates)
     rankings = detector.localize(test, [(s.start, s.end) for s in segments])
-    ranked = [[s for s in r.top_services(len(r.services)) if s in pool] for r in rankings]
-    truth = [set(s.root_cause) for s in segments]
-    types = [s.fault_type for s in segments]
-
-    def value(metric: Metric, idx: list[int]) -> float:
-        return metric([ranked[i] for i in idx], [truth[i] for i in idx])
-
-    rows = _rca_rows(spec, dataset, seed, metrics, SEGMENTS, types, truth, value)
-    return rows + metric_level_rows(rankings, segments, spec, dataset, seed, metrics, pool)
+    scores = segment_scores(test, rankings, segments, metrics, candidates)
+    return [row("detector", spec, dataset, seed, metric, protocol, where, value, "no candidate ranked")
+            for (metric, protocol, where), value in scores.items()]
 
 
 def random_ranking_rows(test: Dataset, candidates: Sequence[str], spec: MethodSpec, dataset: str, seed: int,
@@ -255,38 +249,3 @@ def random_ranking_rows(test: Dataset, candidates: Sequence[str], spec: MethodSp
         return random_ranking_expectation(metric.fn, dict(metric.params), [truth[i] for i in idx], candidates)
 
     return _rca_rows(spec, dataset, seed, metrics, SEGMENTS, types, truth, value)
-
-
-def metric_level_rows(rankings: Sequence[Any], segments: Sequence[Any], spec: MethodSpec, dataset: str, seed: int,
-                       metrics: Sequence[Metric], candidates: set[str] | None = None) -> list[dict[str, Any]]:
-    """AC@k / Avg@k over ranked *metrics* (``service:metric`` columns), where the method ranks them.
-
-    The truth of a fault is its target's columns named by the fault type's ``dataset_metrics``
-    (e.g. ``cart:cpu_cores`` for a CPU fault on cart); faults without such a declaration
-    (packet loss, pause, kill) and overlapping faults are left out of this level. Only columns
-    of ``candidates`` services are ranked (all when None).
-    """
-    from faultlab.injectors import FAULTS
-
-    def truth_of(segment: Any) -> set[str]:
-        if segment.fault_type not in FAULTS:
-            return set()
-        wanted = FAULTS.get(segment.fault_type).dataset_metrics
-        return {f"{service}:{m}" for service in segment.root_cause for m in wanted}
-
-    def suspect(column: str) -> bool:
-        return candidates is None or column.split(":", 1)[0] in candidates
-
-    truth = [truth_of(s) for s in segments]
-    ranked = [[name for name, _ in r.metrics if suspect(name)] for r in rankings]
-    keep = [i for i in range(len(segments)) if truth[i] and ranked[i]]
-    if not keep:
-        return []
-    ranked, truth = [ranked[i] for i in keep], [truth[i] for i in keep]
-    types = [segments[i].fault_type for i in keep]
-    rows = []
-    for metric in metrics:
-        rows.append(row("detector", spec, dataset, seed, metric.name, SEGMENTS_METRIC, ALL, metric(ranked, truth)))
-        for key, value in breakdown_items(metric, types, ranked, truth).items():
-            rows.append(row("detector", spec, dataset, seed, metric.name, SEGMENTS_METRIC, f"fault_type={key}", value))
-    return rows

@@ -28,8 +28,9 @@ from faultlab.detectors import FaultSegment, fault_segments
 from faultlab.detectors.base import RootCauseRanking
 from faultlab.detectors.localizers import LOCALIZER_INDEX, make_localizer
 from faultlab.errors import RunFailed
-from faultlab.harness.evaluation.table import ALL, REASON, SEGMENTS, SEGMENTS_METRIC, MethodSpec, as_specs
-from faultlab.harness.scoring import Metric, breakdown_items
+from faultlab.harness.evaluation.segment_scores import segment_scores
+from faultlab.harness.evaluation.table import ALL, SEGMENTS, MethodSpec, as_specs, row
+from faultlab.harness.scoring import Metric
 
 KIND = "localizer"
 
@@ -75,56 +76,6 @@ def score_localizer(dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequ
             for (metric, protocol, where), v in values.items()]
 
 
-def segment_scores(dataset: Dataset, rankings: Sequence[RootCauseRanking], segments: Sequence[FaultSegment],
-                   metrics: Sequence[Metric]) -> dict[tuple[str, str, str], float]:
-    """``{(metric, protocol, breakdown): value}`` of the rankings, over candidates only."""
-    candidates = set(dataset.candidates)
-    ranked = [[s for s in r.top_services(len(r.services)) if s in candidates] for r in rankings]
-    truth = [set(s.root_cause) for s in segments]
-    types = [s.fault_type for s in segments]
-    out: dict[tuple[str, str, str], float] = {}
-    for metric in metrics:
-        out[(metric.name, SEGMENTS, ALL)] = metric(ranked, truth)
-        for key, value in breakdown_items(metric, types, ranked, truth).items():
-            out[(metric.name, SEGMENTS, f"fault_type={key}")] = value
-        for target in sorted(set().union(*truth)):
-            idx = [i for i, t in enumerate(truth) if target in t]
-            out[(metric.name, SEGMENTS, f"target={target}")] = metric([ranked[i] for i in idx], [truth[i] for i in idx])
-    out |= _metric_level(dataset, rankings, segments, metrics)
-    return out
-
-
-def _metric_level(dataset: Dataset, rankings: Sequence[RootCauseRanking], segments: Sequence[FaultSegment],
-                  metrics: Sequence[Metric]) -> dict[tuple[str, str, str], float]:
-    """AC@k over ranked candidate columns; truth: the target's columns of the fault type's ``dataset_metrics``."""
-    from faultlab.injectors import FAULTS
-
-    cols = dataset.columns
-    service_of = dict(zip(cols["name"].astype(str), cols["service"].astype(str)))
-    candidates = set(dataset.candidates)
-
-    def truth_of(segment: FaultSegment) -> set[str]:
-        if segment.fault_type not in FAULTS:
-            return set()
-        wanted = set(FAULTS.get(segment.fault_type).dataset_metrics)
-        hit = cols["service"].isin(segment.root_cause) & cols["metric"].isin(wanted)
-        return set(cols.loc[hit, "name"].astype(str))
-
-    truth = [truth_of(s) for s in segments]
-    ranked = [[m for m, _ in r.metrics if service_of.get(m) in candidates] for r in rankings]
-    keep = [i for i in range(len(segments)) if truth[i] and ranked[i]]
-    if not keep:
-        return {}
-    ranked, truth = [ranked[i] for i in keep], [truth[i] for i in keep]
-    types = [segments[i].fault_type for i in keep]
-    out: dict[tuple[str, str, str], float] = {}
-    for metric in metrics:
-        out[(metric.name, SEGMENTS_METRIC, ALL)] = metric(ranked, truth)
-        for key, value in breakdown_items(metric, types, ranked, truth).items():
-            out[(metric.name, SEGMENTS_METRIC, f"fault_type={key}")] = value
-    return out
-
-
 def _failed_rows(dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequence[Metric],
                  segments: Sequence[FaultSegment], reason: str) -> list[dict[str, Any]]:
     wheres = [ALL, *sorted({f"fault_type={s.fault_type}" for s in segments})]
@@ -132,12 +83,8 @@ def _failed_rows(dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequenc
 
 
 def _row(spec: MethodSpec, dataset: str, seed: int, metric: str, protocol: str, where: str, value: float,
-         reason: str = "") -> dict[str, Any]:
-    value = float(value)
-    if not np.isfinite(value) and not reason:
-        reason = "no segment of this kind was ranked"
-    return {"kind": KIND, "model": spec.label, "dataset": dataset, "seed": seed, "metric": metric,
-            "protocol": protocol, "breakdown": where, "value": value, REASON: reason if not np.isfinite(value) else ""}
+         reason: str = "no segment of this kind was ranked") -> dict[str, Any]:
+    return row(KIND, spec, dataset, seed, metric, protocol, where, value, reason)
 
 
 def score_localizers(dataset: Dataset, specs: Sequence[MethodSpec], metrics: Sequence[Metric]) -> list[dict[str, Any]]:

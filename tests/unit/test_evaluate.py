@@ -197,16 +197,20 @@ def test_metric_level_root_cause_uses_each_fault_types_declared_metrics():
     """
     from types import SimpleNamespace as NS
 
-    from faultlab.harness.evaluation import SEGMENTS_METRIC, MethodSpec
-    from faultlab.harness.evaluation.detector_rows import metric_level_rows
+    from faultlab.harness.evaluation import SEGMENTS_METRIC
+    from faultlab.harness.evaluation.segment_scores import metric_level_scores
     from faultlab.harness.scoring import METRICS
 
+    names = ["cart:cpu_cores", "x:y", "q:r", "payment:rss_bytes", "payment:memory_bytes"]
+    columns = pd.DataFrame({"name": names, "service": [n.split(":")[0] for n in names],
+                            "metric": [n.split(":")[1] for n in names]})
+    data = NS(columns=columns, candidates=["cart", "x", "q", "payment"])  # the column table is the truth's source
     segments = [NS(fault_type="cpu", root_cause=("cart",)), NS(fault_type="pause", root_cause=("cart",)),
                 NS(fault_type="memory_alloc", root_cause=("payment",))]
     rankings = [NS(metrics=[("cart:cpu_cores", 5.0), ("x:y", 1.0)]), NS(metrics=[("cart:cpu_cores", 1.0)]),
                 NS(metrics=[("q:r", 3.0), ("payment:rss_bytes", 2.0)])]
-    rows = metric_level_rows(rankings, segments, MethodSpec("zscore"), "d", 0, [METRICS.get("ac@1"), METRICS.get("ac@3")])
-    value = {(r["metric"], r["breakdown"]): r["value"] for r in rows if r["protocol"] == SEGMENTS_METRIC}
+    scores = metric_level_scores(data, rankings, segments, [METRICS.get("ac@1"), METRICS.get("ac@3")])
+    value = {(metric, where): v for (metric, protocol, where), v in scores.items() if protocol == SEGMENTS_METRIC}
     assert value[("ac@1", "all")] == pytest.approx(0.5)
     assert value[("ac@3", "all")] == pytest.approx(0.75)
     assert value[("ac@3", "fault_type=memory_alloc")] == pytest.approx(0.5)
