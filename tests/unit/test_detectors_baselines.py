@@ -71,6 +71,7 @@ def test_zscore_learned_threshold_is_a_margin_over_a_fault_free_quantile(synthet
     det = make_detector("zscore").fit(synthetic.train())
     learned = 1.5 * np.quantile(det.train_scores_, 0.99)
     assert det.threshold_ == pytest.approx(max(learned, 3.0))
+    assert (det.train_scores_ > det.threshold_).mean() <= 0.01
     test = synthetic.test()
     normal = (test.y == 0) & (test.labels["recovering"].to_numpy() == 0)
     assert det.predict(test)[normal].mean() < 0.05
