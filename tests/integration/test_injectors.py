@@ -51,10 +51,60 @@ def returned(record):
     assert record["detail"]["returned_to_baseline_at"] is not None, record
 
 
+def cpu_pressure_total_s() -> float | None:
+    """The host's cumulative CPU stall ('some' line of /proc/pressure/cpu), seconds; None without PSI."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            line = next(x for x in f if x.startswith("some"))
+    except (OSError, StopIteration):
+        return None
+    return int(line.split("total=")[1]) / 1e6
+
+
+def stall_share(trace: list[tuple[float, float]], t0: float, t1: float) -> float:
+    """Share of [t0, t1] during which some task on the host waited for a CPU (0 without PSI)."""
+    inside = [(t, s) for t, s in trace if t0 <= t <= t1]
+    if len(inside) < 2:
+        return 0.0
+    (ta, sa), (tb, sb) = inside[0], inside[-1]
+    return min(1.0, max(0.0, (sb - sa) / (tb - ta)))
+
+
 def test_cpu_90pct_of_one_core(ops, tmp_path):
-    r = inject(ops, tmp_path, "cpu", "cart", {"load_pct": 90, "cores": 1})
+    """90 % of one core, less what the host's scheduler withheld.
+
+    stress-ng's --cpu-load busy-waits for a share of wall time, so time its worker spends
+    waiting for a CPU (other containers, Locust, the test itself on a two-core CI host) is lost
+    load: a correct injector reaches about 0.9 x (1 - stall). The stall is read from the
+    kernel's pressure-stall counter over the fault, so the bound is strict on a quiet host
+    and does not fail the test for contention it cannot control.
+    """
+    import threading
+    from datetime import datetime
+
+    trace: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            total = cpu_pressure_total_s()
+            if total is not None:
+                trace.append((time.time(), total))
+            done.wait(0.5)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        r = inject(ops, tmp_path, "cpu", "cart", {"load_pct": 90, "cores": 1})
+    finally:
+        done.set()
+        watcher.join()
     assert r["outcome"] == "reverted", r
-    assert 0.80 <= r["effect"]["change"] <= 1.00, r["effect"]
+    t0, t1 = (datetime.fromisoformat(r[k]).timestamp()
+              for k in ("applied_at", "reverted_at"))
+    stall = stall_share(trace, t0, t1)
+    low = 0.9 * 0.9 * (1.0 - stall)  # 10 % tolerance on the load the host could give
+    assert low <= r["effect"]["change"] <= 1.00, (r["effect"], f"host CPU stall {stall:.2f}")
     returned(r)
     nothing_left(ops)
 
