@@ -14,6 +14,7 @@ validated.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -26,6 +27,7 @@ import pandas as pd
 
 from faultlab.errors import BadInput, Interrupted, RunFailed
 from faultlab.interrupt import interruptible
+from faultlab.harness import hostload
 from faultlab.harness.runfolder import RunFolder, create_run_folder, utc_now, write_manifest
 from faultlab.harness.scenario import RunPlan, Scenario, load_scenario, resolve_plan, write_plan
 from faultlab.injectors.ground_truth import iso_ms
@@ -122,7 +124,8 @@ def run_scenario(
     write_plan(plan, folder.plan_file)
     log(f"run folder {folder.path}")
     started_at = utc_now()
-    state: dict[str, Any] = {"image_ids": {}, "load_start": None, "fault_start": None, "end": None}
+    state: dict[str, Any] = {"image_ids": {}, "load_start": None, "fault_start": None, "end": None,
+                             "host_load": None}
     outcome = _Outcome()
     with interruptible():
         try:
@@ -162,6 +165,7 @@ def run_scenario(
                         "load_start": iso_ms(state["load_start"] or None),
                         "fault_phase_start": iso_ms(state["fault_start"] or None),
                         "end": iso_ms(state["end"] or None),
+                        "host_load": state["host_load"],
                     },
                 )
     return RunResult(folder=folder, complete=outcome.complete, error=outcome.error)
@@ -210,6 +214,7 @@ def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict,
     state["fault_start"] = fault_start
     progress = Progress(plan, state["load_start"], log)
     progress.start()
+    host_load = hostload.Monitor().start()
     try:
         log(f"phase: warm-up {plan.warmup_s:.0f} s, fault-free training period {plan.train_s:.0f} s")
         if plan.faults:
@@ -225,6 +230,18 @@ def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict,
     finally:
         progress.stop()
         state["end"] = time.time()
+        state["host_load"] = host_load_summary(host_load.stop(), plan, state, log)
+
+
+def host_load_summary(readings: list[hostload.Reading], plan: RunPlan, state: dict, log: Log) -> dict:
+    """The host's outside load per phase (training, faults); its warnings go to the log too."""
+    start = state["load_start"] + plan.warmup_s
+    fault_start = min(state["fault_start"], state["end"])
+    phases = {"training": (start, fault_start), "faults": (fault_start, state["end"])}
+    summary = hostload.summarize(readings, phases, os.cpu_count() or 1)
+    for warning in summary["warnings"]:
+        log(f"warning: {warning}")
+    return summary
 
 
 def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict, log: Log) -> None:
@@ -255,6 +272,7 @@ def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, 
             "scenario": scenario.name,
             "train_end": iso_ms(state["fault_start"] or None),
             "faults": records,
+            "host_load": state["host_load"],
         },
     )
     dataset.save(folder.dataset_dir)

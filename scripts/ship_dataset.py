@@ -10,7 +10,10 @@ What it does, so that a shipped recording is exactly its run, minus what is not 
   rules (``recovering`` steps included); ``meta.json`` gets ``name`` and ``candidates`` (the
   nodes of graph.json);
 - parquet files are written with zstd; ``provenance/`` keeps the run's scenario, plan, journal
-  and manifest as they were recorded.
+  and manifest as they were recorded;
+- a run whose host was loaded by work outside the testbed (``meta.json`` ``host_load``
+  warnings, see ``harness/hostload.py``) is refused: record it again on a quiet machine, or
+  pass ``--allow-loaded-host`` and say so where the dataset is described.
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ PROVENANCE = ("scenario.yaml", "plan.yaml", "ground_truth.jsonl", "manifest.json
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def ship(run: Path, name: str, out_root: Path = ROOT / "harness" / "data") -> Path:
+def ship(run: Path, name: str, out_root: Path = ROOT / "harness" / "data", allow_loaded_host: bool = False) -> Path:
     data = load_dataset(run)
+    warnings = (data.meta.get("host_load") or {}).get("warnings") or []
+    if warnings and not allow_loaded_host:
+        raise SystemExit(f"{run}: not shipped, {'; '.join(warnings)} (--allow-loaded-host to ship it anyway)")
     cols = data.columns
     keep = [c for c, s in zip(cols["name"], cols["service"]) if s not in MONITORING]
     records = read_ground_truth(run / "ground_truth.jsonl")
@@ -61,8 +67,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="the run folder (runs/<time>-<scenario>/)")
     parser.add_argument("name", help="the registered name, e.g. bench-telesto")
+    parser.add_argument("--allow-loaded-host", action="store_true",
+                        help="ship a run recorded while outside work loaded the host")
     args = parser.parse_args()
-    dest = ship(args.run, args.name)
+    dest = ship(args.run, args.name, allow_loaded_host=args.allow_loaded_host)
     size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
     data = load_dataset(dest)
     test = data.test()

@@ -96,3 +96,9 @@ def test_manifest_is_complete_and_hashes_match(run):
         assert sha256_file(run.folder.path / rel) == digest, rel
     scores = json.loads((run.folder.path / "scores.json").read_text())
     assert scores, "scores.json is empty"
+    load = manifest["host_load"]  # measured outside work, per phase, in the dataset's meta too
+    assert set(load["phases"]) == {"training", "faults"}, load
+    for phase in load["phases"].values():
+        assert phase["intervals"] >= 3 and 0.0 <= phase["outside_cores"] <= phase["busy_cores"] <= load["cores"] + 0.1
+    meta = json.loads((run.folder.path / "dataset" / "meta.json").read_text())
+    assert meta["host_load"] == load

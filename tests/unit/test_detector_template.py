@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from faultlab.detectors import DETECTORS, Detector
 from faultlab.harness.synthetic import SyntheticSpec, generate
+from tests.repofiles import import_file
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "docs" / "detector_template.py"
 PARAMS = {"window": 6, "hidden": 6, "max_epochs": 4, "device": "cpu"}
 
 
@@ -21,10 +17,7 @@ PARAMS = {"window": 6, "hidden": 6, "max_epochs": 4, "device": "cpu"}
 def template():
     """Import the template file as a user's new module would be (it registers itself)."""
     if "template_graph_ae" not in DETECTORS:
-        spec = importlib.util.spec_from_file_location("faultlab_detector_template", TEMPLATE)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
+        import_file("docs/detector_template.py", "faultlab_detector_template")
     return DETECTORS.get("template_graph_ae")
 
 

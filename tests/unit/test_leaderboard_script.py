@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from faultlab.detectors import DETECTORS
 from faultlab.harness.dataset_index import resolve_dataset
 from faultlab.harness.evaluation import run_evaluation
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "leaderboard.py"
+from tests.repofiles import import_file
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("leaderboard_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file("scripts/leaderboard.py", "leaderboard_script")
 
 
 def test_fast_mode_shrinks_only_declared_parameters(script):

@@ -134,3 +134,28 @@ def test_progress_line_names_phase_and_current_fault():
     line = progress.line(1000.0 + plan.fault_phase_start_s + first.start_s + 1)
     assert first.fault_id in line and first.type in line and "left" in line
     assert "cool-down" in progress.line(1000.0 + plan.duration_s - 1)
+
+
+def test_host_load_is_summarized_per_phase_and_its_warning_logged(monkeypatch):
+    from faultlab.harness.hostload import Reading
+    from faultlab.harness.scenario import load_scenario, resolve_plan
+
+    plan = resolve_plan(load_scenario(SCENARIO))
+    t0 = 1000.0
+    fault_start = t0 + plan.fault_phase_start_s
+    state = {"load_start": t0, "fault_start": fault_start, "end": fault_start + 50.0}
+    # quiet until the fault phase, then 1.5 cores of work outside the containers
+    times = [t0 + plan.warmup_s + 10.0 * i for i in range(int((state["end"] - t0 - plan.warmup_s) // 10) + 1)]
+    readings, busy = [], 0.0
+    for prev, t in zip([times[0], *times], times, strict=False):
+        busy += (t - prev) * (1.5 if t > fault_start else 0.0)
+        readings.append(Reading(t, busy, {}))
+    logged: list[str] = []
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)  # the CI host's size
+    summary = runner.host_load_summary(readings, plan, state, logged.append)
+    assert summary["phases"]["training"]["outside_cores"] == 0.0
+    assert summary["phases"]["faults"]["outside_cores"] == pytest.approx(1.5, abs=0.2)
+    assert [m for m in logged if m.startswith("warning: during the faults phase")] == [f"warning: {summary['warnings'][0]}"]
+    interrupted = {**state, "end": fault_start - 20.0}  # stopped in the training period
+    summary = runner.host_load_summary([r for r in readings if r.t <= interrupted["end"]], plan, interrupted, logged.append)
+    assert set(summary["phases"]) == {"training"}
