@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -188,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, png in figures(evaluation.table, evaluation.timelines).items():
         (plot_dir / name).write_bytes(png)
         plots[name] = plot_dir / name
-    command = " ".join([".venv/bin/python scripts/leaderboard.py", *(argv if argv is not None else sys.argv[1:])])
+    command = regenerate_command(argv if argv is not None else sys.argv[1:])
     (out / "leaderboard.md").write_text(page(evaluation, failures, command, args.fast, plots, out))
     write_scores(evaluation.table, out / "scores.json", extra={"command": command, "settings": evaluation.settings})
     print(out / "leaderboard.md")
@@ -211,10 +212,20 @@ def run_parallel(datasets: Sequence[str], args: argparse.Namespace, argv: Sequen
     (out / "leaderboard").mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         codes = dict(pool.map(one, datasets))
-    command = " ".join([".venv/bin/python scripts/leaderboard.py", *argv])
+    command = regenerate_command(argv)
     (out / "leaderboard.md").write_text(index_page(datasets, codes, command, out))
     print(out / "leaderboard.md")
     return 0 if not any(codes.values()) else 1
+
+
+def regenerate_command(argv: Sequence[str]) -> str:
+    """The command that made a page, shell-quoted (JSON survives a paste), paths in the repository relative."""
+
+    def shown(arg: str) -> str:
+        path = Path(arg)
+        return str(path.relative_to(ROOT)) if path.is_absolute() and path.is_relative_to(ROOT) else arg
+
+    return shlex.join([".venv/bin/python", "scripts/leaderboard.py", *(shown(a) for a in argv)])
 
 
 def _strip(argv: Sequence[str], options: Sequence[str]) -> list[str]:

@@ -56,3 +56,16 @@ def test_parallel_mode_strips_its_own_options_and_indexes_each_dataset(script, t
     assert "```bash\ncmd --jobs 2\n```" in text and "[Full page](leaderboard/synthetic/leaderboard.md)" in text
     assert "| static_threshold |" in text and "| always_alarm |" in text and "| random |" in text
     assert "## gone" in text and "Could not be generated (exit 1)" in text
+
+
+def test_the_regenerate_command_can_be_pasted_into_a_shell(script):
+    import shlex
+
+    params = '{"telesto": {"max_epochs": 6}}'
+    argv = ["--datasets", "bench-mixed", "--out", str(script.ROOT / "docs" / "leaderboard" / "bench-mixed"),
+            "--method-params", params]
+    command = script.regenerate_command(argv)
+    assert "--out docs/leaderboard/bench-mixed" in command
+    assert shlex.split(command)[2:] == ["--datasets", "bench-mixed", "--out", "docs/leaderboard/bench-mixed",
+                                        "--method-params", params]
+    assert script.regenerate_command(["--out", "/elsewhere/x"]).endswith("--out /elsewhere/x")
