@@ -22,7 +22,7 @@ from pathlib import Path
 # This file is benchmarks/testbed.py: put the repository first so `testbed` is the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faultlab.harness.runner import restart_load  # noqa: E402
+from faultlab.harness.runs.runner import restart_load  # noqa: E402
 from faultlab.testbed.baseimage import LOCAL_BASE  # noqa: E402
 from faultlab.testbed.lifecycle import TestbedConfig, build, down, up  # noqa: E402
 from faultlab.testbed.smoke import by_service, prom_query  # noqa: E402

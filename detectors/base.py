@@ -40,7 +40,7 @@ import pandas as pd
 
 from faultlab.detectors.params import Params, build_params, check_seed
 from faultlab.detectors.persist import read_model, write_model
-from faultlab.detectors.preprocess import segments as flag_segments
+from faultlab.flags import runs_of as flag_segments
 from faultlab.detectors.registry import CLASSIFIERS, DETECTORS
 from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.errors import BadInput

@@ -3,7 +3,8 @@
 Not a detector: a generator of labelled anomalous windows, one fault type at a time, learnt
 from a dataset's labelled fault windows (:func:`faultlab.detectors.windows.fault_windows`),
 to enlarge a classifier's training data (:func:`augment`; the harness applies it to a
-classifier's training folds when the method's params carry ``augment: {per_class: N}``).
+classifier's training folds when the method's params carry ``augment: {per_class: N}``, or to TELESTO's
+splits with ``--protocol-augment cmsf_gan``).
 
 Followed:
 
@@ -33,7 +34,7 @@ Where the paper is silent, chosen here:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,17 +169,29 @@ class CMSFGAN:
 
 
 def augment(
-    windows: np.ndarray, labels: Sequence[str], n_per_class: int, seed: int = 0, **params: Any
+    windows: np.ndarray, labels: Sequence[str], spec: Mapping[str, Any] | None, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The given windows and labels plus ``n_per_class`` CMSF-GAN windows of every fault type in ``labels``.
+    """A training fold plus CMSF-GAN windows of every fault type in ``labels`` (seed 004 sec. 3.1).
 
-    ``params`` are :class:`CMSFGANParams` (e.g. ``max_epochs``). Real windows come first, in
-    their order; the generator is trained on exactly these windows, so use it inside a
-    cross-validation fold on that fold's training part only.
+    The one augmentation entry point, for the event folds (a classifier's ``augment`` parameter)
+    and TELESTO's splits (``--protocol-augment cmsf_gan``) alike. ``spec`` is
+    ``{per_class: N, <CMSFGANParams>}``: N generated windows per type (default: the fold's mean
+    windows per type, about doubling it), the rest go to :class:`CMSFGAN` (e.g. ``max_epochs``).
+    ``None`` or ``{}`` returns the fold as is. Real windows come first, in their order; the
+    generator is trained on exactly these windows, so call it on a fold's training part only.
     """
     labels_arr = np.asarray([str(x) for x in labels])
-    if n_per_class == 0:
-        return np.asarray(windows, dtype=np.float64), labels_arr
+    real = np.asarray(windows, dtype=np.float64)
+    if not spec:
+        return real, labels_arr
+    params = dict(spec)
+    per_class = params.pop("per_class", None)
+    if per_class is None:
+        per_class = max(1, round(len(labels_arr) / max(len(set(labels_arr.tolist())), 1)))
+    if not isinstance(per_class, int) or isinstance(per_class, bool) or per_class < 0:
+        raise BadInput(f"augment: 'per_class' must be an integer >= 0, got {per_class!r}")
+    if per_class == 0:
+        return real, labels_arr
     gan = CMSFGAN(seed=seed, **params).fit(windows, labels_arr)
-    fake, fake_labels = gan.sample(n_per_class)
-    return np.concatenate([np.asarray(windows, dtype=np.float64), fake]), np.concatenate([labels_arr, fake_labels])
+    fake, fake_labels = gan.sample(per_class)
+    return np.concatenate([real, fake]), np.concatenate([labels_arr, fake_labels])

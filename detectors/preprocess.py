@@ -1,5 +1,4 @@
-"""Shared building blocks: scalers fitted on training data, window <-> step score mapping,
-and contiguous segments of a 0/1 series.
+"""Shared building blocks: scalers fitted on training data and window <-> step score mapping.
 
 Scalers are fitted on the fault-free training part only (fitting on test data would leak the
 faults into the normalisation). Their state is two arrays, so detectors can save them in npz.
@@ -137,15 +136,6 @@ MIN_DRIFT_STEPS = 30
 def drift_steps(window_s: float | None, step_s: float) -> int:
     """Steps of a drift window of ``window_s`` seconds, at least :data:`MIN_DRIFT_STEPS` (0 when off)."""
     return 0 if window_s is None else max(int(round(window_s / step_s)), MIN_DRIFT_STEPS)
-
-
-def segments(flags: np.ndarray) -> list[tuple[int, int]]:
-    """Contiguous runs of nonzero values as ``(start, end)`` with ``end`` exclusive."""
-    flags = np.asarray(flags).astype(bool).astype(np.int8)
-    edges = np.diff(np.concatenate([[0], flags, [0]]))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    return list(zip(starts.tolist(), ends.tolist()))
 
 
 def _as_2d(values: np.ndarray) -> np.ndarray:

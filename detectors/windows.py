@@ -58,13 +58,26 @@ def fault_segments(data: Dataset) -> list[FaultSegment]:
     return out
 
 
+def window_ends(start: int, end: int, size: int, stride: int) -> list[int]:
+    """Last steps of the ``size``-step windows inside steps ``start .. end - 1``, ``stride`` apart.
+
+    The one rule for cutting a fault into windows (event folds and TELESTO's protocol alike):
+    windows start at the fault's first step while they fit inside it; a fault shorter than
+    ``size`` still gives one window, the ``size`` steps ending at its last step (a little of the
+    normal lead-in included rather than the fault dropped), unless the data has too few steps
+    before it.
+    """
+    ends = list(range(start + size - 1, end, stride))
+    if not ends and end - 1 >= size - 1:
+        ends = [end - 1]
+    return ends
+
+
 def fault_windows(data: Dataset, size: int, stride: int | None = None) -> FaultWindows:
     """Windows of ``size`` steps inside each labelled fault event.
 
     Windows start at the event's first step and advance by ``stride`` (default ``size``:
-    non-overlapping) while they fit inside the event; an event shorter than ``size`` still
-    gives one window, the ``size`` steps ending at the event's last step (so it includes a
-    little of the normal lead-in rather than being dropped).
+    non-overlapping), cut by :func:`window_ends`.
     """
     if size < 1:
         raise BadInput(f"window size must be >= 1, got {size}")
@@ -80,7 +93,7 @@ def fault_windows(data: Dataset, size: int, stride: int | None = None) -> FaultW
     for seg in fault_segments(data):
         if not seg.fault_type:
             continue
-        seg_ends = list(range(seg.start + size - 1, seg.end, stride)) or [max(seg.end - 1, size - 1)]
+        seg_ends = window_ends(seg.start, seg.end, size, stride)
         ends += seg_ends
         labels += [seg.fault_type] * len(seg_ends)
         ids += [seg.fault_id] * len(seg_ends)

@@ -21,7 +21,7 @@ from pathlib import Path
 os.environ["OMP_NUM_THREADS"] = "1"
 
 from faultlab.detectors import CLASSIFIERS, DETECTORS  # noqa: E402
-from faultlab.harness.check import run_check  # noqa: E402
+from faultlab.harness.gate.check import run_check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DETECTOR_NAMES = ["static_threshold", "zscore", "iforest", "lstm_ae", "attae", "gnn_lstm_vae", "dcrnn"]

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from faultlab.harness.results import write_scores
+from faultlab.harness.reports.scores_file import write_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Parameters shrunk in --fast mode, where a method has them.
@@ -67,10 +67,8 @@ def method_specs(registry: Any, fast: bool, skip: Sequence[str] = (),
 
 def localizer_specs(fast: bool, skip: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Registered root-cause localizers (fast mode: shrunk like the detectors), where this checkout has them."""
-    try:
-        from faultlab.detectors.localizers import LOCALIZER_INDEX
-    except ImportError:
-        return []
+    from faultlab.detectors.localizers import LOCALIZER_INDEX
+
     specs = []
     for name in LOCALIZER_INDEX.names():
         if name in SLOW_LOCALIZERS or name in skip:
@@ -101,7 +99,7 @@ def build(datasets: Sequence[str], seeds: Sequence[int], fast: bool, skip: Seque
           **options: Any) -> tuple[Any, list[tuple[str, str, str]]]:
     """The merged evaluation of every method on every dataset, and the failures."""
     from faultlab.detectors import CLASSIFIERS, DETECTORS
-    from faultlab.harness.dataset_index import resolve_dataset
+    from faultlab.harness.datasets.index import resolve_dataset
     from faultlab.harness.evaluation import Evaluation, run_evaluation
 
     tables, timelines, settings, failures = [], [], {}, []
@@ -134,7 +132,7 @@ def build(datasets: Sequence[str], seeds: Sequence[int], fast: bool, skip: Seque
 def page(evaluation: Any, failures: Sequence[tuple[str, str, str]], command: str, fast: bool,
          plots: dict[str, Path], out: Path) -> str:
     """docs/leaderboard.md: the regenerate command, provenance, the leaderboard, plots, failures."""
-    from faultlab.harness.leaderboard import markdown
+    from faultlab.harness.reports.leaderboard import markdown
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                             check=False).stdout.strip()
@@ -173,8 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     overrides = json.loads(args.method_params)
 
-    from faultlab.harness.dataset_index import DATASETS
-    from faultlab.harness.leaderboard import figures
+    from faultlab.harness.datasets.index import DATASETS
+    from faultlab.harness.reports.leaderboard import figures
 
     datasets = args.datasets.split(",") if args.datasets else DATASETS.names()
     if args.jobs > 1 and len(datasets) > 1:
@@ -246,7 +244,7 @@ def _strip(argv: Sequence[str], options: Sequence[str]) -> list[str]:
 
 def index_page(datasets: Sequence[str], codes: dict[str, int], command: str, out: Path) -> str:
     """The index: the command, then per dataset its best detector next to the floors, and a link."""
-    from faultlab.harness.results import read_scores
+    from faultlab.harness.reports.scores_file import read_scores
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                             check=False).stdout.strip()

@@ -1,4 +1,4 @@
-"""Turn a recorded run folder into a shipped, registered dataset under harness/data/<name>/.
+"""Turn a recorded run folder into a shipped, registered dataset under harness/datasets/recordings/<name>/.
 
     .venv/bin/python scripts/ship_dataset.py runs/<run> bench-telesto
 
@@ -12,7 +12,7 @@ What it does, so that a shipped recording is exactly its run, minus what is not 
 - parquet files are written with zstd; ``provenance/`` keeps the run's scenario, plan, journal
   and manifest as they were recorded;
 - a run whose host was loaded by work outside the testbed (``meta.json`` ``host_load``
-  warnings, see ``harness/hostload.py``) is refused: record it again on a quiet machine, or
+  warnings, see ``harness/runs/hostload.py``) is refused: record it again on a quiet machine, or
   pass ``--allow-loaded-host`` and say so where the dataset is described.
 """
 
@@ -28,13 +28,13 @@ import pandas as pd
 
 from faultlab.dataset import load_dataset
 from faultlab.harness.collect import MONITORING_SERVICES as MONITORING
-from faultlab.harness.labels import labels_from_ground_truth, read_ground_truth
+from faultlab.harness.datasets.labels import labels_from_ground_truth, read_ground_truth
 
 PROVENANCE = ("scenario.yaml", "plan.yaml", "ground_truth.jsonl", "manifest.json")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def ship(run: Path, name: str, out_root: Path = ROOT / "harness" / "data", allow_loaded_host: bool = False) -> Path:
+def ship(run: Path, name: str, out_root: Path = ROOT / "harness" / "datasets" / "recordings", allow_loaded_host: bool = False) -> Path:
     data = load_dataset(run)
     warnings = (data.meta.get("host_load") or {}).get("warnings") or []
     if warnings and not allow_loaded_host:

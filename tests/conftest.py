@@ -38,18 +38,13 @@ def testbed_config():
 @pytest.fixture(scope="session")
 def testbed(testbed_config):
     """The running stack (status dict), up once per session, down (and checked) at the end."""
-    from faultlab.testbed.lifecycle import down, up
+    from faultlab.harness.runs.runner import clean_and_down
+    from faultlab.testbed.lifecycle import up
 
     info = up(testbed_config)
     yield info
     if os.environ.get("FAULTLAB_KEEP_TESTBED") == "1":
         return
-    try:
-        from faultlab.injectors.cleanup import clean_all
-    except ImportError:
-        clean_all = None
-    if clean_all is not None:
-        clean_all()
-    down(testbed_config)
+    clean_and_down(testbed_config)
     left = project_leftovers(testbed_config.project)
     assert left == {"containers": [], "networks": [], "volumes": []}, f"down left {left}"

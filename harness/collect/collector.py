@@ -1,7 +1,7 @@
 """From a Prometheus server and a time range to a :class:`faultlab.dataset.Dataset`.
 
 The collector knows nothing about faults: labels come in ready-made (a DataFrame on the grid,
-or a callable that builds one from the grid, e.g. ``faultlab.harness.labels.labels_from_ground_truth``
+or a callable that builds one from the grid, e.g. ``faultlab.harness.datasets.labels.labels_from_ground_truth``
 bound to the ground-truth records).
 """
 

@@ -48,9 +48,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from faultlab.detectors import CLASSIFIERS
     from faultlab.detectors.floors import scored_detectors
-    from faultlab.harness.dataset_index import resolve_dataset
+    from faultlab.harness.datasets.index import resolve_dataset
     from faultlab.harness.evaluation import run_evaluation
-    from faultlab.harness.leaderboard import markdown, write_reports
+    from faultlab.harness.reports.leaderboard import markdown, write_reports
 
     detectors = name_list(args.detectors, "--detectors")
     classifiers = name_list(args.classifiers, "--classifiers")

@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faultlab.harness.check import junit_xml, render_diff, run_check
+    from faultlab.harness.gate.check import junit_xml, render_diff, run_check
     from faultlab.errors import BadInput
 
     detectors = name_list(args.detectors, "--detectors")

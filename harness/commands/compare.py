@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faultlab.harness.compare import load_source, render_markdown, side_by_side
+    from faultlab.harness.reports.compare import load_source, render_markdown, side_by_side
 
     detectors = name_list(args.detectors, "--detectors")
     classifiers = name_list(args.classifiers, "--classifiers")

@@ -15,7 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faultlab.harness.dataset_index import resolve_dataset
+    from faultlab.harness.datasets.index import resolve_dataset
     from faultlab.harness.io import export_dataset
 
     for file in export_dataset(resolve_dataset(args.dataset), args.format, args.out):

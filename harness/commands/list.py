@@ -7,7 +7,6 @@ import importlib
 import json
 from typing import Any
 
-from faultlab.errors import RunFailed
 
 #: what -> (module to import, registry attribute)
 SOURCES = {
@@ -16,7 +15,7 @@ SOURCES = {
     "classifiers": ("faultlab.detectors", "CLASSIFIERS"),
     "localizers": ("faultlab.detectors.localizers", "LOCALIZER_INDEX"),
     "metrics": ("faultlab.harness.scoring", "METRICS"),
-    "datasets": ("faultlab.harness.dataset_index", "DATASETS"),
+    "datasets": ("faultlab.harness.datasets.index", "DATASETS"),
 }
 
 
@@ -30,10 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def load_registry(what: str) -> Any:
     """Import the registry's package only now, so one broken optional dependency is named clearly."""
     module, attribute = SOURCES[what]
-    try:
-        return getattr(importlib.import_module(module), attribute)
-    except ImportError as exc:
-        raise RunFailed(f"cannot list {what}: importing {module} failed ({exc}); is the package installed?") from None
+    return getattr(importlib.import_module(module), attribute)
 
 
 def _first_line(obj: Any) -> str:

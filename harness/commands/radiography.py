@@ -24,8 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faultlab.harness.dataset_index import resolve_dataset
-    from faultlab.harness.radiography import write_radiography
+    from faultlab.harness.datasets.index import resolve_dataset
+    from faultlab.harness.reports.radiography import write_radiography
 
     try:
         params = json.loads(args.params)

@@ -16,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from faultlab.harness.runner import run_scenario
+    from faultlab.harness.runs.runner import run_scenario
 
     if args.dry_run:
         from faultlab.harness.commands.validate import validate

@@ -86,20 +86,11 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    from faultlab.testbed.lifecycle import down
+    from faultlab.harness.runs.runner import clean_and_down
+    from faultlab.testbed.lifecycle import TestbedConfig
 
-    _clean_faults()
-    down()
+    clean_and_down(TestbedConfig())
     return 0
-
-
-def _clean_faults() -> None:
-    """Remove fault leftovers before the stack goes (injectors own the how)."""
-    try:
-        from faultlab.injectors.cleanup import clean_all
-    except ImportError:
-        return
-    clean_all()
 
 
 def _smoke(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import numpy as np
 
 from faultlab.dataset import Dataset
 from faultlab.detectors import FaultWindows
+from faultlab.detectors.cmsf_gan import augment
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation.table import ALL, EVENT_SPLIT, MethodSpec, row as table_row
 from faultlab.harness.scoring import Metric, breakdown_items
@@ -81,7 +82,7 @@ def score_classifier(
         if not judge.any():
             continue
         model = make_classifier(spec.name, params, seed)
-        windows, labels = _augmented(fw.windows[train], fw.labels[train], augmentation, seed)
+        windows, labels = augment(fw.windows[train], fw.labels[train], augmentation, seed)
         model.fit(windows, labels, columns=fw.columns, graph=fw.graph)
         predicted[judge] = model.predict(fw.windows[judge])
         judged |= judge
@@ -133,17 +134,7 @@ def split_augment(params: Any) -> tuple[dict[str, Any], Any]:
     """A classifier's params without the reserved ``augment`` key, and that key's value (or None)."""
     rest = dict(params)
     spec = rest.pop("augment", None)
-    if spec is not None and (not isinstance(spec, dict) or not isinstance(spec.get("per_class"), int) or spec["per_class"] < 0):
-        raise BadInput(f"classifier parameter 'augment' must be a mapping with an integer 'per_class' >= 0, got {spec!r}")
+    per_class = spec.get("per_class") if isinstance(spec, dict) else None
+    if spec is not None and (not isinstance(spec, dict) or not (per_class is None or (isinstance(per_class, int) and per_class >= 0))):
+        raise BadInput(f"classifier parameter 'augment' must be a mapping like {{per_class: N}} with N >= 0, got {spec!r}")
     return rest, spec
-
-
-def _augmented(windows: np.ndarray, labels: np.ndarray, spec: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A training fold plus CMSF-GAN windows per fault type, when the classifier's params hold
-    ``augment: {per_class: N, <CMSF-GAN params>}`` (seed 004 sec. 3.1); the fold as is otherwise."""
-    if not spec:
-        return windows, labels
-    from faultlab.detectors.cmsf_gan import augment
-
-    options = {k: v for k, v in spec.items() if k != "per_class"}
-    return augment(windows, labels, spec["per_class"], seed, **options)

@@ -25,7 +25,7 @@ from faultlab.harness.evaluation.table import (
     ADJUSTED, ALL, FREE, ORACLE, OWN, SEGMENTS, TRAIN_ALARM_RATE, MethodSpec, ScoreTimeline,
     ScoringOptions, row,
 )
-from faultlab.harness.radiography import detector_radiographies
+from faultlab.harness.reports.radiography import detector_radiographies
 from faultlab.harness.scoring import Metric, best_f1_threshold, group_masks
 from faultlab.harness.scoring.events import to_seconds
 from faultlab.harness.scoring.rootcause import random_ranking_expectation

@@ -47,6 +47,7 @@ import numpy as np
 
 from faultlab.dataset import Dataset
 from faultlab.detectors import FaultSegment, fault_segments
+from faultlab.detectors.windows import window_ends
 from faultlab.documents import read_document
 from faultlab.errors import BadInput
 
@@ -169,13 +170,6 @@ def split_roles(folds: np.ndarray, split: int, n_splits: int) -> tuple[np.ndarra
 
 
 # ---- windows ------------------------------------------------------------------------------
-def _window_ends(start: int, end: int, size: int, stride: int) -> list[int]:
-    ends = list(range(start + size - 1, end, stride))
-    if not ends and end - 1 >= size - 1:
-        ends = [end - 1]  # a short injection still gives one window (with a little lead-in)
-    return ends
-
-
 def protocol_windows(dataset: Dataset, options: ProtocolOptions) -> ProtocolData:
     """Cut ``dataset`` into the protocol's windows; :class:`ProtocolUnavailable` says why it cannot."""
     events = injections(dataset, options.group_by)
@@ -234,7 +228,7 @@ def protocol_windows(dataset: Dataset, options: ProtocolOptions) -> ProtocolData
     for e in events:
         for node in nodes_of(e.targets):
             for start, end in ((part.start, part.end) for part in e.parts):
-                for last in _window_ends(start, end, size, stride):
+                for last in window_ends(start, end, size, stride):
                     windows.append(cube[last - size + 1 : last + 1, node_index[node], :])
                     labels.append(e.fault_type)
                     sources.append(e.fault_id)

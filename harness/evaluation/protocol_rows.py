@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from faultlab.dataset import Dataset
+from faultlab.detectors.cmsf_gan import augment
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation.classifier_rows import class_rows
 from faultlab.harness.evaluation.protocol import (
@@ -59,7 +60,7 @@ def score_protocol(
             continue
         train_w, train_y = data.windows[train], data.labels[train]
         if options.augment:
-            train_w, train_y = augment_windows(train_w, train_y, options, seed)
+            train_w, train_y = augment(train_w, train_y, {"per_class": None, **options.augment_params}, seed)
         model = make_classifier(spec.name, spec.params, seed)
         kwargs: dict[str, Any] = {"columns": data.columns, "graph": dataset.graph}
         if getattr(model, "accepts_validation", False) and val.any():
@@ -96,22 +97,6 @@ def _macro_precision_recall(truth: np.ndarray, pred: np.ndarray) -> dict[str, fl
     labels = sorted(set(truth.tolist()))
     p, r, _, _ = precision_recall_fscore_support(truth, pred, labels=labels, average="macro", zero_division=0)
     return {"macro_precision": float(p), "macro_recall": float(r)}
-
-
-def augment_windows(windows: np.ndarray, labels: np.ndarray, options: ProtocolOptions, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A training fold plus CMSF-GAN windows (seed 004) of every class in it, fitted on that fold only.
-
-    ``options.augment_params`` go to :func:`faultlab.detectors.cmsf_gan.augment`;
-    ``n_per_class`` defaults to the fold's mean windows per class (about doubling the fold).
-    """
-    try:
-        from faultlab.detectors.cmsf_gan import augment
-    except ImportError as exc:
-        raise BadInput(f"protocol: augment 'cmsf_gan' needs faultlab.detectors.cmsf_gan ({exc})") from None
-    params = dict(options.augment_params)
-    n_per_class = int(params.pop("n_per_class", max(1, round(len(labels) / max(len(set(labels.tolist())), 1)))))
-    out_w, out_y = augment(windows, labels, n_per_class, seed=seed, **params)
-    return np.asarray(out_w, dtype=np.float64), np.asarray(out_y).astype(str)
 
 
 #: TELESTO's Table 3 (cassandra node): accuracy and F1 per split 1-5 and the mean.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from faultlab.harness.io.table import (
+from faultlab.harness.io.parsing import (
     build_dataset,
     infer_interval_s,
     labels_frame,

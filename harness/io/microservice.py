@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from faultlab.harness.io.table import (
+from faultlab.harness.io.parsing import (
     build_dataset,
     infer_interval_s,
     labels_frame,

@@ -11,7 +11,7 @@
   as they are, so a PromQL ``rate(...)`` is a gauge here.
 * **labels**: a ground-truth journal (``*.jsonl``, Faultlab's own) or an incident CSV with
   columns ``start``, ``end``, ``service``, ``type`` (and optionally ``id``). Incidents become
-  ground-truth records, so labelling follows :mod:`faultlab.harness.labels` exactly
+  ground-truth records, so labelling follows :mod:`faultlab.harness.datasets.labels` exactly
   (``start <= t <= end``, overlaps joined).
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from faultlab.harness.collect.catalog import MetricSpec
-from faultlab.harness.io.table import parse_timestamps, read_csv
+from faultlab.harness.io.parsing import parse_timestamps, read_csv
 
 from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.documents import read_document
@@ -91,7 +91,7 @@ def incidents_to_records(file: str | Path) -> list[dict[str, Any]]:
 
 def read_label_records(file: str | Path) -> list[dict[str, Any]]:
     """Ground-truth records from a journal (``.jsonl``) or an incident CSV (``.csv``)."""
-    from faultlab.harness.labels import read_ground_truth
+    from faultlab.harness.datasets.labels import read_ground_truth
 
     file = Path(file)
     if file.suffix == ".jsonl":
@@ -117,7 +117,7 @@ def collect_any(
     """Collect ``start``..``end`` from any Prometheus into a Dataset (see the module docstring)."""
     from faultlab.harness.collect import collect_dataset
     from faultlab.harness.collect.transform import to_utc
-    from faultlab.harness.labels import labels_from_ground_truth
+    from faultlab.harness.datasets.labels import labels_from_ground_truth
 
     records = read_label_records(labels) if labels is not None else []
     options: dict[str, Any] = {}

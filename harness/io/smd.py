@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from faultlab.harness.io.table import (
+from faultlab.harness.io.parsing import (
     build_dataset,
     labels_frame,
     parse_labels,

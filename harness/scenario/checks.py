@@ -144,11 +144,11 @@ def check_fault_params(
 
 def _http_only(type_name: str) -> bool:
     """Traffic faults send HTTP to the target's port 8080: only services can take them."""
-    try:
-        from faultlab.injectors.traffic import TrafficFault
+    from faultlab.injectors.traffic import TrafficFault
 
+    try:
         return issubclass(_fault_class(type_name), TrafficFault)
-    except (ImportError, BadInput):
+    except BadInput:  # an unknown type is reported by the type check, not here
         return False
 
 

@@ -16,26 +16,24 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def _names(kind: str) -> list[str] | None:
-    try:
-        if kind == "faults":
-            from faultlab.injectors import FAULTS
+    """The registered names of one kind (imported only here: the schema module stays light)."""
+    if kind == "faults":
+        from faultlab.injectors import FAULTS
 
-            return FAULTS.names() or None
-        if kind == "shapes":
-            from faultlab.testbed.app.loadgen.shapes import SHAPES
+        return FAULTS.names() or None
+    if kind == "shapes":
+        from faultlab.testbed.app.loadgen.shapes import SHAPES
 
-            return sorted(SHAPES)
-        if kind in ("detectors", "classifiers"):
-            from faultlab import detectors
+        return sorted(SHAPES)
+    if kind in ("detectors", "classifiers"):
+        from faultlab import detectors
 
-            registry = detectors.DETECTORS if kind == "detectors" else detectors.CLASSIFIERS
-            return registry.names() or None
-        if kind == "metrics":
-            from faultlab.harness.scoring import METRICS
+        registry = detectors.DETECTORS if kind == "detectors" else detectors.CLASSIFIERS
+        return registry.names() or None
+    if kind == "metrics":
+        from faultlab.harness.scoring import METRICS
 
-            return METRICS.names() or None
-    except ImportError:
-        return None
+        return METRICS.names() or None
     return None
 
 

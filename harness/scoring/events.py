@@ -12,16 +12,14 @@ from typing import Any
 import numpy as np
 
 from faultlab.errors import BadInput
+from faultlab.flags import runs_of
 from faultlab.harness.scoring.base import as_binary, check_same_length, register
 
 
 def segment_events(y: Any) -> np.ndarray:
     """``E x 2`` array of the ``(start, end)`` indices (inclusive) of each run of 1s in ``y``."""
-    flags = as_binary(y, "labels").astype(np.int8)
-    edges = np.diff(np.concatenate(([0], flags, [0])))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1) - 1
-    return np.stack([starts, ends], axis=1).astype(np.int64)
+    runs = runs_of(as_binary(y, "labels"))
+    return np.array([(start, end - 1) for start, end in runs], dtype=np.int64).reshape(-1, 2)
 
 
 def segment_runs(keys: Sequence[str] | np.ndarray, empty: str = "") -> tuple[np.ndarray, list[str]]:

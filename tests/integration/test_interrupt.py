@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from faultlab.dataset import load_dataset
-from faultlab.harness.labels import read_ground_truth
+from faultlab.harness.datasets.labels import read_ground_truth
 
 pytestmark = pytest.mark.integration
 

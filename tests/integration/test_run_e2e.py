@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from faultlab.dataset import load_dataset
-from faultlab.harness.labels import read_ground_truth
-from faultlab.harness.runfolder import read_manifest, sha256_file
-from faultlab.harness.runner import run_scenario
+from faultlab.harness.datasets.labels import read_ground_truth
+from faultlab.harness.runs.folder import read_manifest, sha256_file
+from faultlab.harness.runs.runner import run_scenario
 
 pytestmark = pytest.mark.integration
 

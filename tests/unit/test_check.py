@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from faultlab.harness.check import KEY, Baseline, compare_to_baseline, junit_xml, load_baseline, render_diff
+from faultlab.harness.gate.check import KEY, Baseline, compare_to_baseline, junit_xml, load_baseline, render_diff
 from faultlab.harness.cli import main
 from faultlab.errors import BadInput
 

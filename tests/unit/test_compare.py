@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from faultlab.harness.cli import main
-from faultlab.harness.compare import Source, load_source, render_markdown, side_by_side
+from faultlab.harness.reports.compare import Source, load_source, render_markdown, side_by_side
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation import ALL, COLUMNS, FREE, OWN
-from faultlab.harness.results import write_scores
+from faultlab.harness.reports.scores_file import write_scores
 
 
 def table(model: str, f1: list[float], dataset: str = "d") -> pd.DataFrame:

@@ -8,11 +8,11 @@ import pytest
 pytest.importorskip("distributed", reason="the Dask grid is an optional extra (pip install 'faultlab[dask]')")
 
 from faultlab.harness.cli import main
-from faultlab.harness.dataset_index import resolve_dataset
+from faultlab.harness.datasets.index import resolve_dataset
 from faultlab.harness.evaluation import run_evaluation
 from faultlab.harness.evaluation.distributed import DaskGrid, plan_tasks
 from faultlab.harness.evaluation.table import as_specs
-from faultlab.harness.synthetic import generate
+from faultlab.harness.datasets.synthetic import generate
 
 from faultlab.errors import BadInput, RunFailed
 

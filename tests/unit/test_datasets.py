@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from faultlab.harness.dataset_index import DATASETS, resolve_dataset
+from faultlab.harness.datasets.index import DATASETS, resolve_dataset
 from faultlab.errors import BadInput
-from faultlab.harness.synthetic import generate
+from faultlab.harness.datasets.synthetic import generate
 
 
 def test_synthetic_datasets_are_registered_by_name():
@@ -53,8 +53,8 @@ def test_existing_folder_that_is_not_a_dataset_is_bad_input(tmp_path):
 
 def test_recorded_quickstart_is_a_real_run_whose_labels_follow_its_journal():
     """The shipped recording: labels re-derived from its own ground truth match, 11 faults, a graph."""
-    from faultlab.harness.dataset_index import RECORDED_DIR
-    from faultlab.harness.labels import labels_from_ground_truth, read_ground_truth
+    from faultlab.harness.datasets.index import RECORDED_DIR
+    from faultlab.harness.datasets.labels import labels_from_ground_truth, read_ground_truth
 
     data = resolve_dataset("quickstart-recorded")
     records = read_ground_truth(RECORDED_DIR / "quickstart-recorded" / "provenance" / "ground_truth.jsonl")

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from faultlab.detectors import DETECTORS, Detector
-from faultlab.harness.synthetic import SyntheticSpec, generate
+from faultlab.harness.datasets.synthetic import SyntheticSpec, generate
 from tests.repofiles import import_file
 
 PARAMS = {"window": 6, "hidden": 6, "max_epochs": 4, "device": "cpu"}
@@ -45,8 +45,8 @@ def test_the_template_saves_and_loads_to_identical_scores(template, data, tmp_pa
 
 def test_the_template_is_gated_by_check(template, data, tmp_path, monkeypatch):
     """Record a baseline on purpose, then the same code passes its own gate (README, step 2-3)."""
-    from faultlab.harness import dataset_index
-    from faultlab.harness.check import run_check
+    from faultlab.harness.datasets import index as dataset_index
+    from faultlab.harness.gate.check import run_check
 
     monkeypatch.setitem(dataset_index.DATASETS._items, "template-data", lambda: data)
     baseline = tmp_path / "template.json"

@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 from faultlab.detectors import fault_segments, fault_windows, make_classifier, make_detector
 from faultlab.detectors.random_forest import window_statistics
 from faultlab.dataset import Dataset, ServiceGraph
-from faultlab.harness.dataset_index import resolve_dataset
+from faultlab.harness.datasets.index import resolve_dataset
 from faultlab.errors import BadInput
 
 

@@ -15,7 +15,7 @@ import pytest
 from faultlab.detectors import CLASSIFIERS, DETECTORS, Classifier, Detector, fault_windows, make_classifier, make_detector
 from faultlab.detectors.floors import is_floor
 from faultlab.errors import BadInput
-from faultlab.harness.synthetic import generate
+from faultlab.harness.datasets.synthetic import generate
 
 DETECTOR_NAMES = DETECTORS.names()
 CLASSIFIER_NAMES = CLASSIFIERS.names()

@@ -10,7 +10,8 @@ import pytest
 
 from faultlab.detectors import fault_segments, fault_windows
 from faultlab.detectors.persist import read_model, write_model
-from faultlab.detectors.preprocess import fit_minmax, fit_robust, segments, window_scores_to_steps, windows_or_fail
+from faultlab.detectors.preprocess import fit_minmax, fit_robust, window_scores_to_steps, windows_or_fail
+from faultlab.flags import runs_of
 from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.errors import BadInput
 
@@ -45,9 +46,9 @@ def test_too_short_for_a_window_is_bad_input():
 
 
 def test_segments_are_half_open_runs():
-    assert segments(np.array([0, 1, 1, 0, 1])) == [(1, 3), (4, 5)]
-    assert segments(np.array([0, 0])) == []
-    assert segments(np.array([1, 1])) == [(0, 2)]
+    assert runs_of(np.array([0, 1, 1, 0, 1])) == [(1, 3), (4, 5)]
+    assert runs_of(np.array([0, 0])) == []
+    assert runs_of(np.array([1, 1])) == [(0, 2)]
 
 
 def _labelled(anomaly: list[int], fault_id: list[str], fault_type: list[str]) -> Dataset:

@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 
 from faultlab.dataset import Dataset, ServiceGraph
-from faultlab.harness.dataset_index import resolve_dataset
+from faultlab.harness.datasets.index import resolve_dataset
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation import (
     SEGMENTS_METRIC,
     ADJUSTED, ALL, COLUMNS, FREE, ORACLE, OWN, REASON, SEGMENTS, MethodSpec, as_specs, run_evaluation,
 )
 from faultlab.harness.evaluation.classifier_rows import event_folds
-from faultlab.harness.results import read_scores, summarize, write_scores
+from faultlab.harness.reports.scores_file import read_scores, summarize, write_scores
 
 STATIC = {"name": "static_threshold", "params": {"metric": "a:cpu_cores", "value": 2.0}}
 
@@ -220,7 +220,7 @@ def test_metric_level_root_cause_uses_each_fault_types_declared_metrics():
 def test_series_filled_or_ignored_at_scoring_time_are_stated_in_settings_and_on_the_board():
     """The series policy's counts (Detector.alignment_) reach the dataset's settings and its notes."""
     from faultlab.harness.evaluation.grid import _note_alignment
-    from faultlab.harness.leaderboard import settings_line
+    from faultlab.harness.reports.leaderboard import settings_line
 
     settings: dict = {}
     _note_alignment(settings, "zscore", {"policy": "fill", "missing": 0, "new": 0})

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from faultlab.harness.cli import main
 from faultlab.harness.io import export_dataset, import_dataset
-from faultlab.harness.synthetic import generate
+from faultlab.harness.datasets.synthetic import generate
 
 from faultlab.errors import BadInput
 

@@ -24,7 +24,7 @@ from faultlab.harness.evaluation import (
 )
 from faultlab.harness.evaluation.detector_rows import root_cause_rows
 from faultlab.harness.evaluation.reference import BELOW, WITHIN, FloorRef, verdict
-from faultlab.harness.leaderboard import markdown, write_reports
+from faultlab.harness.reports.leaderboard import markdown, write_reports
 from faultlab.harness.scoring import METRICS, ac_at_k, derive_window, segment_events
 from faultlab.harness.scoring.rootcause import random_ranking_ac_at_k
 from faultlab.harness.scoring.vus import _existence_ratio, shortest_gap_steps

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from faultlab.harness import hostload
-from faultlab.harness.hostload import Reading, cores_between, parse_proc_stat, summarize
+from faultlab.harness.runs import hostload
+from faultlab.harness.runs.hostload import Reading, cores_between, parse_proc_stat, summarize
 
 
 def test_busy_time_counts_work_and_steal_not_idle_or_iowait():

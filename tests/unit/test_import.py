@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from faultlab.harness.cli import main
-from faultlab.harness.dataset_index import resolve_dataset
+from faultlab.harness.datasets.index import resolve_dataset
 from faultlab.harness.io import IMPORTERS, import_dataset
 
 from faultlab.dataset import load_dataset

@@ -109,7 +109,7 @@ def test_a_signal_mid_fault_reverts_and_the_applied_part_stays_labelled(tmp_path
     import signal
 
     from faultlab.errors import Interrupted
-    from faultlab.harness.labels import fault_spans
+    from faultlab.harness.datasets.labels import fault_spans
     from faultlab.injectors.effect import EffectResult
 
     # The fake container has no counters: pretend the effect was measured, so that the outcome

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from faultlab.errors import BadInput
-from faultlab.harness.labels import fault_spans, labels_from_ground_truth, read_ground_truth
+from faultlab.harness.datasets.labels import fault_spans, labels_from_ground_truth, read_ground_truth
 
 T0 = pd.Timestamp("2026-01-01T00:00:00Z")
 
@@ -150,7 +150,7 @@ def test_recovering_never_covers_the_next_fault():
 
 def test_relabel_dataset_adds_recovering_and_candidates_without_touching_fault_labels(tmp_path):
     from faultlab.dataset import Dataset, ServiceGraph, load_dataset
-    from faultlab.harness.labels import relabel_dataset
+    from faultlab.harness.datasets.labels import relabel_dataset
 
     records = journal("f1", "kill", ["cart"], 12.3, 30.0)
     index = grid()

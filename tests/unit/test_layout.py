@@ -146,3 +146,50 @@ def test_the_wheel_installs_only_the_faultlab_package(tmp_path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "faultlab/detectors/base.py" in names and "faultlab/harness/cli.py" in names
     assert any(n.startswith("faultlab/testbed/app/") for n in names)  # package data travels
+
+
+#: Top-level names of the project's own code (import package, the containers' ``app``, test helpers).
+OWN_CODE = ("faultlab", "app", "tests", *OLD_TOP_LEVEL)
+
+
+def _repository_files() -> list[Path]:
+    return [p for p in ROOT.rglob("*.py") if not {".venv", ".git", "build"} & set(p.relative_to(ROOT).parts)]
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(isinstance(k, ast.Name) and k.id in ("ImportError", "ModuleNotFoundError") for k in kinds)
+
+
+def _imported_tops(body: list[ast.stmt]) -> set[str]:
+    tops = set()
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Import):
+                tops.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                tops.add("<relative>" if node.level else (node.module or "").split(".")[0])
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module":
+                tops.add("<dynamic>")
+    return tops
+
+
+def test_import_errors_are_caught_only_around_optional_extras() -> None:
+    """A guarded import of the project's own code hides a broken module (a clean-up was once
+    silently skipped that way); only an optional extra may be guarded, and its handler must
+    tell the user what to install."""
+    for path in _repository_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Try):
+                continue
+            for handler in node.handlers:
+                if handler.type is None or not _catches_import_error(handler):
+                    continue
+                where = f"{path.relative_to(ROOT)}:{handler.lineno}"
+                tops = _imported_tops(node.body)
+                own = tops & {*OWN_CODE, "<relative>"}
+                assert not own, f"{where}: 'except ImportError' around the project's own modules {sorted(own)}"
+                assert tops, f"{where}: 'except ImportError' around a block that imports nothing"
+                text = ast.unparse(handler)
+                assert "install" in text, f"{where}: an optional extra's ImportError must say what to install"

@@ -11,7 +11,7 @@ import pytest
 
 from faultlab.harness.cli import main
 from faultlab.harness.evaluation import ADJUSTED, ALL, COLUMNS, EVENT_SPLIT, FREE, ORACLE, OWN, ScoreTimeline
-from faultlab.harness.leaderboard import confusion, csv_frame, display_frame, headline, markdown, per_group, write_reports
+from faultlab.harness.reports.leaderboard import confusion, csv_frame, display_frame, headline, markdown, per_group, write_reports
 
 
 def rows(model: str, metric: str, protocol: str, values: list[float], breakdown: str = ALL, kind: str = "detector") -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from faultlab.detectors import DETECTORS
-from faultlab.harness.dataset_index import resolve_dataset
+from faultlab.harness.datasets.index import resolve_dataset
 from faultlab.harness.evaluation import run_evaluation
 from tests.repofiles import import_file
 
@@ -47,7 +47,7 @@ def test_method_params_override_a_methods_configuration(script):
 def test_parallel_mode_strips_its_own_options_and_indexes_each_dataset(script, tmp_path):
     assert script._strip(["--datasets", "a,b", "--jobs=2", "--fast", "--out", "x", "--seeds", "0"],
                          ("--datasets", "--out", "--jobs")) == ["--fast", "--seeds", "0"]
-    from faultlab.harness.results import write_scores
+    from faultlab.harness.reports.scores_file import write_scores
 
     ev = run_evaluation(resolve_dataset("synthetic"), ["static_threshold"], [], [0], ["f1", "vus_pr", "roc_auc", "alarm_rate"])
     write_scores(ev.table, tmp_path / "leaderboard" / "synthetic" / "scores.json")

@@ -118,15 +118,15 @@ def test_cmsf_gan_augmentation_adds_generated_windows_to_training_folds_only(dat
     from faultlab.harness.evaluation import protocol_rows as module
 
     seen = []
-    real = module.augment_windows
+    real = module.augment
 
-    def spy(windows, labels, options, seed):
-        out_w, out_y = real(windows, labels, options, seed)
+    def spy(windows, labels, spec, seed):
+        out_w, out_y = real(windows, labels, spec, seed)
         seen.append((len(windows), len(out_w)))
         return out_w, out_y
 
-    monkeypatch.setattr(module, "augment_windows", spy)
-    options = replace(OPTS, splits=3, augment="cmsf_gan", augment_params={"max_epochs": 2, "n_per_class": 5})
+    monkeypatch.setattr(module, "augment", spy)
+    options = replace(OPTS, splits=3, augment="cmsf_gan", augment_params={"max_epochs": 2, "per_class": 5})
     rows = score_protocol(telesto_data.make(seed=3, repetitions=3), FOREST, 0, select_metrics(["accuracy"]), options)
     assert len(seen) == 3 and all(after == before + 5 * 4 for before, after in seen)
     assert {r["protocol"] for r in rows} == {TELESTO_PROTOCOL + "+cmsf_gan"}

@@ -17,7 +17,7 @@ from faultlab.detectors import (
     pyod_adapter,
 )
 from faultlab.harness.cli import main
-from faultlab.harness.synthetic import generate
+from faultlab.harness.datasets.synthetic import generate
 
 from faultlab.errors import BadInput
 

@@ -10,7 +10,7 @@ import pytest
 from faultlab.detectors import make_detector
 from faultlab.errors import BadInput
 from faultlab.harness.cli import main
-from faultlab.harness.radiography import radiography, radiography_png, service_series, write_radiography
+from faultlab.harness.reports.radiography import radiography, radiography_png, service_series, write_radiography
 from tests import multiservice
 
 FAST = {"max_epochs": 4, "hidden_units": 8, "latent_units": 4, "progress_after_s": 1e9}
@@ -58,7 +58,7 @@ def test_write_and_command(data, tmp_path):
 def test_leaderboard_embeds_the_radiographies_when_lstm_ae_runs(data, tmp_path):
     from faultlab.harness.evaluation.grid import run_evaluation
     from faultlab.harness.evaluation.table import MethodSpec
-    from faultlab.harness.leaderboard import write_reports
+    from faultlab.harness.reports.leaderboard import write_reports
 
     frame = data.metrics.copy()
     for svc in multiservice.SERVICES:  # a failed-requests series, as the testbed records it

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import numpy
 import pytest
 
-from faultlab.harness import runfolder
+from faultlab.harness.runs import folder as runfolder
 from faultlab.errors import BadInput
-from faultlab.harness.runfolder import (
+from faultlab.harness.runs.folder import (
     cgroup_layout,
     create_run_folder,
     read_manifest,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import faultlab.harness.runner as runner
+import faultlab.harness.runs.runner as runner
 from faultlab.errors import BadInput, RunFailed
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "ci-smoke.yaml"
@@ -137,7 +137,7 @@ def test_progress_line_names_phase_and_current_fault():
 
 
 def test_host_load_is_summarized_per_phase_and_its_warning_logged(monkeypatch):
-    from faultlab.harness.hostload import Reading
+    from faultlab.harness.runs.hostload import Reading
     from faultlab.harness.scenario import load_scenario, resolve_plan
 
     plan = resolve_plan(load_scenario(SCENARIO))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from faultlab.dataset import Dataset, ServiceGraph, load_dataset
-from faultlab.harness.labels import labels_from_ground_truth
+from faultlab.harness.datasets.labels import labels_from_ground_truth
 from tests.repofiles import import_file
 
 

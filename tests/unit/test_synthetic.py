@@ -8,7 +8,7 @@ import pytest
 
 from faultlab.dataset import METRIC_GROUPS
 from faultlab.errors import BadInput
-from faultlab.harness.synthetic import FAULT_TYPES, MB, generate
+from faultlab.harness.datasets.synthetic import FAULT_TYPES, MB, generate
 from faultlab.testbed.topology import service_graph
 
 

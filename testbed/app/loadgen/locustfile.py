@@ -26,11 +26,10 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-try:  # in the containers the package is importable as ``app`` (PYTHONPATH=/opt/faultlab)
-    from app.loadgen.shapes import make_shape
-except ImportError:  # locust puts this file's folder on sys.path; be explicit anyway
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from shapes import make_shape  # type: ignore[no-redef]
+# ``app`` is importable in the image (PYTHONPATH=/opt/faultlab); the folder above ``app/`` is put
+# first on the path too, so the file also runs from a checkout (locust -f testbed/app/loadgen/...).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from app.loadgen.shapes import make_shape  # noqa: E402
 
 log = logging.getLogger("faultlab.load")
 SEED = int(os.environ.get("LOAD_SEED", "0"))

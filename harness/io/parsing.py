@@ -164,11 +164,11 @@ def spread_labels(grid: pd.DatetimeIndex, position: np.ndarray, per_row: np.ndar
 
 def segment_labels(anomaly: np.ndarray, prefix: str, fault_type: str, root_causes: Sequence[str] | None = None) -> dict[str, list[str]]:
     """``fault_id``/``fault_type``/``root_cause`` text for each contiguous anomalous segment."""
-    from faultlab.detectors.preprocess import segments
+    from faultlab.flags import runs_of
 
     n = len(anomaly)
     fault_id, kind, cause = [""] * n, [""] * n, [""] * n
-    for k, (start, end) in enumerate(segments(anomaly)):
+    for k, (start, end) in enumerate(runs_of(anomaly)):
         for i in range(start, end):
             fault_id[i] = f"{prefix}{k + 1:03d}"
             kind[i] = fault_type

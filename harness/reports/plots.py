@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from faultlab.flags import runs_of  # noqa: E402
 from faultlab.harness.evaluation import ScoreTimeline  # noqa: E402
 
 DPI = 110
@@ -34,11 +35,6 @@ def _fault_colors(types: Sequence[str]) -> dict[str, tuple[float, ...]]:
     return {t: cmap(i % 10) for i, t in enumerate(sorted(set(types)))}
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
-
-
 def timelines_png(timelines: Sequence[ScoreTimeline], title: str = "") -> bytes:
     """Stacked anomaly-score timelines, fault windows shaded by type, the threshold dashed.
 
@@ -54,7 +50,7 @@ def timelines_png(timelines: Sequence[ScoreTimeline], title: str = "") -> bytes:
         ax.plot(x, tl.scores, lw=0.7, color="#1f3b73")
         ax.axhline(tl.threshold, color="#c0392b", ls="--", lw=1.0)
         for fault_type in types:
-            for start, end in _runs((tl.fault_type == fault_type) & (tl.anomaly > 0)):
+            for start, end in runs_of((tl.fault_type == fault_type) & (tl.anomaly > 0)):
                 ax.axvspan(x[start], x[min(end, len(x) - 1)], color=colors[fault_type], alpha=0.25, lw=0)
         low, mid, high = np.quantile(tl.scores, [0.25, 0.5, 0.75])
         typical = abs(tl.threshold - mid) + (high - low)  # how far "normal" reaches

@@ -35,7 +35,7 @@ import pandas as pd
 from faultlab.documents import read_document
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation import ALL, MethodSpec, as_specs, higher_is_better
-from faultlab.harness.results import dumps_rows
+from faultlab.harness.reports.scores_file import dumps_rows
 
 FORMAT_VERSION = 1
 DEFAULT_TOLERANCE = 0.02
@@ -236,7 +236,7 @@ def run_check(
     """
     from faultlab.detectors import CLASSIFIERS
     from faultlab.detectors.floors import scored_detectors
-    from faultlab.harness.dataset_index import resolve_dataset
+    from faultlab.harness.datasets.index import resolve_dataset
     from faultlab.harness.evaluation import run_evaluation
 
     path = Path(baseline_path)

@@ -27,8 +27,8 @@ import pandas as pd
 
 from faultlab.errors import BadInput, Interrupted, RunFailed
 from faultlab.interrupt import interruptible
-from faultlab.harness import hostload
-from faultlab.harness.runfolder import RunFolder, create_run_folder, utc_now, write_manifest
+from faultlab.harness.runs import hostload
+from faultlab.harness.runs.folder import RunFolder, create_run_folder, utc_now, write_manifest
 from faultlab.harness.scenario import RunPlan, Scenario, load_scenario, resolve_plan, write_plan
 from faultlab.injectors.ground_truth import iso_ms
 
@@ -246,7 +246,7 @@ def host_load_summary(readings: list[hostload.Reading], plan: RunPlan, state: di
 
 def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict, log: Log) -> None:
     from faultlab.harness.collect import collect_dataset
-    from faultlab.harness.labels import labels_from_ground_truth, read_ground_truth
+    from faultlab.harness.datasets.labels import labels_from_ground_truth, read_ground_truth
     from faultlab.testbed.topology import service_graph
 
     config = testbed_config_for(plan)
@@ -284,7 +284,7 @@ def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, 
 def evaluate_run(scenario: Scenario, dataset, folder: RunFolder, log: Log = _stderr) -> None:
     """Score the scenario's detectors and classifiers on the run's dataset; write the reports."""
     from faultlab.harness.evaluation import run_evaluation
-    from faultlab.harness.leaderboard import write_reports
+    from faultlab.harness.reports.leaderboard import write_reports
 
     ev = scenario.evaluate
     log(f"phase: evaluating {len(ev.detectors)} detectors and {len(ev.classifiers)} classifiers")
@@ -298,6 +298,15 @@ def evaluate_run(scenario: Scenario, dataset, folder: RunFolder, log: Log = _std
 
 
 def _teardown(plan: RunPlan, log: Log) -> None:
+    clean_and_down(testbed_config_for(plan), log)
+
+
+def clean_and_down(config, log: Log = _stderr) -> None:
+    """Remove every fault leftover (``faultlab clean``), then the stack; nothing when no engine answers.
+
+    The one way the testbed goes down: ``faultlab run``, ``faultlab testbed down`` and the test
+    fixture all call it, so a fault whose harness was killed never survives the stack.
+    """
     from faultlab.injectors.cleanup import clean
     from faultlab.injectors.docker_ops import DockerOps
     from faultlab.testbed.engine import engine_answers
@@ -306,6 +315,8 @@ def _teardown(plan: RunPlan, log: Log) -> None:
     if not engine_answers():
         return
     try:
-        clean(DockerOps())
+        report = clean(DockerOps())
+        for error in report.errors:
+            log(f"clean: {error}")
     finally:
-        down(testbed_config_for(plan), log=log)
+        down(config, log=log)

@@ -39,7 +39,7 @@ from faultlab.harness.evaluation import (
 )
 from faultlab.harness.evaluation.protocol_rows import split_table
 from faultlab.harness.evaluation.reference import BELOW, NOISE_EPS, WITHIN, floor_reference, is_floor, verdict
-from faultlab.harness.results import summarize, write_scores
+from faultlab.harness.reports.scores_file import summarize, write_scores
 
 SHORT = {OWN: "own", ORACLE: "oracle", ADJUSTED: "optimistic", FREE: "", SEGMENTS: "", SEGMENTS_METRIC: "metric",
          EVENT_SPLIT: ""}
@@ -336,7 +336,7 @@ def _img(png: bytes, alt: str) -> str:
 
 def figures(table: pd.DataFrame, timelines: Sequence[ScoreTimeline] = ()) -> dict[str, bytes]:
     """``{file name: PNG bytes}`` for every plot of the page (also written to ``plots/``)."""
-    from faultlab.harness import plots
+    from faultlab.harness.reports import plots
 
     out: dict[str, bytes] = {}
     by_dataset: dict[str, list[ScoreTimeline]] = {}
@@ -350,7 +350,7 @@ def figures(table: pd.DataFrame, timelines: Sequence[ScoreTimeline] = ()) -> dic
                 frame, f"{column_label(metric, protocol)} per fault type ({kind}s, {dataset})")
     for (dataset, model), matrix in confusion(table).items():
         out[f"confusion-{model}-{dataset}.png"] = plots.confusion_png(matrix, f"{model} on {dataset} (windows, mean over seeds)")
-    for tl in timelines:  # a method's own plots, e.g. lstm_ae's radiographies (harness/radiography.py)
+    for tl in timelines:  # a method's own plots, e.g. lstm_ae's radiographies (harness/reports/radiography.py)
         out.update({f"{name}-{tl.model}-{tl.dataset}.png": png for name, png in tl.figures.items()})
     return out
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from faultlab.dataset import Dataset, load_dataset
 from faultlab.errors import BadInput
 from faultlab.registry import Registry
-from faultlab.harness.synthetic import SyntheticSpec, generate
+from faultlab.harness.datasets.synthetic import SyntheticSpec, generate
 
 DATASETS: Registry[Callable[[], Dataset]] = Registry("dataset")
 
@@ -34,7 +34,7 @@ def synthetic_large() -> Dataset:
     )
 
 
-RECORDED_DIR = Path(__file__).resolve().parent / "data"
+RECORDED_DIR = Path(__file__).resolve().parent / "recordings"
 
 
 @DATASETS.register("quickstart-recorded")
@@ -46,7 +46,7 @@ def quickstart_recorded() -> Dataset:
 
 
 def _recorded(name: str) -> Dataset:
-    """A shipped recording under ``harness/data/<name>/`` (its run's files are in provenance/)."""
+    """A shipped recording under ``harness/datasets/recordings/<name>/`` (its run's files are in provenance/)."""
     data = load_dataset(RECORDED_DIR / name)
     return replace(data, meta={**data.meta, "name": name})
 

@@ -15,7 +15,7 @@ network_overload    +5..20 MB/s received and sent (+packets), a little CPU, late
 packet_loss         latency x2..4 (retransmissions), errors up, throughput down a little
 ==================  ==========================================================================
 
-Labels come from ground-truth-like records through :func:`faultlab.harness.labels.labels_from_ground_truth`,
+Labels come from ground-truth-like records through :func:`faultlab.harness.datasets.labels.labels_from_ground_truth`,
 the same path a real run takes. Everything is drawn from one seeded generator: the same
 arguments always give the same dataset.
 """
@@ -29,7 +29,7 @@ import pandas as pd
 
 from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.errors import BadInput
-from faultlab.harness.labels import labels_from_ground_truth
+from faultlab.harness.datasets.labels import labels_from_ground_truth
 from faultlab.testbed.topology import service_graph
 from faultlab.injectors.ground_truth import iso_ms
 
@@ -132,7 +132,7 @@ def generate(spec: SyntheticSpec | None = None, **overrides: object) -> Dataset:
         "train_end": iso_ms(index[spec.train_steps]),
         "columns": columns,
         "faults": records,
-        "source": {"generator": "faultlab.harness.synthetic", "seed": spec.seed, "faults_per_type": spec.faults_per_type},
+        "source": {"generator": "faultlab.harness.datasets.synthetic", "seed": spec.seed, "faults_per_type": spec.faults_per_type},
     }
     mask = pd.DataFrame(False, index=index, columns=metrics.columns)
     return Dataset(metrics=metrics, labels=labels, graph=graph, meta=meta, mask=mask)

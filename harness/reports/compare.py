@@ -18,8 +18,8 @@ import pandas as pd
 
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation import ALL
-from faultlab.harness.leaderboard import CLASSIFIER_HEADLINE, DETECTOR_HEADLINE, column_label
-from faultlab.harness.results import read_scores, summarize
+from faultlab.harness.reports.leaderboard import CLASSIFIER_HEADLINE, DETECTOR_HEADLINE, column_label
+from faultlab.harness.reports.scores_file import read_scores, summarize
 
 ROW_KEY = ["kind", "model", "metric", "protocol"]
 
@@ -47,7 +47,7 @@ def load_source(source: str | Path, detectors: Sequence[Any] | None = None,
         return Source(path.name, read_scores(path))
     from faultlab.detectors import CLASSIFIERS
     from faultlab.detectors.floors import scored_detectors
-    from faultlab.harness.dataset_index import resolve_dataset
+    from faultlab.harness.datasets.index import resolve_dataset
     from faultlab.harness.evaluation import run_evaluation
 
     try:

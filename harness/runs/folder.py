@@ -33,7 +33,7 @@ KEY_PACKAGES = (
     "pydantic", "PyYAML", "prometheus-api-client", "docker", "psutil", "matplotlib",
 )  # fmt: skip
 TIME_FORMAT = "%Y%m%dT%H%M%SZ"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -188,16 +188,12 @@ def docker_server_version(timeout_s: float = 5.0) -> str | None:
 
 def host_facts() -> dict[str, Any]:
     """What the numbers of this run depend on: cores, memory, kernel, cgroup layout, engine."""
-    try:
-        import psutil
+    import psutil
 
-        memory_bytes: int | None = int(psutil.virtual_memory().total)
-    except ImportError:
-        memory_bytes = None
     return {
         "hostname": platform.node(),
         "cpu_count": os.cpu_count(),
-        "memory_bytes": memory_bytes,
+        "memory_bytes": int(psutil.virtual_memory().total),
         "kernel": platform.release(),
         "os": platform.platform(),
         "machine": platform.machine(),
