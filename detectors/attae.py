@@ -87,6 +87,7 @@ class ATTAE(Detector):
     params: ATTAEParams
     #: A few epochs of small networks: for CI gates and contract tests (seconds on the shipped data).
     ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3, "hidden_units": 16, "latent_units": 8}
+    family: ClassVar[str] = "seed"
 
     scaler_: Scaler
     history_tail_: np.ndarray  # the last adaptive_window training errors

@@ -78,6 +78,10 @@ class _Method(ABC):
     #: Parameters that train the method in seconds (CI gates, contract tests); defaults are
     #: the paper's configuration, used for the recorded leaderboards.
     ci_params: ClassVar[dict[str, Any]] = {}
+    #: Where the method comes from, for ``bench --detectors baseline|seed|pyod|tsbad|all`` and the
+    #: README's list: ``baseline`` (classic reference methods of this project), ``seed`` (the seed
+    #: papers' methods), ``pyod`` / ``tsbad`` (adapters to those libraries), ``floor``.
+    family: ClassVar[str] = "baseline"
 
     #: Parameters every method of this kind takes besides its ``Params`` (named in errors).
     shared_params: ClassVar[tuple[str, ...]] = ()

@@ -61,6 +61,7 @@ class Dcrnn(GraphErrorDetector):
     params: DcrnnParams
     #: A few epochs of a smaller network: for CI gates and contract tests (seconds on the shipped data).
     ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3, "hidden_dim": 16, "max_train_windows": 500}
+    family: ClassVar[str] = "seed"
 
     def _network(self, n_services: int, n_metrics: int, edge_index: Any) -> Any:
         from faultlab.detectors._dcrnn_net import DCRNN

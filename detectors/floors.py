@@ -14,6 +14,8 @@ Both ignore the metrics, so they fit and score in microseconds.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from faultlab.detectors.base import Detector
 from faultlab.detectors.params import Params
@@ -41,6 +43,13 @@ def scored_detectors() -> list[str]:
 class AlwaysAlarm(Detector):
     """Alarm on every step: the floor of threshold-based metrics (F1, recall, detection delay)."""
 
+    family: ClassVar[str] = "floor"
+    #: metrics that mean nothing for a detector that never stops alarming (n/a on the board, with this reason)
+    undefined_metrics: ClassVar[dict[str, str]] = {
+        "false_alarms_per_h": "always_alarm raises one alarm that never ends, so it has no false-alarm events to count",
+        "mean_delay_s": "always_alarm is already alarming when a fault starts, so a detection delay means nothing for it",
+    }
+
     def _fit(self, train: Dataset) -> None:
         pass
 
@@ -62,6 +71,8 @@ class RandomScores(Detector):
     The generator is seeded from the seed and the first timestamp of the data scored, so the
     same seed gives the same scores and the training and test parts get different draws.
     """
+
+    family: ClassVar[str] = "floor"
 
     Params = RandomParams
     params: RandomParams

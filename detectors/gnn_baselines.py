@@ -34,6 +34,7 @@ class GnnBaseline(GraphClassifier):
     layer: ClassVar[Literal["gcn", "gin"]]
     #: cheap settings for CI gates and contract tests (same layers, fewer epochs)
     ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3}
+    family: ClassVar[str] = "seed"  # TELESTO's own baselines (seed 001, Table 3)
     params: GcnParams
 
     def _build(self, window_size: int, n_classes: int) -> Any:

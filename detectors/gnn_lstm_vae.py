@@ -54,6 +54,7 @@ class GnnLstmVae(GraphErrorDetector):
     params: GnnLstmVaeParams
     #: A few epochs of a smaller network: for CI gates and contract tests (seconds on the shipped data).
     ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3, "graph_dim": 16, "hidden_dim": 16, "max_train_windows": 500}
+    family: ClassVar[str] = "seed"
 
     def _network(self, n_services: int, n_metrics: int, edge_index: Any) -> Any:
         from faultlab.detectors._gnn_lstm_vae_net import GraphLSTMVAE

@@ -74,6 +74,7 @@ class LSTMAE(Detector, Localizer):
     params: LSTMAEParams
     #: A few epochs of small networks: for CI gates and contract tests (seconds on the shipped data).
     ci_params: ClassVar[dict[str, Any]] = {"max_epochs": 3, "hidden_units": 16, "latent_units": 8}
+    family: ClassVar[str] = "seed"
 
     scaler_: Scaler
     groups_: list[str]  # group names, one autoencoder each

@@ -162,7 +162,7 @@ def _make(pyod_class: str) -> type[PyODDetector]:
     module, fields = SUPPORTED[pyod_class]
     params = create_model(f"PyOD{pyod_class}Params", __base__=PyODCommon, **fields)
     doc = f"PyOD's {pyod_class} ({module}) on scaled metrics, seeded, refitted on load."
-    return type(f"PyOD{pyod_class}", (PyODDetector,), {"Params": params, "pyod_class": pyod_class, "__doc__": doc})
+    return type(f"PyOD{pyod_class}", (PyODDetector,), {"Params": params, "pyod_class": pyod_class, "family": "pyod", "__doc__": doc})
 
 
 if pyod_available():

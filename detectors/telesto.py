@@ -141,6 +141,7 @@ class Telesto(GraphClassifier):
     Params = TelestoParams
     #: cheap settings for CI gates and contract tests (same layers, fewer epochs/channels)
     ci_params: ClassVar[dict[str, Any]] = FAST_PARAMS
+    family: ClassVar[str] = "seed"
     params: TelestoParams
 
     def _build(self, window_size: int, n_classes: int) -> Any:

@@ -67,6 +67,19 @@ class GeneratorSpec(BaseModel):
     params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="params per fault type"
     )
+    levels: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict,
+        description="an intensity ladder: per fault type, a list of param sets (each over params[type]); "
+        "every level goes into every group `repetitions` times",
+    )
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, value: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        for fault_type, levels in value.items():
+            if not levels:
+                raise ValueError(f"levels of {fault_type!r} is empty")
+        return value
 
     @field_validator("duration_s")
     @classmethod
@@ -120,14 +133,22 @@ class Plan(BaseModel):
 def generate(spec: GeneratorSpec) -> list[PlannedFault]:
     """Draw the TELESTO schedule: shuffled (type, group) x repetitions, back to back + grace.
 
+    With ``levels`` (an intensity ladder) a type's cells are (type, level, group) x repetitions,
+    each level's params over the type's ``params``, and the fault id carries the level
+    (``f007-cpu-L2-catalog``, levels counted from 1 in the order given).
+
     With ``allow_overlap`` the start of each fault is drawn uniformly over the span the
     sequential schedule would take, so faults may overlap; otherwise fault i+1 starts exactly
     ``grace_s`` after fault i ends.
     """
     rng = random.Random(spec.seed)
+    unknown = sorted(set(spec.levels) - set(spec.types))
+    if unknown:
+        raise BadInput(f"faults.generator.levels: {', '.join(unknown)} not in types {spec.types}")
     cells = [
-        (fault_type, group)
+        (fault_type, level, group)
         for fault_type in spec.types
+        for level in (range(1, len(spec.levels[fault_type]) + 1) if fault_type in spec.levels else [None])
         for group in spec.target_groups
         for _ in range(spec.repetitions)
     ]
@@ -137,21 +158,24 @@ def generate(spec: GeneratorSpec) -> list[PlannedFault]:
     faults: list[PlannedFault] = []
     cursor = spec.start_s
     span = sum(durations) + spec.grace_s * len(cells)
-    for i, ((fault_type, group), duration_s) in enumerate(zip(cells, durations, strict=True)):
+    for i, ((fault_type, level, group), duration_s) in enumerate(zip(cells, durations, strict=True)):
         if spec.allow_overlap:
             start_s = round(spec.start_s + rng.uniform(0.0, max(span - duration_s, 0.0)), 3)
         else:
             start_s = round(cursor, 3)
             cursor = start_s + duration_s + spec.grace_s
+        params = dict(spec.params.get(fault_type, {}))
+        if level is not None:
+            params.update(spec.levels[fault_type][level - 1])
         faults.append(
             PlannedFault(
-                fault_id=f"f{i + 1:03d}-{fault_type}-{group}",
+                fault_id=f"f{i + 1:03d}-{fault_type}-{'' if level is None else f'L{level}-'}{group}",
                 type=fault_type,
                 targets=list(spec.target_groups[group]),
                 group=group,
                 start_s=start_s,
                 duration_s=duration_s,
-                params=dict(spec.params.get(fault_type, {})),
+                params=params,
             )
         )
     faults.sort(key=lambda f: (f.start_s, f.fault_id))

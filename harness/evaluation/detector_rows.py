@@ -141,8 +141,12 @@ def score_detector(
     context = {"timestamps_s": steps.timestamps_s}
 
     rows: list[dict[str, Any]] = []
+    undefined = dict(getattr(detector, "undefined_metrics", {}))
 
     def put(metric: str, protocol: str, where: str, value: float, truth: np.ndarray) -> None:
+        if metric in undefined:  # e.g. a floor's false alarms: a number that would mean nothing
+            rows.append(row("detector", spec, dataset.name, seed, metric, protocol, where, float("nan"), undefined[metric]))
+            return
         rows.append(row("detector", spec, dataset.name, seed, metric, protocol, where, value, _why(metric, truth)))
 
     def add(metric: Metric, protocol: str, x: np.ndarray, ctx: dict[str, Any]) -> None:

@@ -37,7 +37,7 @@ from faultlab.harness.evaluation.detector_rows import dataset_settings, score_de
 from faultlab.harness.evaluation.localizer_rows import localizer_specs, score_localizers
 from faultlab.harness.evaluation.protocol_rows import score_protocol
 from faultlab.harness.evaluation.table import (
-    ADJUSTED, ALL, EVENT_SPLIT, FREE, ORACLE, OWN, Evaluation, MethodSpec, ScoreTimeline, ScoringOptions,
+    ADJUSTED, ALL, EVENT_SPLIT, FREE, ORACLE, OWN, SEGMENTS, Evaluation, MethodSpec, ScoreTimeline, ScoringOptions,
     as_specs, row, tidy,
 )
 from faultlab.harness.scoring import select_metrics
@@ -103,7 +103,7 @@ def run_evaluation(
                 try:
                     found, timeline = score_detector(dataset, spec, int(seed), chosen, options=options, steps=steps)
                 except BadInput as exc:  # the data cannot answer (too short, no normal part): n/a, say why
-                    rows += _unanswerable("detector", spec, dataset.name, int(seed), chosen, str(exc))
+                    rows += unanswerable_rows("detector", spec, dataset.name, int(seed), chosen, str(exc))
                     continue
                 rows += found
                 _note_alignment(settings[dataset.name], spec.label, timeline.alignment)
@@ -132,19 +132,22 @@ def _classifier_rows(dataset: Dataset, specs: Sequence[MethodSpec], chosen: Sequ
         windows = fault_windows(dataset, window_steps)
     except BadInput as exc:  # the data cannot give windows (too short): n/a, say why
         return [r for spec in specs for seed in spec.seeds
-                for r in _unanswerable("classifier", spec, dataset.name, int(seed), chosen, str(exc))]
+                for r in unanswerable_rows("classifier", spec, dataset.name, int(seed), chosen, str(exc))]
     for spec in specs:
         for seed in spec.seeds:
             try:
                 rows += score_classifier(dataset, spec, int(seed), chosen, windows, folds)
             except BadInput as exc:
-                rows += _unanswerable("classifier", spec, dataset.name, int(seed), chosen, str(exc))
+                rows += unanswerable_rows("classifier", spec, dataset.name, int(seed), chosen, str(exc))
     return rows
 
 
-def _unanswerable(kind: str, spec: MethodSpec, dataset: str, seed: int, metrics: Sequence[Any],
-                  reason: str) -> list[dict[str, Any]]:
+def unanswerable_rows(kind: str, spec: MethodSpec, dataset: str, seed: int, metrics: Sequence[Any],
+                      reason: str) -> list[dict[str, Any]]:
     """One ``nan`` row per headline metric of ``kind`` with the reason the method could not be scored."""
+    if kind == "localizer":
+        return [row(kind, spec, dataset, seed, m.name, SEGMENTS, ALL, float("nan"), reason.rstrip("."))
+                for m in metrics if m.kind == "rootcause"]
     if kind == "classifier":
         return [row(kind, spec, dataset, seed, m.name, EVENT_SPLIT, ALL, float("nan"), reason.rstrip("."))
                 for m in metrics if m.kind == "classification"]

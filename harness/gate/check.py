@@ -11,6 +11,9 @@ with an absolute tolerance, globally and per metric::
      "tolerance": 0.02, "tolerances": {"mean_delay_s": 5.0},
      "scores": [{"kind", "model", "metric", "protocol", "value"}]}
 
+Scores are matched by method *name* (``zscore``), not by its parameters: a method whose
+configuration changed (``zscore`` -> ``zscore(threshold=4)``) is shown as changed, with both
+configurations and every score's delta, not as one missing and one new method.
 A score *regresses* when it is worse than its baseline by more than its tolerance ("worse"
 follows the metric's direction: a longer detection delay is worse), or when a baseline score
 is missing or has become undefined. The reference floors (``always_alarm``, ``random``) are
@@ -23,6 +26,7 @@ floating-point and library-version noise elsewhere.
 from __future__ import annotations
 
 import math
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,9 +46,15 @@ DEFAULT_TOLERANCE = 0.02
 #: Metrics not on a 0..1 scale get tolerances in their own units.
 DEFAULT_TOLERANCES = {"mean_delay_s": 5.0, "false_alarms_per_h": 2.0}
 KEY = ["kind", "model", "metric", "protocol"]
+MATCH = ["kind", "method", "metric", "protocol"]  # how a current score finds its baseline: by name
 NOT_GATED = {"confusion"}  # counts, not scores
 DIFF_COLUMNS = ["status", "kind", "model", "metric", "protocol", "baseline", "current", "delta", "tolerance"]
-FAILING = ("regressed", "missing")
+FAILING = ("regressed", "missing", "not run")
+
+
+def method_name(model: str) -> str:
+    """``zscore(threshold=4)`` -> ``zscore``: the registered name inside a model label."""
+    return str(model).split("(", 1)[0]
 
 
 @dataclass
@@ -98,6 +108,8 @@ class CheckResult:
 
     diff: pd.DataFrame
     dataset: str
+    changed: dict[str, tuple[str, str]] = field(default_factory=dict)  # method -> (baseline model, current model)
+    interrupted: str | None = None  # the signal that cut the re-scoring short (unfinished scores: "not run")
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -187,20 +199,35 @@ def gated_scores(table: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---- comparison ----------------------------------------------------------------------------
-def compare_to_baseline(current: pd.DataFrame, baseline: Baseline, dataset: str = "") -> CheckResult:
-    """Diff ``gated_scores`` of a fresh run against the baseline's scores (see the module docstring)."""
-    merged = baseline.scores.merge(current, on=KEY, how="outer", suffixes=("_baseline", "_current"), indicator=True)
+def compare_to_baseline(current: pd.DataFrame, baseline: Baseline, dataset: str = "",
+                        not_run: set[str] | None = None) -> CheckResult:
+    """Diff ``gated_scores`` of a fresh run against the baseline's scores (see the module docstring).
+
+    ``not_run``: methods (model labels) whose re-scoring did not finish (an interrupted check);
+    their baseline scores are ``not run`` (failing), not ``missing``.
+    """
+    base = baseline.scores.assign(method=baseline.scores["model"].map(method_name))
+    now = current.assign(method=current["model"].map(method_name))
+    merged = base.merge(now, on=MATCH, how="outer", suffixes=("_baseline", "_current"), indicator=True)
+    changed = {}
+    for method, group in merged[merged["_merge"] == "both"].groupby("method"):
+        old, new = str(group["model_baseline"].iloc[0]), str(group["model_current"].iloc[0])
+        if old != new:
+            changed[str(method)] = (old, new)
     rows = []
     for row in merged.to_dict(orient="records"):
-        base, now = row["value_baseline"], row["value_current"]
+        base_v, now_v = row["value_baseline"], row["value_current"]
+        model = row["model_current"] if isinstance(row.get("model_current"), str) else row["model_baseline"]
         tol = baseline.tolerance_for(row["metric"])
         sign = 1.0 if higher_is_better(row["metric"]) else -1.0
-        delta = now - base if row["_merge"] == "both" else math.nan
+        delta = now_v - base_v if row["_merge"] == "both" else math.nan
         if row["_merge"] == "right_only":
             status = "new"
-        elif row["_merge"] == "left_only" or (math.isfinite(base) and not math.isfinite(now)):
+        elif row["_merge"] == "left_only" and row["model_baseline"] in (not_run or set()):
+            status = "not run"
+        elif row["_merge"] == "left_only" or (math.isfinite(base_v) and not math.isfinite(now_v)):
             status = "missing"
-        elif not math.isfinite(base):
+        elif not math.isfinite(base_v):
             status = "ok"
         elif sign * delta < -tol - 1e-12:
             status = "regressed"
@@ -208,12 +235,12 @@ def compare_to_baseline(current: pd.DataFrame, baseline: Baseline, dataset: str 
             status = "improved"
         else:
             status = "ok"
-        rows.append({"status": status, "kind": row["kind"], "model": row["model"], "metric": row["metric"],
-                     "protocol": row["protocol"], "baseline": base, "current": now, "delta": delta, "tolerance": tol})
-    order = {"regressed": 0, "missing": 1, "improved": 2, "new": 3, "ok": 4}
+        rows.append({"status": status, "kind": row["kind"], "model": model, "metric": row["metric"],
+                     "protocol": row["protocol"], "baseline": base_v, "current": now_v, "delta": delta, "tolerance": tol})
+    order = {"regressed": 0, "missing": 1, "not run": 2, "improved": 3, "new": 4, "ok": 5}
     diff = pd.DataFrame(rows, columns=DIFF_COLUMNS)
     diff = diff.sort_values(["status", "kind", "model", "metric", "protocol"], key=lambda s: s.map(order) if s.name == "status" else s)
-    return CheckResult(diff=diff.reset_index(drop=True), dataset=dataset or baseline.dataset)
+    return CheckResult(diff=diff.reset_index(drop=True), dataset=dataset or baseline.dataset, changed=changed)
 
 
 def run_check(
@@ -227,17 +254,23 @@ def run_check(
     classifiers: Sequence[Any] | None = None,
     seeds: Sequence[int] | None = None,
     floors: bool | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    task_timeout_s: float | None = None,
+    log: Any = None,
 ) -> CheckResult:
     """Re-score what the baseline names (or the given methods) and diff; ``update`` rewrites it.
 
     Without a baseline file, ``update`` creates one (methods: the given ones, else every
     registered detector and classifier, seed 0; dataset: the given one, else ``synthetic``).
-    ``floors`` (with ``update``) turns the reference floors on or off in the baseline.
+    ``floors`` (with ``update``) turns the reference floors on or off in the baseline; ``params``
+    (``{method: {key: value}}``) changes the named methods' parameters (a check then shows them as
+    changed configurations). The re-scoring prints its plan and progress (:mod:`.bench`); when it
+    is interrupted, the result holds what finished and marks the rest ``not run``.
     """
     from faultlab.detectors import CLASSIFIERS
     from faultlab.detectors.floors import scored_detectors
     from faultlab.harness.datasets.index import resolve_dataset
-    from faultlab.harness.evaluation import run_evaluation
+    from faultlab.harness.evaluation.bench import plan_bench, run_bench, with_params
 
     path = Path(baseline_path)
     if path.exists() or not update:
@@ -257,19 +290,36 @@ def run_check(
     if seeds is not None:
         baseline.detectors = as_specs(baseline.detectors, seeds)
         baseline.classifiers = as_specs(baseline.classifiers, seeds)
+    if params:
+        named = {s.name for s in [*baseline.detectors, *baseline.classifiers]}
+        unknown = sorted(set(params) - named)
+        if unknown:
+            raise BadInput(f"--param names method(s) {', '.join(unknown)} that baseline {path} does not hold "
+                           f"(it holds: {', '.join(sorted(named))})")
+        baseline.detectors = with_params(baseline.detectors, params)
+        baseline.classifiers = with_params(baseline.classifiers, params)
     if dataset is not None and update:
         baseline.dataset = str(dataset)
     if floors is not None and update:
         baseline.floors = bool(floors)
     data = resolve_dataset(dataset if dataset is not None else baseline.dataset)
-    table = run_evaluation(data, baseline.detectors, baseline.classifiers, metrics=baseline.metrics or None,
-                     window_steps=baseline.window_steps, folds=baseline.folds, floors=baseline.floors,
-                     count_recovering=baseline.count_recovering, vus_window_s=baseline.vus_window_s).table
-    current = gated_scores(table)
-    if update:
+    options = {"window_steps": baseline.window_steps, "folds": baseline.folds,
+               "count_recovering": baseline.count_recovering, "vus_window_s": baseline.vus_window_s}
+    plan = plan_bench([data], baseline.detectors, baseline.classifiers, (), None, baseline.metrics or None,
+                      floors=baseline.floors, options=options)
+    say = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    say(plan.render())
+    result = run_bench(plan, log=say, timeout_s=task_timeout_s)
+    table = result.evaluation.table
+    current = gated_scores(table) if not table.empty else pd.DataFrame(columns=[*KEY, "value"])
+    finished = set(table["model"]) if not table.empty else set()
+    not_run = {p.task.spec.label for p in plan.tasks} - finished if result.interrupted else set()
+    if update and not result.interrupted:
         baseline.scores = current
         save_baseline(baseline, path)
-    return compare_to_baseline(current, baseline, data.name)
+    outcome = compare_to_baseline(current, baseline, data.name, not_run)
+    outcome.interrupted = result.interrupted
+    return outcome
 
 
 # ---- reports -------------------------------------------------------------------------------
@@ -281,9 +331,14 @@ def render_diff(result: CheckResult, show_all: bool = False) -> str:
     """A plain-text table of the failing (or, with ``show_all``, every) score, then a tally."""
     rows = result.diff if show_all else result.diff[result.diff["status"] != "ok"]
     counts = result.diff["status"].value_counts()
-    tally = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("regressed", "missing", "improved", "new", "ok"))
+    tally = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("regressed", "missing", "not run", "improved", "new", "ok")
+                      if s != "not run" or counts.get(s, 0))
     verdict = "PASSED" if result.passed else "FAILED"
     header = f"faultlab check on {result.dataset}: {verdict} ({tally})"
+    for method, (old, new) in sorted(result.changed.items()):
+        header += f"\nconfiguration of {method} changed: baseline {old} -> now {new} (scores compared, deltas below)"
+    if result.interrupted:
+        header += f"\ninterrupted by {result.interrupted}: methods that did not finish are 'not run'"
     if rows.empty:
         return header + "\n"
     shown = rows.assign(

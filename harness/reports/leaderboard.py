@@ -54,6 +54,8 @@ CLASSIFIER_HEADLINE = [("accuracy", EVENT_SPLIT), ("macro_f1", EVENT_SPLIT)] + [
 #: root-cause localizers (harness/evaluation/localizer_rows.py): AC@k on the labelled segments only
 LOCALIZER_HEADLINE = [("ac@1", SEGMENTS), ("ac@3", SEGMENTS), ("ac@5", SEGMENTS), ("avg@5", SEGMENTS),
                       ("ac@1", SEGMENTS_METRIC), ("ac@3", SEGMENTS_METRIC)]
+#: The one ranking key per kind, on every page and the index (the first headline column present when absent).
+RANKING = {"detector": ("vus_pr", FREE), "classifier": ("macro_f1", EVENT_SPLIT), "localizer": ("ac@1", SEGMENTS)}
 HEADLINES = {"detector": DETECTOR_HEADLINE, "classifier": CLASSIFIER_HEADLINE, "localizer": LOCALIZER_HEADLINE}
 KIND_TITLES = (("detector", "Detectors"), ("classifier", "Classifiers"), ("localizer", "Root-cause localizers"))
 HEATMAPS = {"detector": ("f1", OWN), "classifier": ("class_recall", EVENT_SPLIT), "localizer": ("ac@1", SEGMENTS)}
@@ -88,7 +90,7 @@ def headline_summary(table: pd.DataFrame, kind: str) -> pd.DataFrame:
 def headline(table: pd.DataFrame, kind: str, summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (dataset, model) of ``kind``: ``<label> mean`` / ``<label> std`` columns.
 
-    Rows are ranked per dataset by the first headline metric present (higher is better).
+    Rows are ranked per dataset by the kind's :data:`RANKING` key (else the first headline metric present).
     ``summary``: :func:`headline_summary` of the same rows, when the caller has it.
     """
     wanted = HEADLINES.get(kind, CLASSIFIER_HEADLINE)
@@ -103,8 +105,9 @@ def headline(table: pd.DataFrame, kind: str, summary: pd.DataFrame | None = None
         )
         out = out.merge(part, on=["dataset", "model"], how="left")
     if keys:
-        first = f"{column_label(*keys[0])} mean"
-        ascending = not higher_is_better(keys[0][0])
+        key = RANKING[kind] if RANKING.get(kind) in keys else keys[0]
+        first = f"{column_label(*key)} mean"
+        ascending = not higher_is_better(key[0])
         out["_floor"] = out["model"].map(is_floor)
         out = out.sort_values(["dataset", "_floor", first], ascending=[True, True, ascending], na_position="last",
                               kind="stable").drop(columns="_floor")
@@ -148,11 +151,23 @@ def confusion(table: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
 
 # ---- text ----------------------------------------------------------------------------------
 def _fmt(mean: float, std: float) -> str:
+    """``mean ± std`` over seeds; ``± —`` when every seed gave the same value (a deterministic method)."""
     if not np.isfinite(mean):
         return "n/a"
     digits = 1 if abs(mean) >= 10 else 3
     text = f"{mean:.{digits}f}"
-    return f"{text} ± {std:.{digits}f}" if np.isfinite(std) else text
+    if not np.isfinite(std):
+        return text
+    return f"{text} ± —" if std == 0 else f"{text} ± {std:.{digits}f}"
+
+
+def fmt_seed_stats(values: np.ndarray) -> str:
+    """Per-seed values as the board prints them: ``mean ± std``, ``± —`` when all equal, ``n/a`` when none."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return "n/a"
+    return _fmt(float(finite.mean()), float(finite.std(ddof=1)) if len(finite) > 1 else float("nan"))
 
 
 def _metric_of(label: str) -> str:
@@ -267,12 +282,20 @@ def footnote_lines(notes: Sequence[str]) -> list[str]:
     return [f"[{i}] n/a: {text}." for i, text in enumerate(notes, 1)]
 
 
-def markdown(table: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+def ranking_line() -> str:
+    """The sentence that states the board's ranking keys (the same on every page)."""
+    named = {"detector": "detectors by VUS-PR (threshold-free)", "classifier": "classifiers by macro-F1",
+             "localizer": "localizers by AC@1"}
+    return "Ranked per dataset: " + ", ".join(named[k] for k in RANKING) + "; floors last."
+
+
+def markdown(table: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]] | None = None, preamble: str = "") -> str:
     """The leaderboard as Markdown: per dataset, how it was scored and the headline tables (floors
     marked), then per-fault-type tables, then the legend."""
     settings = settings or {}
     datasets = sorted(table["dataset"].unique())
-    parts = [f"# Leaderboard\n\nDatasets: {', '.join(datasets)}. Seeds: {_seeds(table)}.\n"]
+    parts = [f"# Leaderboard\n\n{preamble + chr(10) if preamble else ''}Datasets: {', '.join(datasets)}. "
+             f"Seeds: {_seeds(table)}. {ranking_line()}\n"]
     for dataset in datasets:
         part = table[table["dataset"] == dataset]
         parts.append(f"\n## {dataset}\n")
@@ -356,12 +379,13 @@ def figures(table: pd.DataFrame, timelines: Sequence[ScoreTimeline] = ()) -> dic
 
 
 def html_page(table: pd.DataFrame, pngs: Mapping[str, bytes], title: str = "Faultlab leaderboard",
-              settings: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+              settings: Mapping[str, Mapping[str, Any]] | None = None, preamble: str = "") -> str:
     """One self-contained page (CSS inline, plots as data URIs)."""
     datasets = sorted(table["dataset"].unique())
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>",
-             f"<p>Datasets: {html.escape(', '.join(datasets))}. Seeds: {_seeds(table)}.</p>"]
+             *([f"<pre>{html.escape(preamble)}</pre>"] if preamble else []),
+             f"<p>Datasets: {html.escape(', '.join(datasets))}. Seeds: {_seeds(table)}. {html.escape(ranking_line())}</p>"]
     for dataset in sorted((settings or {}).keys()):
         line = settings_line(dataset, (settings or {}).get(dataset))
         if line:
@@ -400,11 +424,12 @@ def write_reports(
     out_dir: str | Path,
     timelines: Sequence[ScoreTimeline] | None = None,
     extra: Mapping[str, Any] | None = None,
+    preamble: str = "",
 ) -> dict[str, Path]:
     """Write scores.json, leaderboard.md/.csv/.html and plots/*.png into ``out_dir``.
 
     Used by ``faultlab run`` (into the run folder) and ``faultlab bench``. ``extra`` goes into
-    scores.json as provenance. Returns ``{"scores": path, "markdown": ..., "csv": ...,
+    scores.json as provenance; ``preamble`` (Markdown) goes under the page's title. Returns ``{"scores": path, "markdown": ..., "csv": ...,
     "html": ..., "plots": folder}``, plus ``"splits"`` (``telesto_splits.csv``) when classifiers
     ran under TELESTO's protocol.
     """
@@ -427,11 +452,11 @@ def write_reports(
         "html": out / "leaderboard.html",
         "plots": plot_dir,
     }
-    paths["markdown"].write_text(markdown(table, settings))
+    paths["markdown"].write_text(markdown(table, settings, preamble))
     splits = split_table(table)
     if not splits.empty:  # classifiers under TELESTO's protocol: every split next to the paper's Table 3
         paths["splits"] = out / "telesto_splits.csv"
         splits.to_csv(paths["splits"], index=False)
     csv_frame(table).to_csv(paths["csv"], index=False, float_format="%.6g")
-    paths["html"].write_text(html_page(table, pngs, settings=settings))
+    paths["html"].write_text(html_page(table, pngs, settings=settings, preamble=preamble))
     return paths

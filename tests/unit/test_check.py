@@ -148,3 +148,48 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     shutil.copy(CI_BASELINE, tmp_path / "b.json")
     assert main(["check", "--baseline", str(tmp_path / "b.json"), "--detectors", "zscore"]) == 2
     assert "use them with --update" in capsys.readouterr().err
+
+
+def test_a_changed_configuration_is_shown_as_changed_not_missing_and_new(tmp_path, capsys):
+    path = _cheap_copy(tmp_path)
+    junit = tmp_path / "check.xml"
+    code = main(["check", "--baseline", str(path), "--param", "zscore.threshold=9", "--junit", str(junit), "--all"])
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "configuration of zscore changed: baseline zscore -> now zscore(threshold=9)" in text
+    assert " missing " not in text and " new " not in text.replace("0 new", "")
+    assert "zscore(threshold=9)" in text and ("regressed" in text or "improved" in text)
+    assert code in (0, 1)
+    with pytest.raises(SystemExit):  # the parser: a --param needs METHOD.KEY=VALUE
+        main(["check", "--baseline", str(path), "--param"])
+    assert main(["check", "--baseline", str(path), "--param", "lstm_ae.max_epochs=2"]) == 2
+    assert "does not hold" in capsys.readouterr().err
+
+
+def test_an_interrupted_check_marks_what_did_not_run_and_writes_the_junit_file(tmp_path, monkeypatch):
+    from faultlab.harness.evaluation import bench
+    from faultlab.harness.gate import check
+
+    real = bench.run_bench
+
+    def interrupted(plan, executor=None, log=print, timeout_s=None):
+        class StopAfterOne:
+            def run(self, tasks, datasets, metrics, options):
+                from faultlab.harness.evaluation.tasks import TaskOutcome, run_task
+
+                yield TaskOutcome(tasks[0], run_task(datasets[tasks[0].dataset], tasks[0], metrics, options), 0.1)
+                raise KeyboardInterrupt
+
+            def close(self):
+                pass
+
+        return real(plan, StopAfterOne(), log=log, timeout_s=timeout_s)
+
+    monkeypatch.setattr(bench, "run_bench", interrupted)
+    result = check.run_check(_cheap_copy(tmp_path), log=lambda line: None)
+    assert result.interrupted == "SIGINT (Ctrl-C)" and not result.passed
+    statuses = result.diff.groupby("model")["status"].agg(set).to_dict()
+    assert statuses["static_threshold"] == {"ok"} and statuses["zscore"] == {"not run"}
+    xml = junit_xml(result)
+    assert 'type="not run"' in xml
+    assert "interrupted by SIGINT (Ctrl-C)" in render_diff(result)

@@ -1,4 +1,4 @@
-"""The bench grid on Dask: the same table as the serial run, progress, failures named, others kept."""
+"""The bench on Dask: the same table as the serial run, a failing task named, the others kept."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import pytest
 
 pytest.importorskip("distributed", reason="the Dask grid is an optional extra (pip install 'faultlab[dask]')")
 
+from faultlab.errors import BadInput
 from faultlab.harness.cli import main
 from faultlab.harness.datasets.index import resolve_dataset
-from faultlab.harness.evaluation import run_evaluation
-from faultlab.harness.evaluation.distributed import DaskGrid, plan_tasks
-from faultlab.harness.evaluation.table import as_specs
 from faultlab.harness.datasets.synthetic import generate
-
-from faultlab.errors import BadInput, RunFailed
+from faultlab.harness.evaluation import run_evaluation
+from faultlab.harness.evaluation.bench import plan_bench, run_bench
+from faultlab.harness.evaluation.distributed import DaskExecutor
+from faultlab.harness.evaluation.table import as_specs
+from faultlab.harness.evaluation.tasks import plan_tasks
 
 DETECTORS = ["zscore", {"name": "iforest", "params": {"n_estimators": 20}}]
 CLASSIFIERS = [{"name": "random_forest", "params": {"n_estimators": 20}}]
@@ -28,17 +29,17 @@ def scheduler():
         yield cluster.scheduler_address
 
 
-def test_the_grid_equals_the_serial_run_on_synthetic(scheduler):
+def test_the_grid_equals_the_serial_run_on_synthetic(scheduler, tmp_path):
     data = resolve_dataset("synthetic")
     serial = run_evaluation([data], DETECTORS, CLASSIFIERS, [0, 1])
     lines: list[str] = []
-    grid = DaskGrid(run_evaluation, scheduler=scheduler, progress=lines.append)
-    parallel = grid([data], DETECTORS, CLASSIFIERS, [0, 1])
-    pd.testing.assert_frame_equal(parallel.table, serial.table)
-    assert parallel.settings == serial.settings
-    assert [(t.model, t.seed) for t in parallel.timelines] == [(t.model, t.seed) for t in serial.timelines]
+    plan = plan_bench([data], DETECTORS, CLASSIFIERS, (), [0, 1], out=tmp_path / "b")
+    result = run_bench(plan, DaskExecutor(scheduler=scheduler), log=lines.append)
+    pd.testing.assert_frame_equal(result.evaluation.table, serial.table)
+    assert result.evaluation.settings == serial.settings
+    assert [(t.model, t.seed) for t in result.evaluation.timelines] == [(t.model, t.seed) for t in serial.timelines]
     # 2 detectors + 2 floors + 1 classifier, 2 seeds each; one progress line per finished task
-    assert len(lines) == 10 and lines[-1].startswith("[10/10 ") and not grid.failures
+    assert len(lines) == 10 and lines[-1].startswith("[10/10] ") and not result.failures
     assert any("detector 'always_alarm' on dataset 'synthetic' with seed 1" in line for line in lines)
 
 
@@ -46,17 +47,17 @@ def test_a_failing_task_is_named_and_the_others_report(scheduler):
     pytest.importorskip("pyod", reason="the failing task is PyOD's PCA asked for more components than there are series")
     small = generate(seed=1, train_steps=150, faults_per_type=1, fault_steps=(10, 20), gap_steps=(10, 20))
     lines: list[str] = []
-    grid = DaskGrid(run_evaluation, scheduler=scheduler, progress=lines.append)
     # scikit-learn's ValueError is not bad input the evaluation turns into n/a rows: the task fails
     bad = {"name": "pyod:PCA", "params": {"n_components": 5000}}
-    result = grid([small], ["zscore", bad], [], [0, 3], floors=False)
-    assert sorted(result.table["model"].unique()) == ["zscore"]
-    assert sorted(result.table["seed"].unique()) == [0, 3]
-    assert sorted(f.task.seed for f in grid.failures) == [0, 3]
+    plan = plan_bench([small], ["zscore", bad], (), (), [0, 3], floors=False)
+    result = run_bench(plan, DaskExecutor(scheduler=scheduler), log=lines.append)
+    table = result.evaluation.table
+    assert table[table["model"] == "zscore"]["value"].notna().any()
+    failed_rows = table[table["model"] == "pyod:PCA(n_components=5000)"]
+    assert failed_rows["value"].isna().all() and failed_rows["reason"].str.contains("ValueError").all()
+    assert sorted(o.task.seed for o in result.failures) == [0, 3]
     failed = [line for line in lines if "FAILED" in line]
     assert len(failed) == 2 and all(f"pyod:PCA(n_components=5000)' on dataset '{small.name}'" in line for line in failed)
-    with pytest.raises(RunFailed, match=r"2 grid task\(s\) failed: detector 'pyod:PCA\(n_components=5000\)' on dataset"):
-        grid.raise_failures()
 
 
 def test_cli_bench_on_a_cluster_writes_the_reports(scheduler, tmp_path, capsys):
@@ -69,8 +70,8 @@ def test_cli_bench_on_a_cluster_writes_the_reports(scheduler, tmp_path, capsys):
 def test_localizers_are_tasks_too(scheduler):
     small = generate(seed=4, train_steps=150, faults_per_type=1, fault_steps=(10, 20), gap_steps=(10, 20))
     serial = run_evaluation([small], ["zscore"], [], [0, 1], floors=False, localizers=["zscore", "random"])
-    grid = DaskGrid(run_evaluation, scheduler=scheduler, progress=None)
-    parallel = grid([small], ["zscore"], [], [0, 1], floors=False, localizers=["zscore", "random"])
+    plan = plan_bench([small], ["zscore"], (), ["zscore", "random"], [0, 1], floors=False)
+    parallel = run_bench(plan, DaskExecutor(scheduler=scheduler), log=lambda line: None).evaluation
     pd.testing.assert_frame_equal(parallel.table, serial.table)
     assert (serial.table["kind"] != "detector").any()  # the localizers did add rows
 
@@ -86,14 +87,14 @@ def test_task_order_follows_the_serial_grid():
 
 def test_bad_grid_options_are_bad_input():
     with pytest.raises(BadInput, match="exactly one of --workers N or --scheduler ADDRESS"):
-        DaskGrid(run_evaluation)
+        DaskExecutor()
     with pytest.raises(BadInput, match="--workers must be >= 1, got 0"):
-        DaskGrid(run_evaluation, workers=0)
+        DaskExecutor(workers=0)
 
 
 def test_merging_tasks_keeps_every_detectors_series_policy_note():
-    from faultlab.harness.evaluation.distributed import merge
     from faultlab.harness.evaluation.table import Evaluation
+    from faultlab.harness.evaluation.tasks import merge
 
     base = {"test_steps": 10, "floors": False}
     a = Evaluation(pd.DataFrame({"x": [1]}), settings={"d": {**base, "alignment": {"zscore": {"missing": 2}}}})

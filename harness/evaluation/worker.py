@@ -1,0 +1,118 @@
+"""Runs bench tasks one at a time in a worker process, so one can be stopped at once.
+
+A deep model's training cannot be interrupted from inside reliably (a C++ loop holds the
+thread; Ctrl-C used to take a minute to land), and a method that hangs must not hold the whole
+bench. So the tasks run in a child process (``spawn``: a fresh interpreter, no inherited torch
+thread pools) that ignores SIGINT; the parent waits on a pipe and, on a task's time-out or on
+Ctrl-C/SIGTERM, kills the child at once and starts a new one for the next task. Each dataset is
+sent to the child once; the child's environment (thread counts such as ``OMP_NUM_THREADS``)
+is the parent's, so results equal an in-process run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from faultlab.dataset import Dataset
+from faultlab.harness.evaluation.tasks import Task, TaskOutcome, run_task
+
+#: how often the parent wakes while a task runs (heartbeats, time-outs, signals)
+POLL_S = 0.2
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message (file:line)`` of where it was raised: one line for the board."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _serve(conn: Any) -> None:
+    """The child: datasets arrive once, then tasks; each answer is (status, payload, seconds)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; a Ctrl-C reaches both
+    datasets: dict[str, Dataset] = {}
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message[0] == "dataset":
+            datasets[message[1]] = message[2]
+            continue
+        _, task, metrics, options = message
+        start = time.monotonic()
+        try:
+            result = run_task(datasets[task.dataset], task, metrics, options)
+            conn.send(("ok", result, time.monotonic() - start))
+        except Exception as exc:  # noqa: BLE001 - one method's failure is reported, the bench goes on
+            conn.send(("error", describe_error(exc), time.monotonic() - start))
+
+
+class LocalExecutor:
+    """Tasks in plan order, each in the worker process, with an optional per-task time-out."""
+
+    def __init__(self, timeout_s: float | None = None, heartbeat: Callable[[Task, float], None] | None = None) -> None:
+        self.timeout_s = timeout_s
+        self.heartbeat = heartbeat or (lambda task, elapsed: None)
+        self._process: Any = None
+        self._conn: Any = None
+        self._sent: set[str] = set()
+
+    def _start(self) -> None:
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(child,), name="faultlab-bench-worker", daemon=True)
+        self._process.start()
+        child.close()
+        self._conn, self._sent = parent, set()
+
+    def close(self) -> None:
+        """Stop the worker now (SIGKILL: a task in progress is abandoned, nothing to clean up)."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join(timeout=5)
+            self._conn.close()
+        self._process = self._conn = None
+
+    def run(self, tasks: Sequence[Task], datasets: Mapping[str, Dataset], metrics: Sequence[str] | None,
+            options: dict[str, Any]) -> Iterator[TaskOutcome]:
+        try:
+            for task in tasks:
+                yield self._one(task, datasets[task.dataset], metrics, options)
+        finally:
+            self.close()
+
+    def _one(self, task: Task, dataset: Dataset, metrics: Sequence[str] | None, options: dict[str, Any]) -> TaskOutcome:
+        if self._process is None or not self._process.is_alive():
+            self.close()
+            self._start()
+        if task.dataset not in self._sent:
+            self._conn.send(("dataset", task.dataset, dataset))
+            self._sent.add(task.dataset)
+        self._conn.send(("task", task, list(metrics) if metrics else None, options))
+        start = time.monotonic()
+        last_beat = start
+        while not self._conn.poll(POLL_S):
+            now = time.monotonic()
+            if not self._process.is_alive():
+                code = self._process.exitcode
+                self.close()
+                return TaskOutcome(task, None, now - start, f"the worker process died (exit code {code})")
+            if self.timeout_s is not None and now - start > self.timeout_s:
+                self.close()
+                return TaskOutcome(task, None, now - start, f"stopped after the task time-out of {self.timeout_s:g} s",
+                                   timed_out=True)
+            if now - last_beat >= 1.0:
+                self.heartbeat(task, now - start)
+                last_beat = now
+        status, payload, seconds = self._conn.recv()
+        if status == "ok":
+            return TaskOutcome(task, payload, seconds)
+        return TaskOutcome(task, None, seconds, payload)

@@ -1,0 +1,1 @@
+"""Views of the tidy results table: scores.json, leaderboards, plots, radiographies, comparisons."""
