@@ -7,8 +7,13 @@ A dataset folder (``runs/<run>/dataset/``) holds::
                      ``"cart:cpu_cores"``), but a name is only a key: which service and metric a
                      column belongs to is read from the column table in meta.json, never parsed
                      from the name (foreign names such as ``"x_AWS::ECS::Fargate/cpu"`` are
-                     fine). Counters are already per-second rates, gauges are values, one grid.
-    mask.parquet     same shape, ``True`` where the value was missing and filled (ffill/bfill).
+                     fine). Counters are already per-second rates, gauges are values, one time
+                     axis shared by all series, strictly increasing. Recorded datasets are on a
+                     regular grid of ``scrape_interval_s``; an imported one may keep a foreign
+                     file's irregular steps (import option ``fill_gaps=false``), and then
+                     ``scrape_interval_s`` is their median spacing.
+    mask.parquet     same shape, ``True`` where the value was missing (or non-finite in an imported
+                     file) and filled (ffill/bfill).
     labels.parquet   one row per time step: ``timestamp``, ``anomaly`` (0/1), ``fault_type``
                      ("" when none), ``root_cause`` (comma-separated service names, "" when
                      none), ``fault_id`` ("" when none), ``recovering`` (0/1: after a fault's

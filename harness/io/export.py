@@ -1,9 +1,13 @@
-"""A Faultlab dataset written in the layouts other benchmarks read (TimeEval, TSB-AD).
+"""A Faultlab dataset written in the layouts other benchmarks read (TimeEval, TSB-AD, RCAEval).
 
-Both keep values and the 0/1 labels only: fault types, root causes, the mask and the column
-table do not survive (the formats have no place for them). The fault-free part survives:
-TimeEval's semi-supervised convention puts it in ``<name>.train.csv`` beside ``<name>.test.csv``,
-TSB-AD puts its length in the file name (``<name>_tr_<rows>_1st_<first anomaly>.csv``).
+TimeEval and TSB-AD files keep values and the 0/1 labels only; the fault-free part survives in
+their own conventions: TimeEval's semi-supervised ``<name>.train.csv`` beside ``<name>.test.csv``,
+TSB-AD's length in the file name (``<name>_tr_<rows>_1st_<first anomaly>.csv``). What the
+formats have no place for (the column table with services, metrics, groups and units, the
+graph, the candidates, the timestamps TSB-AD lacks, fault ids, types and root causes) goes
+into a sidecar, ``<file stem>.faultlab.json`` (:mod:`faultlab.harness.io.sidecar`), which the
+importers read back; the CSV files stay valid for other tools. The mask is not exported.
+``rcaeval`` writes one case per fault (:mod:`faultlab.harness.io.rcaeval`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from faultlab.harness.io.benchmark_csv import TIMEEVAL_LABEL, TSBAD_LABEL
+from faultlab.harness.io.rcaeval import export_rcaeval
+from faultlab.harness.io.sidecar import sidecar_file, write_sidecar
 
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
@@ -42,7 +48,7 @@ def _frame(data: Dataset, label: str, with_time: bool) -> pd.DataFrame:
 
 @EXPORTERS.register("timeeval")
 def export_timeeval(data: Dataset, out: Path) -> list[Path]:
-    """``<name>.train.csv`` (before ``train_end``), ``<name>.test.csv`` (the rest), ``datasets.csv`` index."""
+    """``<name>.train.csv`` (before ``train_end``), ``<name>.test.csv`` (the rest), ``datasets.csv`` index, sidecar."""
     name = _safe(data.name)
     rows = _train_rows(data)
     frame = _frame(data, TIMEEVAL_LABEL, with_time=True)
@@ -64,18 +70,22 @@ def export_timeeval(data: Dataset, out: Path) -> list[Path]:
         "num_anomalies": len(data.labels["fault_id"].iloc[rows:].replace("", np.nan).dropna().unique()),
     }])
     index.to_csv(out / "datasets.csv", index=False)
-    return [*written, out / "datasets.csv"]
+    side = write_sidecar(data, sidecar_file(out, name), "timeeval", [f.name for f in written])
+    return [*written, out / "datasets.csv", side]
 
 
 @EXPORTERS.register("tsb-ad")
 def export_tsbad(data: Dataset, out: Path) -> list[Path]:
-    """One ``<name>_tr_<train rows>_1st_<first anomaly row>.csv``: series columns, then ``Label``."""
+    """One ``<name>_tr_<train rows>_1st_<first anomaly row>.csv`` (series columns, then ``Label``) and its sidecar."""
     rows = _train_rows(data)
     anomalous = np.flatnonzero(data.y > 0)
     first = int(anomalous[0]) if len(anomalous) else len(data.y)
     file = out / f"{_safe(data.name)}_tr_{rows}_1st_{first}.csv"
     _frame(data, TSBAD_LABEL, with_time=False).to_csv(file, index=False)
-    return [file]
+    return [file, write_sidecar(data, sidecar_file(out, file.stem), "tsb-ad", [file.name])]
+
+
+EXPORTERS.add("rcaeval", export_rcaeval)
 
 
 def export_dataset(data: Dataset, fmt: str, out: str | Path) -> list[Path]:

@@ -1,4 +1,9 @@
-"""The importer registry and the ``FORMAT:PATH`` dataset spec (``--dataset timeeval:data.csv``)."""
+"""The importer registry, the options' text -> value conversion, and the ``FORMAT:PATH`` dataset spec.
+
+Options arrive as text from ``--option KEY=VALUE`` (or as values from Python): numbers
+(``interval_s``, ``duration_s``), flags (``fill_gaps``, ``sidecar``: true/false, yes/no, 1/0) and
+``order`` (strict/sort) are checked here, so a bad one is BadInput naming the option.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from typing import Any
 
 from faultlab.harness.io.benchmark_csv import import_timeeval, import_tsbad
 from faultlab.harness.io.microservice import import_microservice
+from faultlab.harness.io.parsing import ORDERS
+from faultlab.harness.io.rcaeval import import_rcaeval
 from faultlab.harness.io.smd import import_smd
 
 from faultlab.dataset import Dataset
@@ -20,6 +27,35 @@ IMPORTERS.add("timeeval", import_timeeval)
 IMPORTERS.add("tsb-ad", import_tsbad)
 IMPORTERS.add("smd", import_smd)
 IMPORTERS.add("microservice", import_microservice)
+IMPORTERS.add("rcaeval", import_rcaeval)
+TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
+
+
+def _number(key: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"import option {key} {value!r} is not a number") from None
+
+
+def _flag(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in TRUE + FALSE:
+        raise BadInput(f"import option {key} {value!r} is not true or false")
+    return text in TRUE
+
+
+def _order(key: str, value: Any) -> str:
+    if value not in ORDERS:
+        raise BadInput(f"import option {key} {value!r} is not one of {', '.join(ORDERS)}")
+    return str(value)
+
+
+CONVERT: dict[str, Callable[[str, Any], Any]] = {
+    "interval_s": _number, "duration_s": _number, "fill_gaps": _flag, "sidecar": _flag, "order": _order,
+}
 
 
 def options_of(fmt: str) -> list[str]:
@@ -36,11 +72,9 @@ def import_dataset(fmt: str, path: str | Path, options: Mapping[str, Any] | None
     unknown = [k for k in options if k not in valid]
     if unknown:
         raise BadInput(f"import format {fmt!r}: unknown option {unknown[0]!r}; valid: {', '.join(valid) or '(none)'}")
-    if "interval_s" in options:
-        try:
-            options["interval_s"] = float(options["interval_s"])
-        except (TypeError, ValueError):
-            raise BadInput(f"import option interval_s {options['interval_s']!r} is not a number") from None
+    for key, convert in CONVERT.items():
+        if key in options and options[key] is not None:
+            options[key] = convert(key, options[key])
     if not Path(path).exists():
         raise BadInput(f"{path}: no such file or folder to import as {fmt}")
     return importer(path, **options)

@@ -12,9 +12,24 @@ Deployment pods; the pods of one service are combined per metric (``pod_aggregat
 sum). Without a rule each file is one service. Columns are ``<service>:<metric>`` and the column
 table records the service and metric, so service names may contain ``:`` or ``/``.
 
-Labels: a fault covers ``time <= t <= time + duration_s``; a fault without a duration lasts
-until the next fault starts (exclusive) or the data ends, as in single-fault RCA cases. The
-services with metrics are the root-cause candidates; ``graph.json`` comes from ``edges.csv``.
+Groups and units come from the metric names by the table of
+:mod:`faultlab.harness.io.metric_table` (cpu/cpu_usage -> cpu in cores or %, mem/rss/working_set
+-> memory in bytes, rx/tx/bytes_sent -> network, disk/io/fs/read/write -> disk,
+latency/duration -> application in s or ms, error/request/qps -> application);
+``columns=FILE`` (CSV or YAML: name, group, unit, optional kind) overrides it.
+
+Labels: a fault of ``duration_s`` d starting at t covers the steps in ``[t, t + d)`` (its end
+is exclusive, as the time it was reverted); a fault without a duration lasts until the next
+fault starts (exclusive) or to the last step, as in single-fault RCA cases. The services with
+metrics are the root-cause candidates; ``graph.json`` keeps the edges of ``edges.csv`` between
+them (edges to services without metrics are dropped and counted). The training part is the
+rows before the first fault, unless ``train_end`` (a timestamp or a row count) says otherwise;
+the import summary reports it.
+
+The files' rows go onto one regular grid of the smallest median interval (``fill_gaps=true``,
+the default: files scraped at different moments must share one time axis; the added steps
+and filled values are counted). ``fill_gaps=false`` keeps the union of the files' own
+timestamps. ``order=sort`` sorts and de-duplicates each file's rows, counted.
 """
 
 from __future__ import annotations
@@ -25,15 +40,20 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from faultlab.harness.io.metric_table import apply_columns_file, guessed_table
 from faultlab.harness.io.parsing import (
+    arrange_rows,
     build_dataset,
     infer_interval_s,
     labels_frame,
+    missing_steps,
     on_grid,
     parse_numbers,
     parse_timestamps,
     read_csv,
+    resolve_train_end,
 )
+from faultlab.harness.io.summary import FROM_OPTION, ImportSummary
 
 from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.errors import BadInput
@@ -60,7 +80,9 @@ def _compile(rule: str | None) -> re.Pattern[str] | None:
         raise BadInput(f"pod_rule {rule!r} is not a valid regular expression ({exc})") from None
 
 
-def _read_metric_files(folder: Path) -> list[tuple[str, Path, pd.DatetimeIndex, pd.DataFrame]]:
+def _read_metric_files(
+    folder: Path, order: str, summary: ImportSummary
+) -> list[tuple[str, Path, pd.DatetimeIndex, pd.DataFrame]]:
     files = sorted(folder.glob("*.csv"))
     if not files:
         raise BadInput(f"{folder}: no metric CSV files (one per service or pod)")
@@ -72,8 +94,36 @@ def _read_metric_files(folder: Path) -> list[tuple[str, Path, pd.DatetimeIndex, 
         metrics = [c for c in frame.columns if c != "timestamp"]
         if not metrics:
             raise BadInput(f"{file}: no metric columns besides 'timestamp'")
-        out.append((file.stem, file, parse_timestamps(frame["timestamp"], file, "timestamp"), parse_numbers(frame, file, metrics)))
+        index = parse_timestamps(frame["timestamp"], file, "timestamp", ordered=False)
+        keep = arrange_rows(index, file, "timestamp", order, summary, cells=frame["timestamp"])
+        values = parse_numbers(frame, file, metrics, summary=summary).iloc[keep].reset_index(drop=True)
+        out.append((file.stem, file, index[keep], values))
     return out
+
+
+def _timeline(
+    files: list[tuple[str, Path, pd.DatetimeIndex, pd.DataFrame]], fill_gaps: bool, summary: ImportSummary
+) -> tuple[pd.DatetimeIndex, float, list[pd.DataFrame]]:
+    """One time axis for every file (the regular grid, or the union of their timestamps) and each file on it."""
+    interval_s = min(infer_interval_s(index, file) for _, file, index, _ in files)
+    summary.gaps_filled = bool(fill_gaps)
+    if not fill_gaps:
+        steps = pd.DatetimeIndex(sorted(set().union(*(set(index) for *_, index, _ in files))), name="timestamp")
+        summary.gap_steps = missing_steps(steps, interval_s)
+        frames = [values.set_axis(index, axis=0).reindex(steps) for *_, index, values in files]
+        return steps, interval_s, frames
+    start = min(index[0] for *_, index, _ in files)
+    end = max(index[-1] for *_, index, _ in files)
+    frames, reached = [], set()
+    steps = None
+    for *_, index, values in files:
+        steps, on, position = on_grid(values, index, interval_s, start, end)
+        summary.rows_merged += len(position) - len(np.unique(position))
+        reached.update(position.tolist())
+        frames.append(on)
+    assert steps is not None
+    summary.gap_steps = len(steps) - len(reached)
+    return steps, interval_s, frames
 
 
 def _faults(file: Path, services: set[str], rule: re.Pattern[str] | None, data_end: pd.Timestamp) -> list[dict[str, Any]]:
@@ -89,7 +139,8 @@ def _faults(file: Path, services: set[str], rule: re.Pattern[str] | None, data_e
     for k, i in enumerate(order):
         service = _service_of(frame["service"].iloc[i].strip(), rule)
         if service not in services:
-            raise BadInput(f"{file}: line {i + 2}, column 'service': {service!r} has no metrics file (known: {', '.join(sorted(services))})")
+            known = ", ".join(sorted(services))
+            raise BadInput(f"{file}: line {i + 2}, column 'service': {service!r} has no metrics file (known: {known})")
         kind = frame["type"].iloc[i].strip()
         if not kind:
             raise BadInput(f"{file}: line {i + 2}, column 'type': empty fault type")
@@ -97,7 +148,7 @@ def _faults(file: Path, services: set[str], rule: re.Pattern[str] | None, data_e
         if durations is not None and not np.isnan(durations[i]):
             if durations[i] <= 0:
                 raise BadInput(f"{file}: line {i + 2}, column 'duration_s': {durations[i]} is not > 0")
-            end, closed = start + pd.Timedelta(seconds=float(durations[i])), True
+            end, closed = start + pd.Timedelta(seconds=float(durations[i])), False  # [t, t + d)
         elif k + 1 < len(order):
             end, closed = starts[order[k + 1]], False
         else:
@@ -125,8 +176,10 @@ def _label(grid: pd.DatetimeIndex, faults: list[dict[str, Any]]) -> pd.DataFrame
                         root_cause=[",".join(x) for x in causes])
 
 
-def _graph(file: Path, services: list[str], rule: re.Pattern[str] | None) -> ServiceGraph:
+def _graph(file: Path, services: list[str], rule: re.Pattern[str] | None, summary: ImportSummary) -> ServiceGraph:
+    """The call graph among the services with metrics; edges to or from others are dropped and counted."""
     edges: list[dict[str, str]] = []
+    dropped: set[str] = set()
     if file.is_file():
         frame = read_csv(file)
         if not {"source", "target"} <= set(frame.columns):
@@ -136,10 +189,17 @@ def _graph(file: Path, services: list[str], rule: re.Pattern[str] | None) -> Ser
             if not src or not dst:
                 raise BadInput(f"{file}: line {i + 2}: empty source or target")
             edge = {"source": src, "target": dst}
-            if src != dst and edge not in edges:
-                edges.append(edge)
-    names = list(dict.fromkeys(services + [e[k] for e in edges for k in ("source", "target")]))
-    return ServiceGraph(nodes=[{"name": s, "kind": "service"} for s in names], edges=edges)
+            if src == dst or edge in edges:
+                continue
+            if src not in services or dst not in services:
+                summary.edges_dropped += 1
+                dropped.update(s for s in (src, dst) if s not in services)
+                continue
+            edges.append(edge)
+    if dropped:
+        shown = ", ".join(sorted(dropped)[:5]) + (" ..." if len(dropped) > 5 else "")
+        summary.warnings.append(f"{file}: {summary.edges_dropped} edge(s) dropped: no metrics for {shown}")
+    return ServiceGraph(nodes=[{"name": s, "kind": "service"} for s in services], edges=edges)
 
 
 def import_microservice(
@@ -148,6 +208,10 @@ def import_microservice(
     pod_rule: str | None = None,
     pod_aggregate: Literal["mean", "sum"] = "mean",
     name: str | None = None,
+    fill_gaps: bool = True,
+    order: str = "strict",
+    train_end: Any = None,
+    columns: str | None = None,
 ) -> Dataset:
     """Per-service columns, labels with root causes and the call graph from an RCA-style folder."""
     root = Path(path)
@@ -156,17 +220,13 @@ def import_microservice(
     if pod_aggregate not in ("mean", "sum"):
         raise BadInput(f"pod_aggregate {pod_aggregate!r} is not mean or sum")
     rule = _compile(pod_rule)
-    files = _read_metric_files(root / "metrics")
-    interval_s = min(infer_interval_s(index, file) for _, file, index, _ in files)
-    start = min(index[0] for *_, index, _ in files)
-    end = max(index[-1] for *_, index, _ in files)
+    summary = ImportSummary()
+    files = _read_metric_files(root / "metrics", order, summary)
+    grid, interval_s, frames = _timeline(files, fill_gaps, summary)
     per_column: dict[tuple[str, str], list[pd.Series]] = {}
-    grid = None
-    for pod, _file, index, values in files:
-        grid, on, _ = on_grid(values, index, interval_s, start, end)
-        for metric in values.columns:
+    for (pod, *_), on in zip(files, frames):
+        for metric in on.columns:
             per_column.setdefault((_service_of(pod, rule), metric), []).append(on[metric])
-    assert grid is not None
     services = list(dict.fromkeys(svc for svc, _ in per_column))
     keys = sorted(per_column, key=lambda k: (services.index(k[0]), k[1]))
     combined = {}
@@ -174,14 +234,19 @@ def import_microservice(
         stack = pd.concat(per_column[(svc, metric)], axis=1)
         combined[f"{svc}:{metric}"] = stack.sum(axis=1, min_count=1) if pod_aggregate == "sum" else stack.mean(axis=1)
     frame = pd.DataFrame(combined, index=grid)
-    columns = [{"name": f"{s}:{m}", "service": s, "metric": m, "group": "application", "kind": "gauge", "unit": ""} for s, m in keys]
+    table = guessed_table([(f"{s}:{m}", s, m) for s, m in keys])
+    if columns:
+        table = apply_columns_file(table, columns)
     faults_file = root / "faults.csv"
     faults = _faults(faults_file, set(services), rule, grid[-1]) if faults_file.is_file() else []
+    split = resolve_train_end(train_end, grid)
     dataset = build_dataset(
         grid, frame, _label(grid, faults),
-        name=name or root.name, interval_s=interval_s, columns=columns,
-        source={"format": "microservice", "path": str(root), "pod_rule": pod_rule, "pod_aggregate": pod_aggregate},
-        candidates=services, graph=_graph(root / "edges.csv", services, rule),
+        name=name or root.name, interval_s=interval_s, columns=table,
+        source={"format": "microservice", "path": str(root), "pod_rule": pod_rule, "pod_aggregate": pod_aggregate,
+                "fill_gaps": bool(fill_gaps), "order": order, "columns": str(columns) if columns else None},
+        candidates=services, graph=_graph(root / "edges.csv", services, rule, summary),
+        train_end=split, train_source=FROM_OPTION, summary=summary,
     )
     dataset.meta["faults"] = [{k: v for k, v in f.items() if not k.startswith("_")} for f in faults]
     return dataset

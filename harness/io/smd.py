@@ -8,7 +8,8 @@
     ROOT/interpretation_label/<machine>.txt  "start-end:d1,d2,..." per anomaly (optional)
 
 Train then test become one series at ``interval_s`` (SMD samples once a minute) from the unix
-epoch; train is the fault-free part. Each dimension is its own entity (``dim_1`` .. ``dim_38``),
+epoch; train is the fault-free part (``train_end``, a timestamp or a row count, overrides it).
+Each dimension is its own entity (``dim_1`` .. ``dim_38``),
 and the interpretation label names the dimensions an anomaly shows in: they are the segment's
 root causes (1-based dimensions, 0-based inclusive test rows, as OmniAnomaly's files use them).
 """
@@ -16,6 +17,7 @@ root causes (1-based dimensions, 0-based inclusive test rows, as OmniAnomaly's f
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,9 +26,11 @@ from faultlab.harness.io.parsing import (
     labels_frame,
     parse_labels,
     parse_numbers,
+    resolve_train_end,
     segment_labels,
     series_columns,
 )
+from faultlab.harness.io.summary import FROM_FILE, FROM_OPTION, ImportSummary
 
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
@@ -48,12 +52,13 @@ def _entity(path: Path, machine: str | None) -> tuple[Path, str]:
     return path, found[0]
 
 
-def _matrix(file: Path) -> pd.DataFrame:
+def _matrix(file: Path, summary: ImportSummary) -> pd.DataFrame:
     if not file.is_file():
         raise BadInput(f"{file}: no such file")
     frame = pd.read_csv(file, header=None, dtype=str, keep_default_na=False)
     frame.columns = [f"dim_{i + 1}" for i in range(frame.shape[1])]
-    return parse_numbers(frame, file, list(frame.columns), header_lines=0)
+    summary.rows_read += len(frame)
+    return parse_numbers(frame, file, list(frame.columns), header_lines=0, summary=summary)
 
 
 def _interpretation(file: Path, n_test: int, n_dims: int) -> list[tuple[int, int, list[str]]]:
@@ -77,11 +82,19 @@ def _interpretation(file: Path, n_test: int, n_dims: int) -> list[tuple[int, int
     return spans
 
 
-def import_smd(path: str | Path, *, machine: str | None = None, interval_s: float = SMD_INTERVAL_S, name: str | None = None) -> Dataset:
+def import_smd(
+    path: str | Path,
+    *,
+    machine: str | None = None,
+    interval_s: float = SMD_INTERVAL_S,
+    name: str | None = None,
+    train_end: Any = None,
+) -> Dataset:
     """One SMD machine as a Dataset with root-cause dimensions from ``interpretation_label/``."""
     root, machine = _entity(Path(path), machine)
-    train = _matrix(root / "train" / f"{machine}.txt")
-    test = _matrix(root / "test" / f"{machine}.txt")
+    summary = ImportSummary()
+    train = _matrix(root / "train" / f"{machine}.txt", summary)
+    test = _matrix(root / "test" / f"{machine}.txt", summary)
     if train.shape[1] != test.shape[1]:
         raise BadInput(f"{root / 'test' / f'{machine}.txt'}: {test.shape[1]} columns, train has {train.shape[1]}")
     label_file = root / "test_label" / f"{machine}.txt"
@@ -97,7 +110,9 @@ def import_smd(path: str | Path, *, machine: str | None = None, interval_s: floa
         for i in range(first, last + 1):
             causes[i] = ",".join(dims)
     n = len(train) + len(test)
-    grid = pd.date_range(pd.Timestamp(0, unit="s", tz="UTC"), periods=n, freq=pd.Timedelta(seconds=interval_s), name="timestamp")
+    step = pd.Timedelta(seconds=interval_s)
+    grid = pd.date_range(pd.Timestamp(0, unit="s", tz="UTC"), periods=n, freq=step, name="timestamp")
+    chosen = resolve_train_end(train_end, grid)
     values = pd.concat([train, test], ignore_index=True)
     values.index = grid
     anomaly = np.concatenate([np.zeros(len(train), dtype=np.int8), test_anomaly])
@@ -105,5 +120,7 @@ def import_smd(path: str | Path, *, machine: str | None = None, interval_s: floa
     return build_dataset(
         grid, values, labels_frame(grid, anomaly, **text),
         name=name or machine, interval_s=interval_s, columns=series_columns(names),
-        source={"format": "smd", "path": str(root), "machine": machine}, train_end=grid[len(train)], candidates=names,
+        source={"format": "smd", "path": str(root), "machine": machine}, candidates=names, summary=summary,
+        train_end=chosen if chosen is not None else grid[len(train)],
+        train_source=FROM_OPTION if chosen is not None else FROM_FILE,
     )

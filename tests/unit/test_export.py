@@ -26,7 +26,8 @@ def _same(a, b):
 
 def test_timeeval_round_trip(data, tmp_path):
     files = export_dataset(data, "timeeval", tmp_path)
-    assert [f.name for f in files] == [f"{data.name}.train.csv", f"{data.name}.test.csv", "datasets.csv"]
+    names = [f"{data.name}.train.csv", f"{data.name}.test.csv", "datasets.csv", f"{data.name}.faultlab.json"]
+    assert [f.name for f in files] == names
     back = import_dataset("timeeval", files[1])
     _same(data, back)
     np.testing.assert_array_equal(back.timestamps.as_unit("ns").asi8, data.timestamps.as_unit("ns").asi8)
@@ -36,7 +37,8 @@ def test_timeeval_round_trip(data, tmp_path):
 
 
 def test_tsbad_round_trip(data, tmp_path):
-    (file,) = export_dataset(data, "tsb-ad", tmp_path)
+    file, side = export_dataset(data, "tsb-ad", tmp_path)
+    assert side.name == f"{file.stem}.faultlab.json"
     first = int(np.flatnonzero(data.y)[0])
     assert file.name == f"{data.name}_tr_{len(data.train().metrics)}_1st_{first}.csv"
     back = import_dataset("tsb-ad", file, {"interval_s": data.scrape_interval_s})

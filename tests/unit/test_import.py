@@ -23,15 +23,28 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_all_formats_are_registered():
-    assert set(IMPORTERS.names()) == {"timeeval", "tsb-ad", "smd", "microservice"}
+    assert set(IMPORTERS.names()) == {"timeeval", "tsb-ad", "smd", "microservice", "rcaeval"}
 
 
-def test_timeeval_with_a_gap_is_gridded_and_masked(tmp_path):
-    # 10 s spacing, the row at 00:00:30 is missing; labels on two rows.
-    file = _write(tmp_path / "te.csv", "timestamp,a,b,is_anomaly\n"
-                  "2025-01-01T00:00:00Z,1,10,0\n2025-01-01T00:00:10Z,2,20,0\n2025-01-01T00:00:20Z,3,30,0\n"
-                  "2025-01-01T00:00:40Z,5,,1\n2025-01-01T00:00:50Z,6,60,1\n2025-01-01T00:01:00Z,7,70,0\n")
-    data = import_dataset("timeeval", file)
+GAPPY = ("timestamp,a,b,is_anomaly\n"  # 10 s spacing, the row at 00:00:30 is missing; labels on two rows.
+         "2025-01-01T00:00:00Z,1,10,0\n2025-01-01T00:00:10Z,2,20,0\n2025-01-01T00:00:20Z,3,30,0\n"
+         "2025-01-01T00:00:40Z,5,,1\n2025-01-01T00:00:50Z,6,60,1\n2025-01-01T00:01:00Z,7,70,0\n")
+
+
+def test_timeeval_keeps_its_rows_by_default_and_counts_the_gap(tmp_path):
+    data = import_dataset("timeeval", _write(tmp_path / "te.csv", GAPPY))
+    assert len(data.metrics) == 6 and pd.Timestamp("2025-01-01T00:00:30Z") not in data.metrics.index
+    np.testing.assert_array_equal(data.metrics["b"], [10, 20, 30, 30, 60, 70])  # only the empty cell is filled
+    summary = data.meta["import"]["summary"]
+    assert (summary["gap_steps"], summary["gaps_filled"], summary["values_filled"]) == (1, False, 1)
+    assert data.scrape_interval_s == 10.0 and data.y.tolist() == [0, 0, 0, 1, 1, 0]
+
+
+def test_timeeval_with_a_gap_is_gridded_and_masked_on_request(tmp_path):
+    file = _write(tmp_path / "te.csv", GAPPY)
+    data = import_dataset("timeeval", file, {"fill_gaps": "true"})
+    summary = data.meta["import"]["summary"]
+    assert (summary["gap_steps"], summary["gaps_filled"], summary["values_filled"]) == (1, True, 3)  # a, b at :30 and b at :40
     assert data.scrape_interval_s == 10.0
     assert len(data.metrics) == 7 and data.metrics.index[3] == pd.Timestamp("2025-01-01T00:00:30Z")
     np.testing.assert_array_equal(data.metrics["a"], [1, 2, 3, 3, 5, 6, 7])  # gap filled forward
@@ -113,8 +126,8 @@ def test_microservice_pods_to_services_labels_and_graph(tmp_path):
     assert data.meta["candidates"] == ["db:primary", "front-end"]
     assert data.services == data.candidates == ["db:primary", "front-end"]  # from the column table, not the names
     assert data.graph.edges == [{"source": "front-end", "target": "db:primary"}]
-    # latency from step 4 (00:00:20) until the cpu fault starts at step 8 (exclusive); cpu 8..10 inclusive
-    assert data.labels["fault_type"].tolist() == [""] * 4 + ["latency"] * 4 + ["cpu"] * 3 + [""]
+    # latency from step 4 (00:00:20) until the cpu fault starts at step 8 (exclusive); cpu 10 s from 00:00:40: [40, 50)
+    assert data.labels["fault_type"].tolist() == [""] * 4 + ["latency"] * 4 + ["cpu"] * 2 + [""] * 2
     assert data.labels["root_cause"].iloc[9] == "db:primary" and data.labels["root_cause"].iloc[5] == "front-end"
     assert data.labels["fault_id"].iloc[4] == "f001-latency"
     assert [f["targets"] for f in data.meta["faults"]] == [["front-end"], ["db:primary"]]

@@ -21,6 +21,8 @@ CORPUS = {
                    "x.csv: line 3, column 'timestamp': duplicated timestamp"),
     "unparseable": ("timeeval", {"x.csv": TE_HEAD + "2025-01-01T00:00:00Z,1,0\nyesterday,1,0\n"}, "x.csv", {},
                     "x.csv: line 3, column 'timestamp': unparseable timestamp 'yesterday'"),
+    "infinite time": ("timeeval", {"x.csv": TE_HEAD + "0,1,0\ninf,1,0\n"}, "x.csv", {},
+                      "x.csv: line 3, column 'timestamp': unparseable timestamp 'inf'"),
     "non-numeric": ("timeeval", {"x.csv": TE_HEAD + "0,1,0\n1,abc,0\n"}, "x.csv", {},
                     "x.csv: line 3, column 'a': 'abc' is not a number"),
     "label 2": ("timeeval", {"x.csv": TE_HEAD + "0,1,0\n1,1,2\n"}, "x.csv", {},
