@@ -6,24 +6,25 @@ and, as its "normal" period, the fault-free steps just before the segment; it re
 method ranks them). This is the protocol of RCAEval (Pham et al., WWW 2025 companion): every
 method sees the same segment and the same normal data, so AC@k compares ranking alone.
 
-Three kinds share the interface (:class:`BaseLocalizer`):
+Two kinds, one interface (``fit`` on the train part, ``localize`` per segment, ``repeats``):
 
-- rankers registered with ``@LOCALIZERS.register("name")`` (``random``, ``cpu_change`` in
-  ``rankers.py``; ``rcaeval:<method>`` in ``rcaeval_adapter.py``);
-- every detector that is a :class:`~faultlab.detectors.base.Localizer` (``zscore``, ...):
-  :class:`DetectorLocalizer` fits it on the dataset's fault-free train part and calls its
-  ``localize`` on the segment. They are found when asked (:data:`LOCALIZER_INDEX`), so a new
-  detector needs no second registration.
+- :class:`SegmentLocalizer` subclasses registered with ``@LOCALIZERS.register("name")``
+  (``random``, ``cpu_change`` in ``rankers.py``; ``rcaeval:<method>`` in ``rcaeval_adapter.py``);
+- every detector that is a :class:`~faultlab.detectors.base.Localizer` (``zscore``, ...), by its
+  own name: :class:`DetectorAsLocalizer` fits it on the dataset's fault-free train part and
+  calls its ``localize`` on the segment. They are found when asked (:func:`localizer_classes`,
+  :func:`localizer_class`), so a new detector needs no second registration.
 
 Scores are the method's own (higher = more suspicious). Root-cause scoring restricts the
 ranking to ``Dataset.candidates``; a localizer may use context services' series as evidence.
+A localizer that lacks the series it needs says so (BadInput naming it, the dataset and what is
+missing) instead of ranking on no evidence.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -35,7 +36,6 @@ from faultlab.detectors.base import Detector, Localizer, RootCauseRanking, rank_
 from faultlab.detectors.params import Params, build_params, check_seed
 from faultlab.detectors.registry import DETECTORS, LOCALIZERS
 from faultlab.errors import BadInput
-from faultlab.registry import Registry
 
 Ranked = list[tuple[str, float]]
 
@@ -44,36 +44,18 @@ class LocalizerParams(Params):
     normal_steps: int = Field(120, ge=2, description="at most this many fault-free steps before the segment are the normal period")
 
 
-class BaseLocalizer(ABC):
-    """What every localizer offers the harness: ``fit`` (optional) and ``localize`` per segment."""
+class SegmentLocalizer(ABC):
+    """Ranks root causes of each labelled segment against the normal period before it.
 
-    name: ClassVar[str] = ""
-    kind: ClassVar[str] = "localizer"
-    repeats: ClassVar[int] = 1
-
-    seed: int
-    params: Params
-
-    def get_params(self) -> dict[str, Any]:
-        return self.params.model_dump(mode="json")
-
-    def fit(self, train: Dataset) -> Self:
-        """Learn from the fault-free ``train`` part (nothing by default)."""
-        return self
-
-    @abstractmethod
-    def localize(self, data: Dataset, segments: Sequence[tuple[int, int]]) -> list[RootCauseRanking]:
-        """One ranking per segment ``(start, end)`` of ``data`` (end exclusive)."""
-
-
-class SegmentLocalizer(BaseLocalizer):
-    """Ranks root causes of one labelled segment against the normal period before it.
-
-    Subclasses implement :meth:`_rank`; ``fit`` is optional (rankers that compare the segment
-    with the data just before it learn nothing in advance). ``repeats`` > 1 marks a randomised
-    ranker whose AC@k is averaged over that many seeded draws per seed (the ``random`` floor).
+    The base of every registered localizer: subclasses implement :meth:`_rank` and may
+    override :meth:`check` (what the method needs of the data) and :meth:`fit` (rankers that
+    compare the segment with the data just before it learn nothing in advance). ``repeats`` > 1
+    marks a randomised ranker whose AC@k is averaged over that many seeded draws per seed (the
+    ``random`` floor).
     """
 
+    name: ClassVar[str] = ""  # set by LOCALIZERS.register
+    repeats: ClassVar[int] = 1
     Params: ClassVar[type[Params]] = LocalizerParams
     params: LocalizerParams
 
@@ -82,8 +64,19 @@ class SegmentLocalizer(BaseLocalizer):
         self.seed = check_seed(seed, owner)
         self.params = build_params(type(self).Params, params, owner)
 
+    def get_params(self) -> dict[str, Any]:
+        return self.params.model_dump(mode="json")
+
+    def fit(self, train: Dataset) -> Self:
+        """Learn from the fault-free ``train`` part (nothing by default)."""
+        return self
+
+    def check(self, data: Dataset) -> None:
+        """BadInput naming what this method needs when ``data`` lacks it (it needs nothing special by default)."""
+
     def localize(self, data: Dataset, segments: Sequence[tuple[int, int]]) -> list[RootCauseRanking]:
         """One ranking per segment ``(start, end)`` of ``data`` (end exclusive)."""
+        self.check(data)
         return rank_segments(
             data, segments, lambda start, end: self._rank(data, normal_steps(data, start, self.params.normal_steps), start, end)
         )
@@ -94,6 +87,80 @@ class SegmentLocalizer(BaseLocalizer):
 
         ``normal`` holds the step indices of the normal period (fault-free, before ``start``).
         """
+
+
+class DetectorAsLocalizer:
+    """A detector that can localize, used as a localizer: fitted on the train part, its ``localize`` per segment.
+
+    ``DetectorAsLocalizer("zscore", seed=1, threshold=4)`` takes the detector's own name,
+    parameters and seed; it offers what a :class:`SegmentLocalizer` offers the harness.
+    """
+
+    repeats: ClassVar[int] = 1
+
+    def __init__(self, detector: str, *, seed: int = 0, **params: Any) -> None:
+        self.name = detector
+        self.seed = check_seed(seed, f"localizer {detector!r}")
+        kind = DETECTORS.get(detector)
+        if not _localizes(kind):
+            raise BadInput(f"detector {detector!r} cannot rank root causes; localizers: {', '.join(localizer_classes())}")
+        self.detector: Detector = kind(seed=seed, **params)
+        self.params = self.detector.params
+
+    def get_params(self) -> dict[str, Any]:
+        return self.detector.get_params()
+
+    def fit(self, train: Dataset) -> Self:
+        self.detector.fit(train)
+        return self
+
+    def localize(self, data: Dataset, segments: Sequence[tuple[int, int]]) -> list[RootCauseRanking]:
+        assert isinstance(self.detector, Localizer)
+        return self.detector.localize(data, list(segments))
+
+
+AnyLocalizer = SegmentLocalizer | DetectorAsLocalizer
+
+
+def _localizes(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, Localizer)
+
+
+def localizer_classes() -> dict[str, type]:
+    """Every localizer's name -> its class, sorted by name: the ``LOCALIZERS`` classes, and for each
+    detector that can localize its detector class (run through :class:`DetectorAsLocalizer`).
+
+    Gathered at call time, so detectors registered after this module are included; a
+    registered localizer wins a name clash. ``faultlab list localizers`` shows these.
+    """
+    found = {name: kind for name, kind in DETECTORS.items() if _localizes(kind)}
+    found.update(LOCALIZERS.items())
+    return dict(sorted(found.items()))
+
+
+def localizer_class(name: str) -> type:
+    """The class behind localizer ``name`` (see :func:`localizer_classes`); BadInput lists the valid names."""
+    classes = localizer_classes()
+    if name not in classes:
+        raise BadInput(f"unknown localizer {name!r}; valid: {', '.join(classes) or '(none)'}")
+    return classes[name]
+
+
+def localizer_summary(name: str, kind: type) -> str:
+    """One line on a localizer (``faultlab list localizers``): its docstring's first line, and
+    for a detector, that it runs as a localizer."""
+    lines = (kind.__doc__ or "").strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    return first if name in LOCALIZERS else f"Detector {name!r} as a localizer (fitted on the train part): {first}"
+
+
+def make_localizer(name: str, params: Mapping[str, Any] | None = None, seed: int = 0) -> AnyLocalizer:
+    """A new localizer by name; BadInput names an unknown localizer or parameter."""
+    params = dict(params or {})
+    if "seed" in params:
+        raise BadInput(f"{name}: 'seed' is set by the run's seeds, not as a parameter")
+    kind = localizer_class(name)
+    return kind(seed=seed, **params) if name in LOCALIZERS else DetectorAsLocalizer(name, seed=seed, **params)
 
 
 def normal_steps(data: Dataset, start: int, limit: int) -> np.ndarray:
@@ -137,67 +204,6 @@ def sort_scores(names: Iterable[str], scores: Iterable[float]) -> Ranked:
     """``(name, score)`` pairs, highest first; NaN lowest; ties keep the given order."""
     pairs = [(str(n), float(s)) for n, s in zip(names, scores)]
     return sorted(pairs, key=lambda kv: -kv[1] if np.isfinite(kv[1]) else np.inf)
-
-
-# ---- detectors as localizers -------------------------------------------------------------
-class DetectorLocalizer(BaseLocalizer):
-    """A Localizer detector used as a localizer: fitted on the train part, its ``localize`` per segment."""
-
-    detector_name: ClassVar[str] = ""
-
-    def __init__(self, *, seed: int = 0, **params: Any) -> None:
-        self.seed = check_seed(seed, f"localizer {self.name!r}")
-        self.detector: Detector = DETECTORS.get(self.detector_name)(seed=seed, **params)
-        self.params = self.detector.params
-
-    def get_params(self) -> dict[str, Any]:
-        return self.detector.get_params()
-
-    def fit(self, train: Dataset) -> Self:
-        self.detector.fit(train)
-        return self
-
-    def localize(self, data: Dataset, segments: Sequence[tuple[int, int]]) -> list[RootCauseRanking]:
-        assert isinstance(self.detector, Localizer)
-        return self.detector.localize(data, list(segments))
-
-
-@cache
-def _wrapper(name: str, detector: type) -> type[DetectorLocalizer]:
-    """The localizer class of a Localizer detector (one per name, made on first use)."""
-    summary = (detector.__doc__ or "").strip().splitlines()
-    doc = f"Detector {name!r} as a localizer (fitted on the train part): {summary[0] if summary else ''}"
-    return type(f"{detector.__name__}Localizer", (DetectorLocalizer,),
-                {"__doc__": doc, "detector_name": name, "name": name, "Params": detector.Params})
-
-
-class LocalizerIndex(Registry[type[BaseLocalizer]]):
-    """Every localizer by name: the LOCALIZERS registry plus each detector that is a Localizer.
-
-    A read-only :class:`~faultlab.registry.Registry` whose entries are gathered at call time, so
-    detectors registered after this module (any file of ``detectors/``) are included.
-    Registered localizers win a name clash. ``faultlab list localizers`` shows it.
-    """
-
-    def __init__(self) -> None:  # no own entries: register localizers in LOCALIZERS
-        self.kind = "localizer"
-
-    @property
-    def _items(self) -> dict[str, type[BaseLocalizer]]:  # type: ignore[override]
-        found = {name: _wrapper(name, cls) for name, cls in DETECTORS.items()
-                 if isinstance(cls, type) and issubclass(cls, Localizer)}
-        return {**found, **dict(LOCALIZERS.items())}
-
-
-LOCALIZER_INDEX = LocalizerIndex()
-
-
-def make_localizer(name: str, params: Mapping[str, Any] | None = None, seed: int = 0) -> SegmentLocalizer:
-    """A new localizer by name; BadInput names an unknown localizer or parameter."""
-    params = dict(params or {})
-    if "seed" in params:
-        raise BadInput(f"{name}: 'seed' is set by the run's seeds, not as a parameter")
-    return LOCALIZER_INDEX.get(name)(seed=seed, **params)
 
 
 def frame_of(data: Dataset, rows: np.ndarray | slice) -> pd.DataFrame:

@@ -4,7 +4,8 @@
   draws per seed, so the floor is close to its expected value k/|candidates|).
 - ``cpu_change``: the largest relative change of a service's CPU use between the normal
   period and the segment (issue 14: a one-line heuristic that any method should beat; on a
-  foreign 10-service dataset it beat zscore's AC@1).
+  foreign 10-service dataset it beat zscore's AC@1). On data without CPU-use series of the
+  candidate services it refuses (BadInput) rather than return the column order as a ranking.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 from faultlab.dataset import Dataset
 from faultlab.detectors.localizers import Ranked, SegmentLocalizer, frame_of, sort_scores
 from faultlab.detectors.registry import LOCALIZERS
+from faultlab.errors import BadInput
 
 _TINY = 1e-9
 
@@ -54,6 +56,15 @@ def cpu_columns(data: Dataset) -> pd.DataFrame:
 class CpuChange(SegmentLocalizer):
     """Services ranked by the largest relative change of their CPU use, normal period -> segment."""
 
+    def check(self, data: Dataset) -> None:
+        """BadInput unless some candidate service has a CPU-use series (else every score would be 0)."""
+        owners = set(cpu_columns(data)["service"].astype(str))
+        if owners & set(data.candidates):
+            return
+        found = f"only for {', '.join(sorted(owners))}, none of its candidate services" if owners else "none"
+        raise BadInput(f"{self.name} needs CPU-use series (group cpu, unit cores, kind counter); "
+                       f"dataset {data.name!r} has {found}")
+
     def _rank(self, data: Dataset, normal: np.ndarray, start: int, end: int) -> tuple[Ranked, Ranked]:
         cpu = cpu_columns(data)
         names = cpu["name"].astype(str).tolist()
@@ -63,5 +74,5 @@ class CpuChange(SegmentLocalizer):
         metrics = sort_scores(names, change)
         best = pd.Series(change, index=cpu["service"].astype(str).to_numpy()).groupby(level=0).max()
         services = data.services
-        scores = [float(best.get(s, 0.0)) for s in services]  # no CPU series: no evidence
+        scores = [float(best.get(s, 0.0)) for s in services]  # a service without CPU series: no evidence
         return sort_scores(services, scores), metrics

@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr
 from io import StringIO
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,15 +56,16 @@ from faultlab.detectors.localizers import Ranked, SegmentLocalizer, frame_of, se
 from faultlab.detectors.registry import LOCALIZERS
 from faultlab.errors import BadInput, RunFailed
 
-#: our name -> (RCAEval module, function, one line on the method). The module is named because
-#: on Python 3.11 ``RCAEval.e2e`` exports only some functions itself (``from RCAEval.e2e import
-#: baro`` gives the *module* ``RCAEval.e2e.baro`` there, not the function).
-METHODS: dict[str, tuple[str, str, str]] = {
-    "baro": ("RCAEval.e2e.baro", "baro", "BARO (Pham et al., FSE 2024): max robust z-score of each metric in the segment vs the normal period"),
-    "nsigma": ("RCAEval.e2e", "nsigma", "N-Sigma: max standard score of each metric in the segment vs the normal period"),
-    "circa": ("RCAEval.e2e.circa", "circa", "CIRCA (Li et al., KDD 2022): PC causal graph + regression-based hypothesis testing"),
-    "pc_randomwalk": ("RCAEval.e2e.pc_randomwalk", "pc_randomwalk", "PC causal graph + random walk over it (ignores the normal/anomalous split)"),
+#: our method name -> (RCAEval module, function); each has one registered class below. The module
+#: is named because on Python 3.11 ``RCAEval.e2e`` exports only some functions itself (``from
+#: RCAEval.e2e import baro`` gives the *module* ``RCAEval.e2e.baro`` there, not the function).
+METHODS: dict[str, tuple[str, str]] = {
+    "baro": ("RCAEval.e2e.baro", "baro"),
+    "nsigma": ("RCAEval.e2e", "nsigma"),
+    "circa": ("RCAEval.e2e.circa", "circa"),
+    "pc_randomwalk": ("RCAEval.e2e.pc_randomwalk", "pc_randomwalk"),
 }
+PREFIX = "rcaeval:"
 INSTALL_HINT = "pip install --no-deps rcaeval && pip install causal-learn (the 'rcaeval' extra of faultlab)"
 DATASET_HINT = "faultlab"
 
@@ -73,7 +74,7 @@ def rcaeval_function(method: str) -> Callable[..., dict[str, Any]]:
     """The RCAEval function behind ``rcaeval:<method>``; BadInput with the install line when absent."""
     if method not in METHODS:
         raise BadInput(f"unknown RCAEval method {method!r}; valid: {', '.join(sorted(METHODS))}")
-    module, attribute, _ = METHODS[method]
+    module, attribute = METHODS[method]
     try:
         function = getattr(importlib.import_module(module), attribute, None)
     except ImportError as exc:
@@ -107,9 +108,11 @@ def rcaeval_frame(data: Dataset, normal: np.ndarray, start: int, end: int) -> tu
 
 
 class RcaEvalLocalizer(SegmentLocalizer):
-    """One RCAEval method; subclasses (one per entry of ``METHODS``) only set ``method``."""
+    """One RCAEval method, the one its registered name ``rcaeval:<method>`` names (see ``METHODS``)."""
 
-    method: ClassVar[str] = ""
+    @property
+    def method(self) -> str:
+        return self.name.removeprefix(PREFIX)
 
     def _rank(self, data: Dataset, normal: np.ndarray, start: int, end: int) -> tuple[Ranked, Ranked]:
         function = rcaeval_function(self.method)
@@ -131,11 +134,21 @@ class RcaEvalLocalizer(SegmentLocalizer):
         return services_from_metrics(data, metrics, rng), metrics
 
 
-def _register(method: str, summary: str) -> type[RcaEvalLocalizer]:
-    klass = type(f"RcaEval_{method}", (RcaEvalLocalizer,),
-                 {"__doc__": f"RCAEval {summary}.", "method": method, "__module__": __name__})
-    return LOCALIZERS.register(f"rcaeval:{method}")(klass)
+@LOCALIZERS.register(PREFIX + "baro")
+class Baro(RcaEvalLocalizer):
+    """RCAEval BARO (Pham et al., FSE 2024): max robust z-score of each metric in the segment vs the normal period."""
 
 
-for _method, (_, _, _summary) in METHODS.items():
-    _register(_method, _summary)
+@LOCALIZERS.register(PREFIX + "nsigma")
+class NSigma(RcaEvalLocalizer):
+    """RCAEval N-Sigma: max standard score of each metric in the segment vs the normal period."""
+
+
+@LOCALIZERS.register(PREFIX + "circa")
+class Circa(RcaEvalLocalizer):
+    """RCAEval CIRCA (Li et al., KDD 2022): PC causal graph + regression-based hypothesis testing."""
+
+
+@LOCALIZERS.register(PREFIX + "pc_randomwalk")
+class PcRandomWalk(RcaEvalLocalizer):
+    """RCAEval PC causal graph + random walk over it (ignores the normal/anomalous split)."""

@@ -114,6 +114,10 @@ class Fault(ABC):
     #: cause (packet loss, pause and kill show up in the callers' latency and errors).
     dataset_metrics: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
+    #: The parameter that sets how strong the fault is, and its unit (an intensity ladder's axis,
+    #: the board's detection limits); None for faults without one (pause, kill).
+    intensity_param: ClassVar[str | None] = None
+    intensity_unit: ClassVar[str] = ""
 
     def __init__(self, ctx: FaultContext, params: FaultParams) -> None:
         self.ctx = ctx
@@ -135,6 +139,14 @@ class Fault(ABC):
                 for err in exc.errors()
             )
             raise BadInput(f"fault {cls.name!r} params: {problems}") from None
+
+    @classmethod
+    def intensity(cls, raw: dict[str, Any] | None) -> tuple[float, str] | None:
+        """How strong a fault with these params is, ``(value, unit)``; None when the type has no level."""
+        if cls.intensity_param is None:
+            return None
+        value = getattr(cls.validate_params(raw), cls.intensity_param)
+        return (float(value), cls.intensity_unit) if value is not None else None
 
     def active_needs(self) -> tuple[Need, ...]:
         """The needs for these params (a subclass drops what its params do not use)."""

@@ -64,6 +64,7 @@ class CpuFault(Fault):
     needs = ("exec",)
     tools = ("stress-ng",)
     description = "load the target at load_pct % of cores (or a ramp), stress-ng inside it"
+    intensity_param, intensity_unit = "load_pct", "% load"
     params: CpuParams
 
     def _eff(self) -> float:

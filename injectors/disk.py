@@ -34,6 +34,7 @@ class DiskFault(Fault):
     needs = ("exec",)
     tools = ("fio",)
     description = "constant random reads and writes with fio inside the target"
+    intensity_param, intensity_unit = "rate_mb_s", "MB/s"
     params: DiskParams
 
     @classmethod

@@ -34,6 +34,7 @@ class NetworkOverloadFault(Fault):
     needs = ("exec", "runtime_image", "net_admin", "tbf")
     tools = ("iperf3",)
     description = "bulk iperf3 transfer to/from the target (optionally capped)"
+    intensity_param, intensity_unit = "bandwidth_mbit", "Mbit/s"
     params: NetworkOverloadParams
 
     def active_needs(self) -> tuple:

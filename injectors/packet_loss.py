@@ -30,6 +30,7 @@ class PacketLossFault(Fault):
     needs = ("net_admin", "iptables")
     tools = ("iptables",)
     description = "drop loss_pct % of the target's packets (netem, else iptables statistic)"
+    intensity_param, intensity_unit = "loss_pct", "% of packets"
     params: PacketLossParams
 
     def choose_mechanism(self) -> str:

@@ -6,9 +6,10 @@ What it does, so that a shipped recording is exactly its run, minus what is not 
 - the monitoring stack's own series (Prometheus and the exporters) are dropped: they are not
   collected by default any more and are never suspects (issue 15); host and load generator
   stay as context;
-- labels are re-derived from the run's own ground-truth journal with the current labelling
-  rules (``recovering`` steps included); ``meta.json`` gets ``name`` and ``candidates`` (the
-  nodes of graph.json);
+- labels are re-derived from the run's own ground-truth journal, as kept in ``provenance/``,
+  with the current labelling rules (``recovering`` steps included) by the one labelling path,
+  ``harness/datasets/labels.py``'s ``relabel_dataset``; ``meta.json`` gets ``name``, and
+  ``candidates`` (the graph's nodes that have series) where the run's meta lacks them;
 - parquet files are written with zstd; ``provenance/`` keeps the run's scenario, plan, journal
   and manifest as they were recorded;
 - a run whose host was loaded by work outside the testbed (``meta.json`` ``host_load``
@@ -28,7 +29,7 @@ import pandas as pd
 
 from faultlab.dataset import load_dataset
 from faultlab.harness.collect import MONITORING_SERVICES as MONITORING
-from faultlab.harness.datasets.labels import labels_from_ground_truth, read_ground_truth
+from faultlab.harness.datasets.labels import relabel_dataset
 
 PROVENANCE = ("scenario.yaml", "plan.yaml", "ground_truth.jsonl", "manifest.json")
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,25 +42,22 @@ def ship(run: Path, name: str, out_root: Path = ROOT / "harness" / "datasets" / 
         raise SystemExit(f"{run}: not shipped, {'; '.join(warnings)} (--allow-loaded-host to ship it anyway)")
     cols = data.columns
     keep = [c for c, s in zip(cols["name"], cols["service"]) if s not in MONITORING]
-    records = read_ground_truth(run / "ground_truth.jsonl")
-    labels = labels_from_ground_truth(records, data.metrics.index)
     meta = {**data.meta, "name": name, "recorded_as": data.meta.get("name"),
-            "candidates": data.graph.names,
             "columns": [c for c in data.meta.get("columns", []) if c.get("name") in set(keep)],
             "shipped": "monitoring stack series dropped; labels re-derived from provenance/ground_truth.jsonl"}
-    shipped = replace(data, metrics=data.metrics[keep], labels=labels,
-                      mask=None if data.mask is None else data.mask[keep], meta=meta)
+    shipped = replace(data, metrics=data.metrics[keep], mask=None if data.mask is None else data.mask[keep], meta=meta)
     dest = out_root / name
     if dest.exists():
         shutil.rmtree(dest)
     shipped.save(dest)
+    (dest / "provenance").mkdir()
+    for file in PROVENANCE:
+        shutil.copy2(run / file, dest / "provenance" / file)
+    relabel_dataset(dest, strict=False)  # from provenance/ground_truth.jsonl, under today's labelling rules
     for file in ("metrics.parquet", "mask.parquet", "labels.parquet"):  # recompress: zstd
         path = dest / file
         if path.exists():
             pd.read_parquet(path).to_parquet(path, index=False, compression="zstd", compression_level=9)
-    (dest / "provenance").mkdir()
-    for file in PROVENANCE:
-        shutil.copy2(run / file, dest / "provenance" / file)
     return dest
 
 

@@ -1,4 +1,4 @@
-"""``faultlab list faults | detectors | classifiers | metrics | datasets``: what the registries hold."""
+"""``faultlab list faults | detectors | classifiers | localizers | metrics | datasets``: what the registries hold."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import json
 from typing import Any
 
 
-#: what -> (module to import, registry attribute)
+#: what -> (module to import, registry attribute); localizers: the function that gathers them (registered
+#: localizers plus the detectors that can localize), called when listed
 SOURCES = {
     "faults": ("faultlab.injectors", "FAULTS"),
     "detectors": ("faultlab.detectors", "DETECTORS"),
     "classifiers": ("faultlab.detectors", "CLASSIFIERS"),
-    "localizers": ("faultlab.detectors.localizers", "LOCALIZER_INDEX"),
+    "localizers": ("faultlab.detectors.localizers", "localizer_classes"),
     "metrics": ("faultlab.harness.scoring", "METRICS"),
     "datasets": ("faultlab.harness.datasets.index", "DATASETS"),
 }
@@ -53,11 +54,17 @@ def describe(what: str, name: str, obj: Any) -> dict[str, Any]:
         return {"name": name, "description": _first_line(obj), "params": fields}
     if what == "faults":
         return {"name": name, "description": getattr(obj, "description", "") or _first_line(obj)}
+    if what == "localizers":
+        from faultlab.detectors.localizers import localizer_summary
+
+        return {"name": name, "description": localizer_summary(name, obj)}
     return {"name": name, "description": _first_line(obj)}
 
 
 def entries(what: str) -> list[dict[str, Any]]:
-    return [describe(what, name, obj) for name, obj in load_registry(what).items()]
+    found = load_registry(what)
+    items = found().items() if what == "localizers" else found.items()
+    return [describe(what, name, obj) for name, obj in items]
 
 
 def run(args: argparse.Namespace) -> int:

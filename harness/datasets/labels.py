@@ -227,14 +227,17 @@ def _recovering(spans: list[FaultSpan], times: np.ndarray, anomaly: np.ndarray, 
     return out
 
 
-def relabel_dataset(path: str | Path, records: Iterable[Mapping[str, Any]] | None = None) -> dict[str, int]:
+def relabel_dataset(path: str | Path, records: Iterable[Mapping[str, Any]] | None = None, *,
+                    strict: bool = True) -> dict[str, int]:
     """Re-derive a recorded dataset's labels (``recovering`` included) and its ``candidates``.
 
-    For datasets recorded before these existed: the journal is ``records``, else the folder's
-    ``provenance/ground_truth.jsonl``, else ``meta["faults"]``. The anomaly, fault and root-cause
-    labels must come out identical (RunFailed otherwise: the folder's labels are not from this
-    journal); only ``recovering`` is added. ``candidates`` is set to the graph's nodes that have
-    series when meta.json lacks it. Returns counts of recovering and anomalous steps.
+    The one way a dataset folder's labels are (re)made from its journal: ``records``, else the
+    folder's ``provenance/ground_truth.jsonl``, else ``meta["faults"]``. With ``strict`` (for
+    datasets recorded before ``recovering`` existed) the anomaly, fault and root-cause labels must
+    come out identical (RunFailed otherwise: the folder's labels are not from this journal) and
+    only ``recovering`` is added; ``strict=False`` lets the current labelling rules replace them
+    (``scripts/ship_dataset.py``). ``candidates`` is set to the graph's nodes that have series
+    when meta.json lacks it. Returns counts of recovering and anomalous steps.
     """
     from faultlab.dataset import load_dataset, write_labels
 
@@ -244,7 +247,7 @@ def relabel_dataset(path: str | Path, records: Iterable[Mapping[str, Any]] | Non
         journal = folder / "provenance" / "ground_truth.jsonl"
         records = read_ground_truth(journal) if journal.exists() else data.meta.get("faults", [])
     fresh = labels_from_ground_truth(list(records), data.labels.index)
-    for col in LABEL_COLUMNS:
+    for col in LABEL_COLUMNS if strict else ():
         if not (fresh[col].astype(str).to_numpy() == data.labels[col].astype(str).to_numpy()).all():
             raise RunFailed(f"{folder / 'labels.parquet'}: column {col!r} differs from the journal's labels; not rewritten")
     write_labels(folder, fresh)
@@ -255,3 +258,52 @@ def relabel_dataset(path: str | Path, records: Iterable[Mapping[str, Any]] | Non
         meta["candidates"] = [n for n in data.graph.names if n in present]
         meta_file.write_text(json.dumps(meta, indent=2, default=str) + "\n")
     return {"recovering": int(fresh["recovering"].sum()), "anomalous": int(fresh["anomaly"].sum())}
+
+
+@dataclass(frozen=True)
+class Intensity:
+    """How strong one fault was, and its rank among the intensities its type had in the dataset."""
+
+    fault_type: str
+    value: float
+    unit: str
+    level: int  # 1 = the weakest intensity of this type in the dataset
+    levels: int  # how many distinct intensities the type had
+
+    @property
+    def label(self) -> str:
+        return f"{self.fault_type}@{self.value:g} {self.unit}".rstrip()
+
+
+def fault_intensities(records: Iterable[Mapping[str, Any]]) -> dict[str, Intensity]:
+    """``fault_id -> Intensity`` for the faults of types with at least two intensities (a ladder).
+
+    The intensity is the fault type's own measure of strength (``Fault.intensity``: CPU load,
+    leak rate, loss share, ...), read from the journal's params; a type recorded at one level only
+    gets none (nothing to compare), nor do faults whose type has no intensity (pause, kill).
+    """
+    from faultlab.injectors import FAULTS
+
+    params: dict[str, tuple[str, dict[str, Any]]] = {}
+    for record in records:
+        if record.get("fault_id") and record.get("type") in FAULTS and isinstance(record.get("params"), dict):
+            params[str(record["fault_id"])] = (str(record["type"]), dict(record["params"]))
+    found: dict[str, tuple[str, float, str]] = {}
+    for fault_id, (fault_type, raw) in params.items():
+        try:
+            value = FAULTS.get(fault_type).intensity(raw)
+        except BadInput:  # params of an older version of the fault: no level to read
+            continue
+        if value is not None:
+            found[fault_id] = (fault_type, value[0], value[1])
+    by_type: dict[str, list[float]] = {}
+    for fault_type, value, _ in found.values():
+        by_type.setdefault(fault_type, [])
+        if value not in by_type[fault_type]:
+            by_type[fault_type].append(value)
+    out = {}
+    for fault_id, (fault_type, value, unit) in found.items():
+        values = sorted(by_type[fault_type])
+        if len(values) >= 2:
+            out[fault_id] = Intensity(fault_type, value, unit, values.index(value) + 1, len(values))
+    return out

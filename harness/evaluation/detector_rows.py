@@ -12,7 +12,7 @@ A value that the data cannot give (no labelled anomaly in a breakdown, no detect
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
+from faultlab.harness.datasets.labels import Intensity, fault_intensities
 from faultlab.harness.evaluation.segment_scores import segment_scores
 from faultlab.harness.evaluation.table import (
     ADJUSTED, ALL, FREE, ORACLE, OWN, SEGMENTS, TRAIN_ALARM_RATE, MethodSpec, ScoreTimeline,
@@ -46,10 +47,18 @@ def _why(metric: str, y: np.ndarray) -> str:
     return "undefined for these labels and alarms"
 
 
-def _label_groups(labels: Any) -> dict[str, np.ndarray]:
-    """Per-step masks named ``fault_type=...`` and ``target=...`` (the breakdowns)."""
+def _label_groups(labels: Any, intensities: Mapping[str, Intensity] | None = None) -> dict[str, np.ndarray]:
+    """Per-step masks named ``fault_type=...`` and ``target=...`` (the breakdowns); on a dataset
+    with an intensity ladder also ``intensity=<type>@<value> <unit>`` and ``level=<k>`` (the k-th
+    weakest intensity of every type: the detection limits)."""
     groups = {f"fault_type={k}": v for k, v in group_masks(labels["fault_type"].to_numpy()).items()}
     groups |= {f"target={k}": v for k, v in group_masks(labels["root_cause"].to_numpy(), split=",").items()}
+    if intensities:
+        ids = labels["fault_id"].astype(str).to_numpy()
+        for fault_id, level in sorted(intensities.items(), key=lambda kv: (kv[1].fault_type, kv[1].value)):
+            at = ids == fault_id
+            for name in (f"intensity={level.label}", f"level={level.level}"):
+                groups[name] = groups.get(name, np.zeros(len(ids), dtype=bool)) | at
     return groups
 
 
@@ -88,7 +97,8 @@ def scored_steps(dataset: Dataset, options: ScoringOptions | None = None) -> Sco
     test = dataset.test()
     keep = np.ones(len(test.labels), dtype=bool) if options.count_recovering else ~recovering_mask(test.labels)
     y = test.y.astype(bool)[keep]
-    groups = {k: v[keep] for k, v in _label_groups(test.labels).items()}
+    intensities = fault_intensities(dataset.meta.get("faults", []) or [])
+    groups = {k: v[keep] for k, v in _label_groups(test.labels, intensities).items()}
     cuts = [y] + [y[m | ~y] for m in groups.values()]
     vus = derive_window(cuts, dataset.scrape_interval_s, window_s=options.vus_window_s)
     return ScoredSteps(test, keep, y, to_seconds(test.timestamps)[keep], groups, vus, list(dataset.candidates))

@@ -10,8 +10,10 @@ columns, where the method ranks them), breakdowns ``all``, ``fault_type=...``, `
 AC@k and Avg@k rank ``Dataset.candidates`` only: context services (host, load generator,
 monitoring) are dropped from each ranking before scoring, so they can be evidence but never
 take a place in the top k. A randomised localizer (``repeats`` > 1, the ``random`` floor)
-is scored as the mean over that many seeded draws per seed. A localizer that fails on a
-dataset (a third-party method raising) gets NaN rows and one line on stderr naming why.
+is scored as the mean over that many seeded draws per seed. A localizer that cannot rank a
+dataset (it lacks the series the method needs, no normal period: BadInput) or fails on it (a
+third-party method raising: RunFailed) gets n/a rows with the reason and one line on stderr,
+as detectors that cannot run do; unknown names and parameters fail before anything is fitted.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ import numpy as np
 from faultlab.dataset import Dataset
 from faultlab.detectors import FaultSegment, fault_segments
 from faultlab.detectors.base import RootCauseRanking
-from faultlab.detectors.localizers import LOCALIZER_INDEX, make_localizer
-from faultlab.errors import RunFailed
+from faultlab.detectors.localizers import AnyLocalizer, make_localizer
+from faultlab.errors import BadInput, RunFailed
 from faultlab.harness.evaluation.segment_scores import segment_scores
 from faultlab.harness.evaluation.table import ALL, SEGMENTS, MethodSpec, as_specs, row
 from faultlab.harness.scoring import Metric
@@ -36,10 +38,10 @@ KIND = "localizer"
 
 
 def localizer_specs(items: Iterable[Any] | None, seeds: Sequence[int] | None = None) -> list[MethodSpec]:
-    """MethodSpecs for localizers; BadInput names an unknown one before anything is fitted."""
+    """MethodSpecs for localizers; BadInput names an unknown one or a bad parameter before anything is fitted."""
     specs = as_specs(items, seeds)
     for spec in specs:
-        LOCALIZER_INDEX.get(spec.name)
+        make_localizer(spec.name, spec.params, spec.seeds[0])
     return specs
 
 
@@ -49,10 +51,9 @@ def labelled_segments(dataset: Dataset) -> list[FaultSegment]:
     return [s for s in fault_segments(dataset) if s.root_cause and s.start >= first_test]
 
 
-def rank(dataset: Dataset, spec: MethodSpec, seed: int, segments: Sequence[FaultSegment]) -> list[RootCauseRanking]:
+def rank(dataset: Dataset, localizer: AnyLocalizer, segments: Sequence[FaultSegment]) -> list[RootCauseRanking]:
     """The localizer's rankings of ``segments`` (fitted on the train part first)."""
-    localizer = make_localizer(spec.name, spec.params, seed).fit(dataset.train())
-    return localizer.localize(dataset, [(s.start, s.end) for s in segments])
+    return localizer.fit(dataset.train()).localize(dataset, [(s.start, s.end) for s in segments])
 
 
 def score_localizer(dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequence[Metric]) -> list[dict[str, Any]]:
@@ -61,13 +62,15 @@ def score_localizer(dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequ
     segments = labelled_segments(dataset)
     if not rankers or not segments:
         return []
-    repeats = max(1, int(getattr(LOCALIZER_INDEX.get(spec.name), "repeats", 1)))
+    localizer = make_localizer(spec.name, spec.params, seed)  # a bad name or parameter is the caller's mistake: raised
+    repeats = max(1, int(localizer.repeats))
     values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for r in range(repeats):
-        draw_seed = seed * repeats + r if repeats > 1 else seed
+        if repeats > 1:
+            localizer = make_localizer(spec.name, spec.params, seed * repeats + r)
         try:
-            rankings = rank(dataset, spec, draw_seed, segments)
-        except RunFailed as exc:
+            rankings = rank(dataset, localizer, segments)
+        except (BadInput, RunFailed) as exc:  # the data cannot answer, or the method failed: n/a, say why
             print(f"faultlab: {exc} (its AC@k rows are n/a)", file=sys.stderr)
             return _failed_rows(dataset, spec, seed, rankers, segments, str(exc))
         for key, value in segment_scores(dataset, rankings, segments, rankers).items():

@@ -282,6 +282,20 @@ def footnote_lines(notes: Sequence[str]) -> list[str]:
     return [f"[{i}] n/a: {text}." for i, text in enumerate(notes, 1)]
 
 
+def limits_markdown(table: pd.DataFrame, dataset: str) -> str:
+    """The detection-limits section of a page (empty for a dataset without an intensity ladder)."""
+    from faultlab.harness.reports.limits import DETECTED, lowest_detected, recall_table
+
+    lowest = lowest_detected(table, dataset)
+    if lowest.empty:
+        return ""
+    recall = recall_table(table, dataset).reset_index().rename(columns={"index": "model"})
+    return ("\n#### Detection limits\n\nThe weakest intensity each detector still detects (event recall at its own "
+            f"threshold >= {DETECTED:g}), next to its alarm rate on fault-free test steps (a detector that alarms "
+            "everywhere detects everything):\n\n" + markdown_table(lowest)
+            + "\nEvent recall at the own threshold per fault type and intensity:\n\n" + markdown_table(recall.fillna("n/a")))
+
+
 def ranking_line() -> str:
     """The sentence that states the board's ranking keys (the same on every page)."""
     named = {"detector": "detectors by VUS-PR (threshold-free)", "classifier": "classifiers by macro-F1",
@@ -315,6 +329,7 @@ def markdown(table: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]] | No
             if kind == "detector":
                 for frame in per_group(part, kind, "ac@1", SEGMENTS).values():
                     parts.append("\n#### ac@1 per fault type\n\n" + markdown_table(_group_display(frame)))
+                parts.append(limits_markdown(table, dataset))
     splits = split_table(table)
     if not splits.empty:
         parts.append("\n## TELESTO protocol per split (Table 3 layout; the paper's cassandra rows last)\n\n"
@@ -371,6 +386,12 @@ def figures(table: pd.DataFrame, timelines: Sequence[ScoreTimeline] = ()) -> dic
         for dataset, frame in per_group(table, kind, metric, protocol).items():
             out[f"heatmap-{kind}-{dataset}.png"] = plots.heatmap_png(
                 frame, f"{column_label(metric, protocol)} per fault type ({kind}s, {dataset})")
+    from faultlab.harness.reports.limits import limits_png
+
+    for dataset in sorted(table["dataset"].unique()):
+        png = limits_png(table, dataset)
+        if png is not None:
+            out[f"limits-{dataset}.png"] = png
     for (dataset, model), matrix in confusion(table).items():
         out[f"confusion-{model}-{dataset}.png"] = plots.confusion_png(matrix, f"{model} on {dataset} (windows, mean over seeds)")
     for tl in timelines:  # a method's own plots, e.g. lstm_ae's radiographies (harness/reports/radiography.py)
@@ -403,6 +424,14 @@ def html_page(table: pd.DataFrame, pngs: Mapping[str, bytes], title: str = "Faul
             if file.startswith(f"heatmap-{kind}-"):
                 parts.append(f"<h3>Per fault type</h3>{_img(png, file)}")
         if kind == "detector":
+            for dataset in datasets:
+                section = limits_markdown(table, dataset)
+                if section:
+                    parts.append(f"<h3>Detection limits ({html.escape(dataset)})</h3>"
+                                 + "".join(_html_table(frame) for frame in _limit_frames(table, dataset)))
+            for file, png in pngs.items():
+                if file.startswith("limits-"):
+                    parts.append(f"<h3>Event recall against intensity</h3>{_img(png, file)}")
             for file, png in pngs.items():
                 if file.startswith("timelines-"):
                     parts.append(f"<h3>Score timelines</h3><p>Fault windows shaded by type; dashed: the detector's own threshold.</p>{_img(png, file)}")
@@ -417,6 +446,13 @@ def html_page(table: pd.DataFrame, pngs: Mapping[str, bytes], title: str = "Faul
                 parts.append("<h3>Confusion matrices</h3>" + "".join(_img(p, f) for f, p in confusions))
     parts.append(f"<p class='legend'>{html.escape(LEGEND).replace('**', '')}</p></body></html>")
     return "\n".join(parts)
+
+
+def _limit_frames(table: pd.DataFrame, dataset: str) -> list[pd.DataFrame]:
+    from faultlab.harness.reports.limits import lowest_detected, recall_table
+
+    recall = recall_table(table, dataset).reset_index().rename(columns={"index": "model"}).fillna("n/a")
+    return [lowest_detected(table, dataset), recall]
 
 
 def write_reports(

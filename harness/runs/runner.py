@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,22 @@ Log = Callable[[str], None]
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass
+class RunState:
+    """What a run has reached so far (times in Unix seconds), filled in by the live phase as it goes.
+
+    Collection, labelling and the manifest read it after the live phase, also when that phase
+    failed or was interrupted: a field is ``None`` until its moment came, so they see exactly how
+    far the run got (no load started: nothing to collect).
+    """
+
+    image_ids: dict[str, str] = field(default_factory=dict)  # testbed image (runtime, locust) -> id, once it is up
+    load_start: float | None = None  # the load (and its shape's clock) started; warm-up begins
+    fault_start: float | None = None  # the fault phase starts: the end of the fault-free training part
+    end: float | None = None  # the live phase ended (finished, failed or interrupted)
+    host_load: dict[str, Any] | None = None  # the host's outside load per phase (:func:`host_load_summary`)
 
 
 @dataclass
@@ -124,8 +140,7 @@ def run_scenario(
     write_plan(plan, folder.plan_file)
     log(f"run folder {folder.path}")
     started_at = utc_now()
-    state: dict[str, Any] = {"image_ids": {}, "load_start": None, "fault_start": None, "end": None,
-                             "host_load": None}
+    state = RunState()
     outcome = _Outcome()
     with interruptible():
         try:
@@ -137,8 +152,8 @@ def run_scenario(
                 log("collecting and labelling what was run so far")
             except (RunFailed, BadInput) as exc:
                 outcome.fail(str(exc), log)
-            state["end"] = state["end"] or time.time()
-            if state["load_start"] is not None:
+            state.end = state.end or time.time()
+            if state.load_start is not None:
                 try:
                     _collect_and_evaluate(scenario, plan, folder, state, log)
                 except (RunFailed, BadInput) as exc:
@@ -158,14 +173,14 @@ def run_scenario(
                     ended_at=utc_now(),
                     complete=outcome.complete,
                     seeds={**plan.seeds(), "evaluate": _evaluation_seeds(scenario)},
-                    image_ids=state["image_ids"],
+                    image_ids=state.image_ids,
                     extra={
                         "scenario": scenario.name,
                         "error": outcome.error,
-                        "load_start": iso_ms(state["load_start"] or None),
-                        "fault_phase_start": iso_ms(state["fault_start"] or None),
-                        "end": iso_ms(state["end"] or None),
-                        "host_load": state["host_load"],
+                        "load_start": iso_ms(state.load_start or None),
+                        "fault_phase_start": iso_ms(state.fault_start or None),
+                        "end": iso_ms(state.end or None),
+                        "host_load": state.host_load,
                     },
                 )
     return RunResult(folder=folder, complete=outcome.complete, error=outcome.error)
@@ -193,7 +208,7 @@ def _evaluation_seeds(scenario: Scenario) -> dict[str, list[int]]:
     return {m.name: list(m.seeds) for m in [*ev.detectors, *ev.classifiers]}
 
 
-def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict, log: Log) -> None:
+def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: RunState, log: Log) -> None:
     from faultlab.injectors.docker_ops import DockerOps
     from faultlab.injectors.executor import Executor, ExecutorConfig
     from faultlab.injectors.ground_truth import GroundTruthLog
@@ -202,17 +217,17 @@ def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict,
     config = testbed_config_for(plan)
     log("phase: testbed up")
     up(config, log=log)
-    state["image_ids"] = image_ids(config)
+    state.image_ids = image_ids(config)
     # Preflight runs once, here, right after the testbed is up (not again inside executor.run).
     executor_cfg = ExecutorConfig(baseline_s=min(60.0, plan.train_s), clean_first=True, preflight=False)
     executor = Executor(DockerOps(), GroundTruthLog(folder.ground_truth_file), executor_cfg)
     if plan.faults:
         log(f"phase: preflight of {len(plan.faults)} faults")
         executor.preflight(plan.schedule_plan())
-    state["load_start"] = restart_load(config)
-    fault_start = state["load_start"] + plan.fault_phase_start_s
-    state["fault_start"] = fault_start
-    progress = Progress(plan, state["load_start"], log)
+    load_start = restart_load(config)
+    fault_start = load_start + plan.fault_phase_start_s
+    state.load_start, state.fault_start = load_start, fault_start
+    progress = Progress(plan, load_start, log)
     progress.start()
     host_load = hostload.Monitor().start()
     try:
@@ -229,29 +244,34 @@ def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict,
         _sleep_until(last_end + plan.cooldown_s)
     finally:
         progress.stop()
-        state["end"] = time.time()
-        state["host_load"] = host_load_summary(host_load.stop(), plan, state, log)
+        state.end = time.time()
+        state.host_load = host_load_summary(host_load.stop(), plan, state, log)
 
 
-def host_load_summary(readings: list[hostload.Reading], plan: RunPlan, state: dict, log: Log) -> dict:
-    """The host's outside load per phase (training, faults); its warnings go to the log too."""
-    start = state["load_start"] + plan.warmup_s
-    fault_start = min(state["fault_start"], state["end"])
-    phases = {"training": (start, fault_start), "faults": (fault_start, state["end"])}
+def host_load_summary(readings: list[hostload.Reading], plan: RunPlan, state: RunState, log: Log) -> dict:
+    """The host's outside load per phase (training, faults); its warnings go to the log too.
+
+    ``state`` has reached the end of the live phase (load, fault phase and end times set).
+    """
+    assert state.load_start is not None and state.fault_start is not None and state.end is not None
+    start = state.load_start + plan.warmup_s
+    fault_start = min(state.fault_start, state.end)
+    phases = {"training": (start, fault_start), "faults": (fault_start, state.end)}
     summary = hostload.summarize(readings, phases, os.cpu_count() or 1)
     for warning in summary["warnings"]:
         log(f"warning: {warning}")
     return summary
 
 
-def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: dict, log: Log) -> None:
+def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: RunState, log: Log) -> None:
     from faultlab.harness.collect import collect_dataset
     from faultlab.harness.datasets.labels import labels_from_ground_truth, read_ground_truth
     from faultlab.testbed.topology import service_graph
 
+    assert state.load_start is not None and state.end is not None  # called once the load has started and stopped
     config = testbed_config_for(plan)
-    start = state["load_start"] + plan.warmup_s
-    end = state["end"]
+    start = state.load_start + plan.warmup_s
+    end = state.end
     if end - start < 2 * plan.step_s:
         raise RunFailed(f"only {end - start:.0f} s after the warm-up were run: nothing to collect")
     records = read_ground_truth(folder.ground_truth_file) if folder.ground_truth_file.exists() else []
@@ -270,9 +290,9 @@ def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, 
         meta={
             "name": folder.path.name,
             "scenario": scenario.name,
-            "train_end": iso_ms(state["fault_start"] or None),
+            "train_end": iso_ms(state.fault_start or None),
             "faults": records,
-            "host_load": state["host_load"],
+            "host_load": state.host_load,
         },
     )
     dataset.save(folder.dataset_dir)

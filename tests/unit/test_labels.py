@@ -168,3 +168,18 @@ def test_relabel_dataset_adds_recovering_and_candidates_without_touching_fault_l
     wrong = [dict(r, reverted_at=at(45.0)) if r.get("reverted_at") else r for r in records]
     with pytest.raises(Exception, match="differs from the journal"):
         relabel_dataset(folder, wrong)
+    assert load_dataset(folder).labels["anomaly"].sum() == 4, "not rewritten"
+
+
+def test_relabel_dataset_not_strict_lets_todays_rules_replace_the_fault_labels(tmp_path):
+    from faultlab.dataset import Dataset, ServiceGraph, load_dataset
+    from faultlab.harness.datasets.labels import relabel_dataset
+
+    records = journal("f1", "kill", ["cart"], 12.3, 30.0)
+    index = grid()
+    stale = labels_from_ground_truth([], index)  # e.g. labelled by older rules: no fault at all
+    metrics = pd.DataFrame({"cart:cpu": range(12)}, index=index, dtype=float)
+    folder = Dataset(metrics=metrics, labels=stale, graph=ServiceGraph([{"name": "cart"}], []),
+                     meta={"name": "rec"}).save(tmp_path / "d")
+    assert relabel_dataset(folder, records, strict=False)["anomalous"] == 4
+    pd.testing.assert_frame_equal(load_dataset(folder).labels, labels_from_ground_truth(records, index), check_freq=False)

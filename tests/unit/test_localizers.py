@@ -1,6 +1,11 @@
-"""Root-cause localizers: the interface, the reference rankers, the index and their scoring."""
+"""Root-cause localizers: the interface, the reference rankers, the catalogue and their scoring."""
 
 from __future__ import annotations
+
+import ast
+import json
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,15 +13,16 @@ import pytest
 from faultlab.detectors import fault_segments, make_detector
 from faultlab.detectors.base import RootCauseRanking
 from faultlab.detectors.localizers import (
-    LOCALIZER_INDEX, DetectorLocalizer, SegmentLocalizer, make_localizer, normal_steps, services_from_metrics,
+    DetectorAsLocalizer, SegmentLocalizer, localizer_classes, make_localizer, normal_steps, services_from_metrics,
 )
 from faultlab.detectors.rankers import cpu_columns
-from faultlab.detectors.registry import LOCALIZERS
+from faultlab.detectors.registry import DETECTORS, LOCALIZERS
 from faultlab.errors import BadInput, RunFailed
 from faultlab.harness.cli import main
 from faultlab.harness.evaluation import run_evaluation
 from faultlab.harness.evaluation.localizer_rows import labelled_segments, score_localizer, segment_scores
 from faultlab.harness.evaluation.table import SEGMENTS, MethodSpec
+from faultlab.harness.reports.leaderboard import write_reports
 from faultlab.harness.scoring import METRICS
 from tests import rcadata
 
@@ -27,6 +33,13 @@ RCA_METRICS = [METRICS.get(n) for n in ("ac@1", "ac@3", "avg@5")]
 @pytest.fixture(scope="module")
 def data():
     return rcadata.make()
+
+
+def without_cpu(data, keep=()):
+    """``data`` without the CPU group's series, but those of the services in ``keep``."""
+    columns = [c for c in data.meta["columns"] if c["group"] != "cpu" or c["service"] in keep]
+    names = [c["name"] for c in columns]
+    return replace(data, metrics=data.metrics[names], meta={**data.meta, "name": "no-cpu", "columns": columns})
 
 
 # ---- the normal period ---------------------------------------------------------------------
@@ -77,19 +90,69 @@ def test_random_floor_is_near_its_expected_value(data):
     assert np.mean(values) == pytest.approx(1 / 3, abs=0.1)
 
 
-# ---- detectors as localizers, the index ------------------------------------------------------
+# ---- a localizer that lacks the series it needs ---------------------------------------------
+def test_cpu_change_without_cpu_series_is_bad_input_naming_it_the_dataset_and_the_need(data):
+    with pytest.raises(BadInput, match=r"^cpu_change needs CPU-use series \(group cpu, unit cores, kind counter\); "
+                                       r"dataset 'no-cpu' has none$"):
+        make_localizer("cpu_change").localize(without_cpu(data), [CPU_FAULT])
+
+
+def test_cpu_change_with_cpu_series_of_context_services_only_is_bad_input(data):
+    with pytest.raises(BadInput, match="dataset 'no-cpu' has only for host, none of its candidate services"):
+        make_localizer("cpu_change").localize(without_cpu(data, keep=("host",)), [CPU_FAULT])
+    ranking = make_localizer("cpu_change").localize(without_cpu(data, keep=("host", "cart")), [CPU_FAULT])[0]
+    assert ranking.top_services(1) == ["cart"], "one candidate with CPU series is evidence enough"
+
+
+def test_the_board_shows_cpu_change_without_cpu_series_as_na_with_the_reason(data, tmp_path, capsys):
+    rows = score_localizer(without_cpu(data), MethodSpec("cpu_change"), 0, RCA_METRICS)
+    assert rows and all(np.isnan(r["value"]) for r in rows)
+    assert all(r["reason"].startswith("cpu_change needs CPU-use series") for r in rows)
+    assert "cpu_change needs CPU-use series" in capsys.readouterr().err
+    evaluation = run_evaluation(without_cpu(data), [], [], [0], ["ac@1", "ac@3"], localizers=["random", "cpu_change"])
+    section = write_reports(evaluation, tmp_path)["markdown"].read_text().split("### Root-cause localizers", 1)[1]
+    line = next(x for x in section.splitlines() if "| cpu_change |" in x)
+    assert "n/a" in line and "0.000" not in line
+    assert "cpu_change needs CPU-use series (group cpu, unit cores, kind counter); dataset 'no-cpu' has none" in section
+    capsys.readouterr()
+
+
+# ---- detectors as localizers, the catalogue --------------------------------------------------
 def test_zscore_as_a_localizer_ranks_like_the_detector(data):
     wrapped = make_localizer("zscore").fit(data.train())
-    assert isinstance(wrapped, DetectorLocalizer)
+    assert isinstance(wrapped, DetectorAsLocalizer) and wrapped.name == "zscore"
     detector = make_detector("zscore").fit(data.train())
     assert wrapped.localize(data, [CPU_FAULT])[0].services == detector.localize(data, [CPU_FAULT])[0].services
 
 
-def test_index_lists_registered_rankers_and_localizing_detectors():
-    names = LOCALIZER_INDEX.names()
-    assert {"random", "cpu_change", "zscore"} <= set(names)
-    assert "iforest" not in names  # not a Localizer
-    assert issubclass(LOCALIZER_INDEX.get("random"), SegmentLocalizer)
+def test_detector_as_localizer_takes_the_detectors_parameters_and_refuses_a_non_localizer():
+    wrapped = make_localizer("zscore", {"threshold": 4.0}, seed=2)
+    assert wrapped.get_params() == make_detector("zscore", {"threshold": 4.0}).get_params() and wrapped.seed == 2
+    with pytest.raises(BadInput, match="detector 'zscore': unknown parameter 'normal_steps'"):
+        make_localizer("zscore", {"normal_steps": 10})
+    with pytest.raises(BadInput, match="detector 'iforest' cannot rank root causes; localizers: .*zscore"):
+        DetectorAsLocalizer("iforest")
+
+
+def test_catalogue_lists_registered_rankers_and_localizing_detectors():
+    classes = localizer_classes()
+    assert {"random", "cpu_change", "zscore"} <= set(classes)
+    assert list(classes) == sorted(classes)
+    assert "iforest" not in classes  # not a Localizer
+    assert issubclass(classes["random"], SegmentLocalizer)
+    assert classes["zscore"] is DETECTORS.get("zscore")
+    assert set(LOCALIZERS.names()) < set(classes), "one registry: detectors are not registered a second time"
+
+
+def test_localizers_are_plain_classes_made_by_no_function():
+    """No class is made at run time (``type(...)``) and no Registry is subclassed for localizers."""
+    root = Path(__file__).resolve().parents[2] / "detectors"
+    for file in ("localizers.py", "rankers.py", "rcaeval_adapter.py"):
+        tree = ast.parse((root / file).read_text())
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "type"]
+        assert not [c for c in calls if len(c.args) == 3], f"{file} makes classes at run time"
+        bases = {b.id for n in ast.walk(tree) if isinstance(n, ast.ClassDef) for b in n.bases if isinstance(b, ast.Name)}
+        assert "Registry" not in bases, file
 
 
 def test_unknown_localizer_or_parameter_is_one_clear_sentence():
@@ -104,8 +167,13 @@ def test_unknown_localizer_or_parameter_is_one_clear_sentence():
 def test_list_localizers(capsys):
     assert main(["list", "localizers"]) == 0
     out = capsys.readouterr().out
-    for name in ("random", "cpu_change", "zscore"):
+    for name in ("random", "cpu_change", "zscore", "rcaeval:baro"):
         assert any(line.startswith(name + " ") for line in out.splitlines())
+    assert "Detector 'zscore' as a localizer (fitted on the train part): " in out
+    assert main(["list", "localizers", "--json"]) == 0
+    listed = {e["name"]: e["description"] for e in json.loads(capsys.readouterr().out)}
+    assert list(listed) == list(localizer_classes())
+    assert listed["cpu_change"].startswith("Services ranked by the largest relative change of their CPU use")
 
 
 # ---- scoring ---------------------------------------------------------------------------------
@@ -136,9 +204,11 @@ def test_run_evaluation_with_localizers_only_gives_localizer_rows(data):
     assert {"all", "fault_type=cpu", "fault_type=memory_leak", "target=cart", "target=catalog"} <= set(rows.index)
 
 
-def test_unknown_localizer_fails_before_anything_is_fitted(data):
+def test_unknown_localizer_or_parameter_fails_before_anything_is_fitted(data):
     with pytest.raises(BadInput, match="unknown localizer"):
         run_evaluation(data, ["zscore"], [], [0], localizers=["nope"])
+    with pytest.raises(BadInput, match="normal_steps"):
+        run_evaluation(data, [], [], [0], localizers=[{"name": "cpu_change", "params": {"normal_steps": 1}}])
 
 
 class _Failing(SegmentLocalizer):

@@ -13,8 +13,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from faultlab.detectors.localizers import LOCALIZER_INDEX, make_localizer
-from faultlab.detectors.rcaeval_adapter import INSTALL_HINT, METHODS, rcaeval_frame, rcaeval_function
+from faultlab.detectors.localizers import localizer_classes, make_localizer
+from faultlab.detectors.rcaeval_adapter import INSTALL_HINT, METHODS, PREFIX, RcaEvalLocalizer, rcaeval_frame, rcaeval_function
 from faultlab.errors import BadInput, RunFailed
 from tests import rcadata
 
@@ -32,9 +32,13 @@ def _first_candidate(ranking) -> str:
     return next(s for s, _ in ranking.services if s in rcadata.CANDIDATES)
 
 
-def test_every_method_is_a_registered_localizer():
-    for method in METHODS:
-        assert f"rcaeval:{method}" in LOCALIZER_INDEX
+def test_every_method_is_a_registered_localizer_and_every_one_is_a_method():
+    classes = {name: kind for name, kind in localizer_classes().items() if name.startswith(PREFIX)}
+    assert sorted(classes) == sorted(f"rcaeval:{method}" for method in METHODS)
+    for name, kind in classes.items():
+        assert issubclass(kind, RcaEvalLocalizer) and kind.name == name
+        assert make_localizer(name).method in METHODS
+    assert localizer_classes()["rcaeval:baro"].__doc__.startswith("RCAEval BARO (Pham et al., FSE 2024)")
 
 
 def test_missing_package_is_a_clear_message_with_the_install_line(monkeypatch):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,10 @@ def calls(monkeypatch):
 
     def live(scenario, plan, folder, state, log):
         seen["order"].append("live")
-        state["load_start"] = time.time() - 100
-        state["fault_start"] = state["load_start"] + plan.fault_phase_start_s
+        if seen.get("unstarted"):
+            return seen["live"]()
+        state.load_start = time.time() - 100
+        state.fault_start = state.load_start + plan.fault_phase_start_s
         if seen["live"] is not None:
             seen["live"]()
 
@@ -61,6 +64,37 @@ def test_a_complete_run_collects_tears_down_and_says_complete(calls, tmp_path):
     m = manifest(result)
     assert m["complete"] is True and m["scenario"] == "ci-smoke"
     assert "dataset/meta.json" in m["files"] and "plan.yaml" in m["files"]
+
+
+def test_the_run_state_reaches_collection_and_the_manifest(calls, tmp_path, monkeypatch):
+    seen: list[runner.RunState] = []
+
+    def live(scenario, plan, folder, state, log):
+        state.image_ids = {"cart": "sha256:abc"}
+        state.load_start = 1000.0
+        state.fault_start = 1000.0 + plan.fault_phase_start_s
+        state.host_load = {"warnings": []}
+
+    monkeypatch.setattr(runner, "_run_live", live)
+    monkeypatch.setattr(runner, "_collect_and_evaluate", lambda scenario, plan, folder, state, log: seen.append(state))
+    result = runner.run_scenario(SCENARIO, out=tmp_path, log=lambda m: None)
+    state = seen[0]
+    assert isinstance(state, runner.RunState) and state.end is not None and state.end > state.load_start
+    m = manifest(result)
+    assert m["load_start"] == "1970-01-01T00:16:40.000Z" and m["end"] is not None
+    assert m["host_load"] == {"warnings": []} and "sha256:abc" in json.dumps(m)
+
+
+def test_nothing_is_collected_when_the_load_never_started(calls, tmp_path):
+    def fail():
+        raise RunFailed("testbed not healthy after 300 s")
+
+    calls["live"] = fail
+    calls["unstarted"] = True
+    result = runner.run_scenario(SCENARIO, out=tmp_path, log=lambda m: None)
+    assert not result.complete and calls["order"] == ["live", "teardown"]
+    m = manifest(result)
+    assert m["load_start"] is None and m["fault_phase_start"] is None and m["end"] is not None
 
 
 def test_ctrl_c_still_collects_and_marks_the_run_incomplete(calls, tmp_path):
@@ -143,9 +177,9 @@ def test_host_load_is_summarized_per_phase_and_its_warning_logged(monkeypatch):
     plan = resolve_plan(load_scenario(SCENARIO))
     t0 = 1000.0
     fault_start = t0 + plan.fault_phase_start_s
-    state = {"load_start": t0, "fault_start": fault_start, "end": fault_start + 50.0}
+    state = runner.RunState(load_start=t0, fault_start=fault_start, end=fault_start + 50.0)
     # quiet until the fault phase, then 1.5 cores of work outside the containers
-    times = [t0 + plan.warmup_s + 10.0 * i for i in range(int((state["end"] - t0 - plan.warmup_s) // 10) + 1)]
+    times = [t0 + plan.warmup_s + 10.0 * i for i in range(int((state.end - t0 - plan.warmup_s) // 10) + 1)]
     readings, busy = [], 0.0
     for prev, t in zip([times[0], *times], times, strict=False):
         busy += (t - prev) * (1.5 if t > fault_start else 0.0)
@@ -156,6 +190,6 @@ def test_host_load_is_summarized_per_phase_and_its_warning_logged(monkeypatch):
     assert summary["phases"]["training"]["outside_cores"] == 0.0
     assert summary["phases"]["faults"]["outside_cores"] == pytest.approx(1.5, abs=0.2)
     assert [m for m in logged if m.startswith("warning: during the faults phase")] == [f"warning: {summary['warnings'][0]}"]
-    interrupted = {**state, "end": fault_start - 20.0}  # stopped in the training period
-    summary = runner.host_load_summary([r for r in readings if r.t <= interrupted["end"]], plan, interrupted, logged.append)
+    interrupted = replace(state, end=fault_start - 20.0)  # stopped in the training period
+    summary = runner.host_load_summary([r for r in readings if r.t <= interrupted.end], plan, interrupted, logged.append)
     assert set(summary["phases"]) == {"training"}
