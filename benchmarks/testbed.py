@@ -49,7 +49,7 @@ def warm_up(config: TestbedConfig) -> float:
 
 def stack_cost(url: str, window_s: int) -> tuple[float, float]:
     cpu = sum(by_service(prom_query(url, f"sum by (service) (rate(container_cpu_usage_seconds_total[{window_s}s]))")).values())
-    mem = sum(by_service(prom_query(url, "sum by (service) (container_memory_usage_bytes)")).values())
+    mem = sum(by_service(prom_query(url, "sum by (service) (container_memory_working_set_bytes)")).values())
     return cpu, mem / 2**20
 
 

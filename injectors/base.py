@@ -66,7 +66,7 @@ class FaultParams(BaseModel):
 class EffectSpec:
     """The container metric that shows a fault's effect and what level to expect.
 
-    ``metric`` names a series of :class:`faultlab.injectors.counters.Sample` (see ``counters.METRICS``)
+    ``metric`` names a series of :class:`faultlab.injectors.counters.Sample` (see ``faultlab.injectors.effect.METRICS``)
     or a fault-specific measurement. ``expected`` is the change over the baseline in ``unit``
     (``None`` when only the direction is known, then ``min_ratio`` of during/baseline applies).
     The fault counts as effective when the measured change reaches ``min_fraction`` of the

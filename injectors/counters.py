@@ -1,17 +1,16 @@
-"""Host-side sampling of a container's cgroup and /proc counters (the effect measurement).
+"""Host-side sampling of a container's counters at 2 Hz (the effect measurement).
 
 Why not the container exporter or Prometheus: they are scraped every few seconds, while the
 effect onset and offset of a fault are wanted to well under a second, and a fault must be
 checked even when Prometheus is down. So the injectors read the same kernel counters the
-exporter reads, directly from the host, at 2 Hz (TELESTO samples its KPIs at 2 Hz too):
+container reader reads, with the same code (:mod:`faultlab.testbed.app.cgroups`: CPU, memory
+as the working set, disk bytes from ``/proc/<pid>/io``, network from ``/proc/<pid>/net/dev``),
+directly from the host, at 2 Hz (TELESTO samples its KPIs at 2 Hz too); so a fault's measured
+``memory_bytes`` is the dataset's ``memory_bytes``. What only the injectors need is here:
 
-* CPU: ``cpuacct.usage`` (cgroup v1) or ``cpu.stat`` ``usage_usec`` (v2), ns.
-* memory: ``memory.usage_in_bytes`` (v1) or ``memory.current`` (v2).
-* frozen: ``freezer.state`` (v1) or ``cgroup.freeze`` / ``cgroup.events`` (v2).
-* network: ``/proc/<pid>/net/dev`` of any process of the container (its netns), all but ``lo``.
-* disk: ``/proc/<pid>/io`` ``read_bytes``/``write_bytes`` summed over the container's processes
-  (the cgroup v1 blkio counters stay at 0 on some kernels, e.g. Firecracker VMs with cgroup v1).
-* connections: ESTABLISHED sockets in ``/proc/<pid>/net/tcp{,6}``.
+* frozen: ``freezer.state`` (cgroup v1) or ``cgroup.freeze`` (v2), for the pause fault;
+* connections: ESTABLISHED sockets in ``/proc/<pid>/net/tcp{,6}`` of the container's netns;
+* the :class:`Sampler` thread that keeps the last minutes of :class:`Sample` per container.
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from faultlab.testbed.app.cgroups import Layout, detect_layout, read_cgroup_stats, read_network, read_process_io
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC = Path("/proc")
@@ -32,7 +33,10 @@ class Sample:
     t: float
     present: bool  # the container's cgroup exists and has processes
     cpu_ns: int = 0
-    memory_bytes: int = 0
+    memory_bytes: int = 0  # the working set (usage minus inactive file cache), as the dataset's memory_bytes
+    rss_bytes: int = 0
+    cache_bytes: int = 0
+    memory_usage_bytes: int = 0  # raw cgroup usage, page cache included
     frozen: bool = False
     processes: int = 0
     rx_bytes: int = 0
@@ -44,6 +48,49 @@ class Sample:
     tcp_established: int = 0
 
 
+def count_established(text: str) -> int:
+    """ESTABLISHED (state 01) sockets in a ``/proc/net/tcp`` table."""
+    return sum(1 for line in text.splitlines()[1:] if len(line.split()) > 3 and line.split()[3] == "01")
+
+
+def read_frozen(layout: Layout, container_id: str) -> bool:
+    """Whether the container is paused (v1 freezer ``FROZEN``/``FREEZING``, v2 ``cgroup.freeze`` 1)."""
+    folder = layout.container_dir(container_id, "freezer")
+    if folder is None:
+        return False
+    text = _read(folder / ("cgroup.freeze" if layout.version == 2 else "freezer.state")) or ""
+    return text.strip() == "1" if layout.version == 2 else text.strip() in ("FROZEN", "FREEZING")
+
+
+def read_established(pids: tuple[int, ...], proc: Path = PROC) -> int:
+    """ESTABLISHED TCP connections in the netns of the first of ``pids`` whose tables can be read."""
+    for pid in pids:
+        tables = [_read(proc / str(pid) / "net" / name) for name in ("tcp", "tcp6")]
+        if any(t is not None for t in tables):
+            return sum(count_established(t or "") for t in tables)
+    return 0
+
+
+def read_sample(layout: Layout, container_id: str, proc: Path = PROC, now: float | None = None) -> Sample:
+    """Read every counter of one container once (``present=False`` when it has no processes)."""
+    t = time.time() if now is None else now
+    stats = read_cgroup_stats(layout, container_id)
+    if stats is None or not stats.pids:
+        return Sample(t=t, present=False)
+    net = read_network(proc, stats.pids)
+    io = read_process_io(proc, stats.pids)
+    return Sample(
+        t=t, present=True, cpu_ns=round(stats.cpu_usage_s * 1e9),
+        memory_bytes=stats.memory.working_set_bytes, rss_bytes=stats.memory.rss_bytes,
+        cache_bytes=stats.memory.cache_bytes, memory_usage_bytes=stats.memory.usage_bytes,
+        frozen=read_frozen(layout, container_id), processes=len(stats.pids),
+        rx_bytes=net.receive["bytes"] if net else 0, tx_bytes=net.transmit["bytes"] if net else 0,
+        rx_packets=net.receive["packets"] if net else 0, tx_packets=net.transmit["packets"] if net else 0,
+        fs_read_bytes=io.read_bytes, fs_write_bytes=io.write_bytes,
+        tcp_established=read_established(stats.pids, proc),
+    )
+
+
 def _read(path: Path) -> str | None:
     try:
         return path.read_text()
@@ -51,145 +98,39 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _int(path: Path) -> int | None:
-    text = _read(path)
-    try:
-        return int(text.split()[0]) if text else None
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class CgroupFiles:
-    """Where one container's counters live (v1 per-controller dirs, or one v2 dir)."""
-
-    cpu: Path | None
-    memory: Path | None
-    freezer: Path | None
-    procs: Path | None
-    v2: bool
-
-    @classmethod
-    def find(cls, container_id: str, root: Path = CGROUP_ROOT) -> CgroupFiles:
-        v1_names = [f"docker/{container_id}", f"system.slice/docker-{container_id}.scope"]
-        for name in v1_names:
-            cpu = root / "cpuacct" / name
-            if (cpu / "cpuacct.usage").exists():
-                return cls(cpu=cpu / "cpuacct.usage",
-                           memory=root / "memory" / name / "memory.usage_in_bytes",
-                           freezer=root / "freezer" / name / "freezer.state",
-                           procs=cpu / "cgroup.procs", v2=False)
-        for name in [f"system.slice/docker-{container_id}.scope", f"docker/{container_id}"]:
-            base = root / name
-            if (base / "cpu.stat").exists():
-                return cls(cpu=base / "cpu.stat", memory=base / "memory.current",
-                           freezer=base / "cgroup.freeze", procs=base / "cgroup.procs", v2=True)
-        return cls(None, None, None, None, False)
-
-
-def parse_net_dev(text: str) -> tuple[int, int, int, int]:
-    """(rx_bytes, rx_packets, tx_bytes, tx_packets) summed over interfaces except ``lo``."""
-    rx_b = rx_p = tx_b = tx_p = 0
-    for line in text.splitlines()[2:]:
-        if ":" not in line:
-            continue
-        iface, data = line.split(":", 1)
-        if iface.strip() == "lo":
-            continue
-        cols = data.split()
-        rx_b += int(cols[0])
-        rx_p += int(cols[1])
-        tx_b += int(cols[8])
-        tx_p += int(cols[9])
-    return rx_b, rx_p, tx_b, tx_p
-
-
-def parse_proc_io(text: str) -> tuple[int, int]:
-    """(read_bytes, write_bytes) of one ``/proc/<pid>/io``."""
-    values = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        values[key.strip()] = value.strip()
-    return int(values.get("read_bytes", 0)), int(values.get("write_bytes", 0))
-
-
-def count_established(text: str) -> int:
-    """ESTABLISHED (state 01) sockets in a ``/proc/net/tcp`` table."""
-    return sum(1 for line in text.splitlines()[1:] if len(line.split()) > 3 and line.split()[3] == "01")
-
-
-def parse_cpu_stat_usec(text: str) -> int:
-    for line in text.splitlines():
-        key, _, value = line.partition(" ")
-        if key == "usage_usec":
-            return int(value)
-    return 0
-
-
-def read_sample(files: CgroupFiles, proc: Path = PROC, now: float | None = None) -> Sample:
-    """Read every counter of one container once."""
-    t = time.time() if now is None else now
-    if files.cpu is None:
-        return Sample(t=t, present=False)
-    procs_text = _read(files.procs) if files.procs else None
-    pids = [int(p) for p in (procs_text or "").split()]
-    if not pids:
-        return Sample(t=t, present=False)
-    if files.v2:
-        cpu_ns = parse_cpu_stat_usec(_read(files.cpu) or "") * 1000
-        frozen = (_read(files.freezer) or "0").strip() == "1" if files.freezer else False
-    else:
-        cpu_ns = _int(files.cpu) or 0
-        frozen = (_read(files.freezer) or "").strip() == "FROZEN" if files.freezer else False
-    memory = _int(files.memory) if files.memory else None
-    rx_b = rx_p = tx_b = tx_p = 0
-    established = 0
-    for pid in pids:
-        net = _read(proc / str(pid) / "net" / "dev")
-        if net:
-            rx_b, rx_p, tx_b, tx_p = parse_net_dev(net)
-            established = sum(count_established(_read(proc / str(pid) / "net" / n) or "")
-                              for n in ("tcp", "tcp6"))
-            break
-    read_b = write_b = 0
-    for pid in pids:
-        io = _read(proc / str(pid) / "io")
-        if io:
-            r, w = parse_proc_io(io)
-            read_b += r
-            write_b += w
-    return Sample(t=t, present=True, cpu_ns=cpu_ns, memory_bytes=memory or 0, frozen=frozen,
-                  processes=len(pids), rx_bytes=rx_b, tx_bytes=tx_b, rx_packets=rx_p,
-                  tx_packets=tx_p, fs_read_bytes=read_b, fs_write_bytes=write_b,
-                  tcp_established=established)
-
-
 class Sampler:
     """Samples a set of containers every ``interval_s`` in a background thread."""
 
-    def __init__(self, interval_s: float = 0.5, keep_s: float = 900.0) -> None:
+    def __init__(self, interval_s: float = 0.5, keep_s: float = 900.0, root: Path = CGROUP_ROOT,
+                 proc: Path = PROC) -> None:
         self.interval_s = interval_s
         self.keep_s = keep_s
-        self._files: dict[str, CgroupFiles] = {}
+        self.root, self.proc = root, proc
+        self._layout: Layout | None = None
+        self._ids: list[str] = []
         self._samples: dict[str, list[Sample]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def layout(self) -> Layout:
+        """The host's cgroup layout, detected once Docker has made its cgroups."""
+        if self._layout is None:
+            self._layout = detect_layout(self.root)
+        return self._layout
+
     def watch(self, container_id: str) -> None:
         with self._lock:
-            self._files.setdefault(container_id, CgroupFiles.find(container_id))
-            self._samples.setdefault(container_id, [])
+            if container_id not in self._samples:
+                self._ids.append(container_id)
+                self._samples[container_id] = []
 
     def _tick(self) -> None:
         with self._lock:
-            items = list(self._files.items())
-        for cid, files in items:
-            if files.cpu is None or not files.cpu.exists():
-                files = CgroupFiles.find(cid)  # the container restarted or was not up yet
-                with self._lock:
-                    self._files[cid] = files
-            sample = read_sample(files)
+            ids = list(self._ids)
+        for cid in ids:
+            sample = read_sample(self.layout, cid, self.proc)
             with self._lock:
                 series = self._samples[cid]
                 series.append(sample)

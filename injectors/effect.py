@@ -36,14 +36,25 @@ def _sum_rate(fields: tuple[str, ...], scale: float) -> Callable[[Sample, Sample
     return fn
 
 
+def _level(field: str) -> Callable[[Sample, Sample], float | None]:
+    def fn(prev: Sample, cur: Sample) -> float | None:
+        return float(getattr(cur, field)) if cur.present else None
+
+    return fn
+
+
 # metric name -> value at a sample, from (previous sample, sample)
 METRICS: dict[str, Callable[[Sample, Sample], float | None]] = {
     "cpu_cores": _rate("cpu_ns", 1e-9),
-    "memory_bytes": lambda prev, cur: float(cur.memory_bytes) if cur.present else None,
+    # the working set (usage minus inactive file cache), the dataset's memory_bytes
+    "memory_bytes": _level("memory_bytes"),
+    "rss_bytes": _level("rss_bytes"),
+    "cache_bytes": _level("cache_bytes"),
+    "memory_usage_bytes": _level("memory_usage_bytes"),
     "fs_bytes_per_s": _sum_rate(("fs_read_bytes", "fs_write_bytes"), 1.0),
     "net_mbit_s": _sum_rate(("rx_bytes", "tx_bytes"), 8e-6),
     "rx_packets_per_s": _rate("rx_packets", 1.0),
-    "tcp_established": lambda prev, cur: float(cur.tcp_established) if cur.present else None,
+    "tcp_established": _level("tcp_established"),
     "frozen": lambda prev, cur: 1.0 if (cur.present and cur.frozen) else 0.0,
     "down": lambda prev, cur: 0.0 if cur.present else 1.0,
 }

@@ -1,7 +1,9 @@
 """Abnormal memory allocation (TELESTO Table 1: 450 / 900 / 2000 MB by node size).
 
 ``size_mb`` (MB = 2**20 bytes) is allocated at once on top of the target's current use and every
-page is written, so that it is resident and charged to the target's memory cgroup.
+page is written, so that it is resident and charged to the target's memory cgroup: anonymous
+memory, so it shows in full in the working set (``memory_bytes``, what the effect check and the
+dataset measure) and in ``rss_bytes``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class MemoryAllocFault(Fault):
     needs = ("exec", "memory")
     tools = ("python3",)
     description = "allocate and hold size_mb MB at once inside the target"
+    intensity_param, intensity_unit = "size_mb", "MB"
     params: MemoryAllocParams
 
     def memory_needed_mb(self, duration_s: float) -> float:

@@ -1,11 +1,14 @@
 """Memory leak (TELESTO Table 1: 1 MB every 3 s in VMs, 2 MB every 3 s in hypervisors).
 
-``size_mb`` is allocated and written every ``every_s`` seconds until the fault is reverted.
+``size_mb`` is allocated and written every ``every_s`` seconds until the fault is reverted:
+anonymous memory, so the working set (``memory_bytes``, what the effect check and the dataset
+measure) and ``rss_bytes`` grow by it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from pydantic import Field
 
@@ -33,6 +36,13 @@ class MemoryLeakFault(Fault):
     needs = ("exec", "memory")
     tools = ("python3",)
     description = "allocate and touch size_mb MB every every_s s inside the target"
+    intensity_param, intensity_unit = "size_mb", "MB/s"
+
+    @classmethod
+    def intensity(cls, raw: dict[str, Any] | None) -> tuple[float, str] | None:
+        """A leak's strength is its rate: ``size_mb`` every ``every_s`` seconds, in MB/s."""
+        params = cls.validate_params(raw)
+        return params.size_mb / params.every_s, cls.intensity_unit
     params: MemoryLeakParams
 
     def chunks(self, duration_s: float) -> int:

@@ -19,7 +19,8 @@ HOST_MARGIN_MB = 256.0  # left free on the host for the testbed and the harness
 
 def check_memory(needed_mb: float, usage_bytes: int, limit_bytes: int, available_bytes: int,
                  where: str) -> None:
-    """``needed_mb`` on top of current use must fit under the container limit and host memory."""
+    """``needed_mb`` on top of current use (the working set) must fit under the container limit
+    and host memory."""
     needed = needed_mb * MB
     if limit_bytes > 0 and usage_bytes + needed > limit_bytes:
         raise RunFailed(
@@ -33,10 +34,14 @@ def check_memory(needed_mb: float, usage_bytes: int, limit_bytes: int, available
         )
 
 
-def container_memory_usage(fault: Fault) -> int:
-    from faultlab.injectors.counters import CgroupFiles, read_sample
+def container_working_set(fault: Fault) -> int:
+    """The target's working set (what the dataset's ``memory_bytes`` shows): the page cache the
+    kernel would drop before the limit bites is not counted as used."""
+    from faultlab.injectors.counters import CGROUP_ROOT
+    from faultlab.testbed.app.cgroups import detect_layout, read_cgroup_stats
 
-    return read_sample(CgroupFiles.find(fault.ctx.target.container_id)).memory_bytes
+    stats = read_cgroup_stats(detect_layout(CGROUP_ROOT), fault.ctx.target.container_id)
+    return stats.memory.working_set_bytes if stats is not None else 0
 
 
 def check_fault(fault: Fault, duration_s: float) -> list[str]:
@@ -74,7 +79,7 @@ def check_fault(fault: Fault, duration_s: float) -> list[str]:
             raise RunFailed(f"{where}: the kernel has no tbf qdisc")
         checked.append("tbf")
     if "memory" in needs:
-        check_memory(fault.memory_needed_mb(duration_s), container_memory_usage(fault),
+        check_memory(fault.memory_needed_mb(duration_s), container_working_set(fault),
                      target.memory_limit_bytes, psutil.virtual_memory().available, where)
         checked.append("memory")
     if "locust_image" in needs:

@@ -30,7 +30,7 @@ LOCUST_WHEELS = ["locust==2.47.0", "prometheus-client"]
 
 APP_SERVICES = ["gateway", "catalog", "cart", "recommendation", "checkout", "payment", "shipping"]
 DATABASES = ["postgres", "redis"]
-INFRA = ["locust", "prometheus", "node-exporter", "container-exporter"]
+INFRA = ["locust", "prometheus", "node-exporter", "container-reader", "container-exporter"]
 ALL_SERVICES = APP_SERVICES + DATABASES + INFRA
 
 Log = Callable[[str], None]
@@ -55,8 +55,8 @@ class TestbedConfig:
     prometheus_port: int = 9090
     locust_port: int = 8089
     service_mem: str = "1g"
-    # where the container-id -> service map for the exporter goes (None: FAULTLAB_CONTAINER_MAP_DIR,
-    # else ~/.cache/faultlab/testbed/<project>); mounted read-only into the container exporter
+    # where the container-id -> service map for the container reader goes (None: FAULTLAB_CONTAINER_MAP_DIR,
+    # else ~/.cache/faultlab/testbed/<project>); mounted read-only into the container reader
     container_map_dir: str | None = None
 
     def __post_init__(self) -> None:
@@ -83,7 +83,7 @@ class TestbedConfig:
 
     @property
     def map_dir(self) -> Path:
-        """The folder holding the exporter's container map (see ``app/containermap.py``)."""
+        """The folder holding the container reader's map (see ``app/containermap.py``)."""
         if self.container_map_dir:
             return Path(self.container_map_dir)
         if os.environ.get("FAULTLAB_CONTAINER_MAP_DIR"):
@@ -110,7 +110,7 @@ class TestbedConfig:
 def compose(config: TestbedConfig, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
     """Run one Docker Compose v2 command for this project.
 
-    After a successful ``up`` (the one command that gives containers new ids) the exporter's
+    After a successful ``up`` (the one command that gives containers new ids) the container reader's
     container map is rewritten, so every caller (``up()``, the runner's Locust restart) keeps
     the container metrics labelled.
     """
@@ -130,7 +130,7 @@ PS_FORMAT = '{{.ID}}\t{{.Names}}\t{{.Label "com.docker.compose.service"}}'
 
 
 def write_container_map(config: TestbedConfig) -> Path:
-    """Write the project's container-id -> service map for the exporter (no Docker socket there)."""
+    """Write the project's container-id -> service map for the container reader (no Docker socket there)."""
     cmd = ["docker", "ps", "--all", "--no-trunc", "--filter", f"label=com.docker.compose.project={config.project}",
            "--format", PS_FORMAT]
     done = subprocess.run(cmd, capture_output=True, text=True)

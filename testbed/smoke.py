@@ -37,7 +37,9 @@ def summary(config: TestbedConfig, window_s: int = 60) -> dict:
             prom_query(url, f"histogram_quantile(0.99, sum by (service, le) (rate(http_request_duration_seconds_bucket[{w}])))")
         ),
         "cpu_cores": by_service(prom_query(url, f"sum by (service) (rate(container_cpu_usage_seconds_total[{w}]))")),
-        "memory_mb": {k: v / 2**20 for k, v in by_service(prom_query(url, "sum by (service) (container_memory_usage_bytes)")).items()},
+        # the working set, the dataset's memory_bytes
+        "memory_mb": {k: v / 2**20 for k, v in by_service(
+            prom_query(url, "sum by (service) (container_memory_working_set_bytes)")).items()},
         "locust_rps": sum(float(r["value"][1]) for r in prom_query(url, "locust_requests_per_second")),
         "targets_down": prometheus_targets_down(config),
     }

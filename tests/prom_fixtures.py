@@ -164,7 +164,7 @@ def known_run() -> OpenMetrics:
     k = np.arange(n, dtype=np.float64)
     om.add(*cpu, {"service": "gateway", "container": "gw-1"}, t, np.where(k <= 80, 0.25 * k, 20 + 2.5 * (k - 80)))
     om.add(*cpu, {"service": "postgres", "container": "pg-1"}, t, _counter(0.1))
-    mem = ("container_memory_usage_bytes", "gauge", "container_memory_usage_bytes")
+    mem = ("container_memory_working_set_bytes", "gauge", "container_memory_working_set_bytes")  # memory_bytes
     om.add(*mem, {"service": "cart", "container": "cart-1"}, t, np.full(n, 100e6))
     om.add(*mem, {"service": "cart", "container": "cart-2"}, t, np.full(n, 50e6))
     # gateway: 200 MB, no samples at steps 40..59, then 300 MB.
@@ -235,3 +235,124 @@ def known_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Known
             end_s=KNOWN_T0_S + KNOWN_STEP_S * (KNOWN_POINTS - 1),
             step_s=KNOWN_STEP_S,
         )
+
+
+# ---- a Prometheus that scrapes live data (faultlab watch) ---------------------------------------
+
+
+class MetricsServer:
+    """A tiny exporter on a free loopback port: serves ``text()`` (Prometheus text format) at /metrics."""
+
+    def __init__(self, text) -> None:
+        import http.server
+        import threading
+
+        self.text = text
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                body = server.text().encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.port = free_port()
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def __enter__(self) -> MetricsServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@contextmanager
+def scraping_prometheus(data_dir: Path, targets: Sequence[str], scrape_interval_s: float = 1.0,
+                        ready_timeout_s: float = 60.0) -> Iterator[str]:
+    """A Prometheus on a free loopback port scraping ``targets`` every ``scrape_interval_s``; yields its URL."""
+    require_binaries()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir.parent / f"{data_dir.name}-scrape.yml"
+    listed = ", ".join(f"'{t}'" for t in targets)
+    config.write_text(f"global:\n  scrape_interval: {scrape_interval_s:g}s\n  evaluation_interval: {scrape_interval_s:g}s\n"
+                      f"scrape_configs:\n  - job_name: live\n    static_configs:\n      - targets: [{listed}]\n")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (data_dir.parent / f"{data_dir.name}-scrape.log").open("w")
+    proc = subprocess.Popen(
+        ["prometheus", f"--storage.tsdb.path={data_dir}", f"--web.listen-address=127.0.0.1:{port}",
+         f"--config.file={config}"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_ready(url, proc, ready_timeout_s, Path(log.name))
+        _wait_scraped(url, len(targets), ready_timeout_s, Path(log.name))
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+def _wait_scraped(url: str, targets: int, timeout_s: float, log: Path) -> None:
+    """Until every target has been scraped once (Prometheus hands new targets over every 5 s)."""
+    import json
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/query?query=up", timeout=2) as reply:
+                result = json.loads(reply.read())["data"]["result"]
+            if sum(float(r["value"][1]) == 1.0 for r in result) >= targets:
+                return
+        except (OSError, KeyError, ValueError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"prometheus at {url} scraped no target within {timeout_s}s: {log.read_text()[-2000:]}")
+
+
+class DemoServices:
+    """Two services' CPU counters and memory gauges, served live; ``rate`` can be changed while scraped.
+
+    ``cpu_metric`` / ``memory_metric`` name the families (the testbed's own names, or any).
+    """
+
+    def __init__(self, cpu_metric: str = "demo_cpu_seconds_total", memory_metric: str = "demo_memory_bytes",
+                 rates: dict[str, float] | None = None, memory: dict[str, float] | None = None) -> None:
+        import threading
+
+        self.cpu_metric, self.memory_metric = cpu_metric, memory_metric
+        self.rate = dict(rates or {"api": 0.10, "db": 0.05})
+        self.memory = dict(memory or {"api": 100e6, "db": 50e6})
+        self.cpu = {s: 0.0 for s in self.rate}
+        self.last = time.time()
+        self.lock = threading.Lock()
+
+    def text(self) -> str:
+        import math
+
+        with self.lock:
+            now = time.time()
+            for service in self.cpu:
+                self.cpu[service] += self.rate[service] * (now - self.last)
+            self.last = now
+            lines = [f"# TYPE {self.cpu_metric} counter"]
+            lines += [f'{self.cpu_metric}{{service="{s}"}} {v!r}' for s, v in self.cpu.items()]
+            lines += [f"# TYPE {self.memory_metric} gauge"]
+            lines += [f'{self.memory_metric}{{service="{s}"}} {m + 2e5 * math.sin(now):.0f}' for s, m in self.memory.items()]
+            return "\n".join(lines) + "\n"

@@ -14,6 +14,17 @@ metric it becomes, its group (cpu/memory/network/disk/application), its kind and
 Grouping features by resource type follows the radiography paper's divide-and-conquer
 preprocessing (seed 003, SYRROCA, Sec. III.A).
 
+Memory columns (group ``memory``, bytes), as the field reports them:
+
+* ``memory_bytes``: the **working set**, as Kubernetes/cAdvisor report it
+  (``container_memory_working_set_bytes``: cgroup usage minus inactive file cache, floored at 0).
+  The default memory series: what detectors read and what the memory faults' effect check
+  (``faultlab.injectors.counters``) measures, so ground truth and dataset agree.
+* ``rss_bytes``: anonymous memory (the processes' heaps and stacks).
+* ``cache_bytes``: page cache charged to the container (files read or written).
+* ``memory_usage_bytes``: the raw cgroup usage, page cache included; it drifts up with any I/O
+  although the kernel can drop that cache at will, which is why it is not the default.
+
 The testbed's metric names are fixed in ``testbed/README.md``.
 """
 
@@ -83,8 +94,11 @@ def _container_specs() -> list[MetricSpec]:
     specs = [
         MetricSpec("cpu_cores", "container_cpu_usage_seconds_total", "cpu", "counter", "cores"),
         MetricSpec("cpu_quota_cores", "container_spec_cpu_quota_cores", "cpu", "gauge", "cores"),
-        MetricSpec("memory_bytes", "container_memory_usage_bytes", "memory", "gauge", "bytes"),
+        # the working set (see the module docstring): the default memory series
+        MetricSpec("memory_bytes", "container_memory_working_set_bytes", "memory", "gauge", "bytes"),
         MetricSpec("rss_bytes", "container_memory_rss_bytes", "memory", "gauge", "bytes"),
+        MetricSpec("cache_bytes", "container_memory_cache_bytes", "memory", "gauge", "bytes"),
+        MetricSpec("memory_usage_bytes", "container_memory_usage_bytes", "memory", "gauge", "bytes"),
         MetricSpec("memory_limit_bytes", "container_spec_memory_limit_bytes", "memory", "gauge", "bytes"),
         MetricSpec("processes", "container_processes", "cpu", "gauge", "processes"),
         MetricSpec("disk_read_bytes_per_s", "container_fs_read_bytes_total", "disk", "counter", "bytes/s"),

@@ -31,7 +31,7 @@ from faultlab.errors import BadInput, RunFailed
 from faultlab.injectors.ground_truth import iso_ms
 
 #: The monitoring stack's own containers: not collected unless asked for, and then context only.
-MONITORING_SERVICES = ("prometheus", "node-exporter", "container-exporter")
+MONITORING_SERVICES = ("prometheus", "node-exporter", "container-exporter", "container-reader")
 
 LabelsLike = pd.DataFrame | Callable[[pd.DatetimeIndex], pd.DataFrame] | None
 TimeLike = Any  # datetime, pandas Timestamp, ISO 8601 string or unix seconds

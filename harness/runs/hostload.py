@@ -7,10 +7,11 @@ so faults come out weaker and the fault-free metrics drift. The runner samples t
 every few seconds and writes a summary per phase into the dataset's ``meta.json`` and the
 manifest, with a warning when the host was busy with outside work:
 
-* the host's busy CPU time: ``/proc/stat`` user + nice + system + irq + softirq + steal
+* the host's busy CPU time: ``psutil.cpu_times()`` user + nice + system + irq + softirq + steal
   (iowait is waiting, not work; steal is CPU a hypervisor gave to someone else);
 * the containers' CPU time: every Docker container's cgroup counter (v1 ``cpuacct.usage``,
-  v2 ``cpu.stat`` ``usage_usec``), including the faults' own helpers.
+  v2 ``cpu.stat`` ``usage_usec``), including the faults' own helpers, read by the one counter
+  module the container reader and the injectors use (:mod:`faultlab.testbed.app.cgroups`).
 
 ``outside`` is the difference, in cores: the runner itself, the Docker daemon, and anything
 else the user left running.
@@ -20,21 +21,20 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
-from faultlab.injectors.counters import CGROUP_ROOT, parse_cpu_stat_usec
+import psutil
 
-PROC_STAT = Path("/proc/stat")
-BUSY_FIELDS = (0, 1, 2, 5, 6, 7)  # user nice system irq softirq steal (idle=3, iowait=4 left out)
-# cgroup counter files of Docker containers: v1 (cgroupfs, systemd drivers), then v2
-CONTAINER_COUNTERS = (
-    ("cpuacct/docker/*/cpuacct.usage", 1e-9),
-    ("cpuacct/system.slice/docker-*.scope/cpuacct.usage", 1e-9),
-    ("docker/*/cpu.stat", 1e-6),
-    ("system.slice/docker-*.scope/cpu.stat", 1e-6),
-)
+from faultlab.testbed.app.cgroups import container_cpu_seconds, detect_layout
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# user nice system irq softirq steal (idle and iowait left out); fields a platform lacks count 0
+BUSY_FIELDS = ("user", "nice", "system", "irq", "softirq", "steal")
+CpuTimes = Callable[[], Any]  # psutil.cpu_times: an object with BUSY_FIELDS as attributes, in seconds
 OUTSIDE_LIMIT = 0.25  # share of the host's cores: above it, the phase is reported as loaded
 
 
@@ -47,30 +47,18 @@ class Reading:
     containers_s: dict[str, float] = field(default_factory=dict)
 
 
-def parse_proc_stat(text: str, ticks_per_s: float = 100.0) -> float:
-    """Busy CPU seconds of all cores from the ``cpu`` line of ``/proc/stat``."""
-    for line in text.splitlines():
-        if line.startswith("cpu "):
-            values = [int(v) for v in line.split()[1:]]
-            return sum(values[i] for i in BUSY_FIELDS if i < len(values)) / ticks_per_s
-    raise ValueError("no 'cpu' line in /proc/stat")
+def busy_seconds(times: Any) -> float:
+    """Busy CPU seconds of all cores from one ``psutil.cpu_times()`` reading."""
+    return float(sum(getattr(times, name, 0.0) for name in BUSY_FIELDS))
 
 
-def read(root: Path = CGROUP_ROOT, proc_stat: Path = PROC_STAT, now: float | None = None) -> Reading | None:
-    """One reading, or None where ``/proc/stat`` cannot be read (not Linux)."""
+def read(root: Path = CGROUP_ROOT, cpu_times: CpuTimes = psutil.cpu_times, now: float | None = None) -> Reading | None:
+    """One reading, or None where the host's CPU times cannot be read."""
     try:
-        busy = parse_proc_stat(proc_stat.read_text())
-    except (OSError, ValueError):
+        busy = busy_seconds(cpu_times())
+    except (OSError, RuntimeError):
         return None
-    containers: dict[str, float] = {}
-    for pattern, scale in CONTAINER_COUNTERS:
-        for path in root.glob(pattern):
-            try:
-                text = path.read_text()
-                raw = parse_cpu_stat_usec(text) if path.name == "cpu.stat" else int(text.split()[0])
-            except (OSError, ValueError, IndexError):
-                continue
-            containers[str(path.parent)] = raw * scale
+    containers = container_cpu_seconds(detect_layout(root))
     return Reading(time.time() if now is None else now, busy, containers)
 
 
@@ -123,15 +111,15 @@ def summarize(readings: list[Reading], phases: dict[str, tuple[float, float]], c
 class Monitor:
     """Reads the counters every ``every_s`` seconds in a background thread."""
 
-    def __init__(self, every_s: float = 5.0, root: Path = CGROUP_ROOT, proc_stat: Path = PROC_STAT) -> None:
+    def __init__(self, every_s: float = 5.0, root: Path = CGROUP_ROOT, cpu_times: CpuTimes = psutil.cpu_times) -> None:
         self.every_s = every_s
-        self.root, self.proc_stat = root, proc_stat
+        self.root, self.cpu_times = root, cpu_times
         self.readings: list[Reading] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="faultlab-hostload", daemon=True)
 
     def _take(self) -> None:
-        reading = read(self.root, self.proc_stat)
+        reading = read(self.root, self.cpu_times)
         if reading is not None:
             self.readings.append(reading)
 

@@ -1,21 +1,32 @@
-"""Reading one container's resource counters from cgroup files and /proc (pure, file-based).
+"""Reading containers' resource counters from cgroup files and /proc: the one place that knows
+these file formats (pure, file-based, standard library only).
 
-The container exporter (``exporter.py``) calls these on every scrape, so each function reads a
-handful of small files and nothing else. Both cgroup layouts are supported:
+Three readers share it, so that every number about a container means the same everywhere:
+the container reader (``reader.py``, in its own container, as ``app.cgroups``), the injectors'
+2 Hz effect sampler (``faultlab.injectors.counters``) and the run's host-load monitor
+(``faultlab.harness.runs.hostload``), both on the host as ``faultlab.testbed.app.cgroups``.
+Each function reads a handful of small files and nothing else. Both cgroup layouts are supported:
 
 * v1 (this project's CI hosts): one hierarchy per controller, e.g.
   ``cpuacct/docker/<id>/cpuacct.usage`` (ns), ``memory/docker/<id>/memory.usage_in_bytes``,
-  ``memory.stat`` (``total_rss``/``rss``), ``cpu.cfs_quota_us``/``cpu.cfs_period_us``,
-  ``memory.limit_in_bytes``;
+  ``memory.stat`` (``total_rss``, ``total_cache``, ``total_inactive_file``),
+  ``cpu.cfs_quota_us``/``cpu.cfs_period_us``, ``memory.limit_in_bytes``;
 * v2 (most current distributions): one tree, ``docker/<id>/cpu.stat`` (``usage_usec``),
-  ``memory.current``, ``memory.stat`` (``anon``), ``cpu.max``, ``memory.max``
-  (see the kernel's Documentation/admin-guide/cgroup-v2.rst);
+  ``memory.current``, ``memory.stat`` (``anon``, ``file``, ``inactive_file``), ``cpu.max``,
+  ``memory.max`` (see the kernel's Documentation/admin-guide/cgroup-v2.rst);
 
 each with Docker's ``cgroupfs`` driver (``docker/<id>``) or ``systemd`` driver
 (``system.slice/docker-<id>.scope``). Block-I/O counters stay at zero on some kernels
 (see ENVIRONMENT.md), so disk bytes come from per-process ``/proc/<pid>/io`` instead, and
 network counters from ``/proc/<pid>/net/dev`` of one process (all processes of a container
 share its network namespace).
+
+Memory is reported as the field reports it: the **working set**, computed exactly as cAdvisor
+does (and so as Kubernetes' ``container_memory_working_set_bytes`` and the kubelet's eviction
+see it): the cgroup's usage minus its inactive file cache (v1 ``memory.usage_in_bytes`` -
+``total_inactive_file``, v2 ``memory.current`` - ``inactive_file``), floored at 0. The raw usage
+counts page cache the kernel drops at will (a log file written, a table read), so it drifts up
+for as long as a service does I/O, without any memory being held.
 """
 
 from __future__ import annotations
@@ -45,14 +56,31 @@ class Layout:
         other = "systemd" if self.driver == "cgroupfs" else "cgroupfs"
         return [by_driver[self.driver], by_driver[other]]
 
+    def container_dir(self, container_id: str, controller: str = "memory") -> Path | None:
+        """The container's folder for one v1 controller (v2: its one folder), None when gone."""
+        base = self.root if self.version == 2 else self.root / controller
+        for rel in self.container_paths(container_id):
+            if (base / rel).is_dir():
+                return base / rel
+        return None
+
+
+@dataclass(frozen=True)
+class MemoryStats:
+    """One cgroup's memory, in bytes, with cAdvisor's names and meanings."""
+
+    usage_bytes: int  # charged to the cgroup, page cache included (v1 usage_in_bytes, v2 memory.current)
+    working_set_bytes: int  # usage minus inactive file cache, floored at 0 (the default memory series)
+    rss_bytes: int  # anonymous memory (v1 total_rss, v2 anon)
+    cache_bytes: int  # page cache (v1 total_cache, v2 file)
+
 
 @dataclass(frozen=True)
 class CgroupStats:
     """One container's cgroup counters at one instant."""
 
     cpu_usage_s: float
-    memory_usage_bytes: int
-    memory_rss_bytes: int
+    memory: MemoryStats
     pids: tuple[int, ...]
     cpu_quota_cores: float  # 0 = no quota
     memory_limit_bytes: int  # 0 = no limit
@@ -79,7 +107,7 @@ def detect_layout(root: str | Path) -> Layout:
 
 
 def read_cgroup_stats(layout: Layout, container_id: str) -> CgroupStats | None:
-    """The container's counters, or None when its cgroup is gone (it stopped mid-scrape)."""
+    """The container's counters, or None when its cgroup is gone (it stopped mid-read)."""
     try:
         if layout.version == 2:
             return _read_v2(layout, container_id)
@@ -95,13 +123,12 @@ def _read_v1(layout: Layout, container_id: str) -> CgroupStats | None:
             continue
         cpuacct = layout.root / "cpuacct" / rel
         cpu = layout.root / "cpu" / rel
-        stat = parse_flat_keyed(_read(memory / "memory.stat"))
         quota = _read_optional(cpu / "cpu.cfs_quota_us")
         period = _read_optional(cpu / "cpu.cfs_period_us")
         return CgroupStats(
             cpu_usage_s=int(_read(cpuacct / "cpuacct.usage")) / 1e9,
-            memory_usage_bytes=int(_read(memory / "memory.usage_in_bytes")),
-            memory_rss_bytes=stat.get("total_rss", stat.get("rss", 0)),
+            memory=memory_stats(int(_read(memory / "memory.usage_in_bytes")),
+                                parse_flat_keyed(_read(memory / "memory.stat")), 1),
             pids=parse_pids(_read(memory / "cgroup.procs")),
             cpu_quota_cores=parse_cfs_quota(quota, period) if quota and period else 0.0,
             memory_limit_bytes=parse_memory_limit(_read_optional(memory / "memory.limit_in_bytes") or "max"),
@@ -114,12 +141,10 @@ def _read_v2(layout: Layout, container_id: str) -> CgroupStats | None:
         folder = layout.root / rel
         if not folder.is_dir():
             continue
-        cpu = parse_flat_keyed(_read(folder / "cpu.stat"))
-        stat = parse_flat_keyed(_read(folder / "memory.stat"))
         return CgroupStats(
-            cpu_usage_s=cpu.get("usage_usec", 0) / 1e6,
-            memory_usage_bytes=int(_read(folder / "memory.current")),
-            memory_rss_bytes=stat.get("anon", 0),
+            cpu_usage_s=parse_flat_keyed(_read(folder / "cpu.stat")).get("usage_usec", 0) / 1e6,
+            memory=memory_stats(int(_read(folder / "memory.current")),
+                                parse_flat_keyed(_read(folder / "memory.stat")), 2),
             pids=parse_pids(_read(folder / "cgroup.procs")),
             cpu_quota_cores=parse_cpu_max(_read_optional(folder / "cpu.max") or "max"),
             memory_limit_bytes=parse_memory_limit(_read_optional(folder / "memory.max") or "max"),
@@ -127,7 +152,48 @@ def _read_v2(layout: Layout, container_id: str) -> CgroupStats | None:
     return None
 
 
+def container_cpu_seconds(layout: Layout) -> dict[str, float]:
+    """CPU seconds used so far by every Docker container under the root (either driver), by id.
+
+    What the host-load monitor subtracts from the host's busy time; a container that vanishes
+    mid-read is left out.
+    """
+    if layout.version == 2:
+        patterns = (("docker/*/cpu.stat", 1e-6), ("system.slice/docker-*.scope/cpu.stat", 1e-6))
+    else:
+        patterns = (("cpuacct/docker/*/cpuacct.usage", 1e-9), ("cpuacct/system.slice/docker-*.scope/cpuacct.usage", 1e-9))
+    out: dict[str, float] = {}
+    for pattern, scale in patterns:
+        for path in layout.root.glob(pattern):
+            try:
+                text = _read(path)
+                raw = parse_flat_keyed(text).get("usage_usec", 0) if path.name == "cpu.stat" else int(text.split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+            name = path.parent.name
+            out[name.removeprefix("docker-").removesuffix(".scope")] = raw * scale
+    return out
+
+
 # ---- parsers (pure text -> values) -----------------------------------------------------------
+def memory_stats(usage_bytes: int, stat: dict[str, int], version: int) -> MemoryStats:
+    """Working set, RSS and page cache from the usage counter and ``memory.stat``, as cAdvisor
+    computes them (v1 reads the hierarchical ``total_*`` keys, falling back to the local ones)."""
+    if version == 2:
+        inactive_file, rss, cache = stat.get("inactive_file", 0), stat.get("anon", 0), stat.get("file", 0)
+    else:
+        inactive_file = stat.get("total_inactive_file", stat.get("inactive_file", 0))
+        rss, cache = stat.get("total_rss", stat.get("rss", 0)), stat.get("total_cache", stat.get("cache", 0))
+    return MemoryStats(usage_bytes=usage_bytes, working_set_bytes=working_set_bytes(usage_bytes, inactive_file),
+                       rss_bytes=rss, cache_bytes=cache)
+
+
+def working_set_bytes(usage_bytes: int, inactive_file_bytes: int) -> int:
+    """cAdvisor's working set: usage minus the inactive file cache, never below 0 (the two
+    counters are read one after the other, and the cache can briefly exceed what usage showed)."""
+    return max(usage_bytes - inactive_file_bytes, 0)
+
+
 def parse_flat_keyed(text: str) -> dict[str, int]:
     """``key value`` or ``key: value`` lines (memory.stat, cpu.stat, /proc/<pid>/io)."""
     out: dict[str, int] = {}
@@ -142,6 +208,7 @@ def parse_flat_keyed(text: str) -> dict[str, int]:
 
 
 def parse_pids(text: str) -> tuple[int, ...]:
+    """``cgroup.procs`` -> process ids."""
     return tuple(int(tok) for tok in text.split() if tok.isdigit())
 
 
@@ -176,12 +243,15 @@ def parse_net_dev(text: str) -> dict[str, NetCounters]:
         if ":" not in line:
             continue
         name, _, rest = line.partition(":")
-        cols = [int(v) for v in rest.split()]
+        try:
+            cols = [int(v) for v in rest.split()]
+        except ValueError:
+            continue
         if len(cols) < 12:
             continue
         out[name.strip()] = NetCounters(
-            receive=dict(zip(NET_FIELDS, (cols[0], cols[1], cols[2], cols[3]))),
-            transmit=dict(zip(NET_FIELDS, (cols[8], cols[9], cols[10], cols[11]))),
+            receive=dict(zip(NET_FIELDS, (cols[0], cols[1], cols[2], cols[3]), strict=True)),
+            transmit=dict(zip(NET_FIELDS, (cols[8], cols[9], cols[10], cols[11]), strict=True)),
         )
     return out
 

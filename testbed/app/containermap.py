@@ -1,20 +1,20 @@
-"""The container-id -> service map the container exporter reads instead of the Docker socket.
+"""The container-id -> service map the container reader reads instead of the Docker socket.
 
-Why a file: the exporter only needs to know which cgroup (named by container id) belongs to
+Why a file: the reader only needs to know which cgroup (named by container id) belongs to
 which Compose service. The cgroup tree under ``/sys/fs/cgroup`` names containers by id only
 (``docker/<id>``), with no labels, so it cannot say which service or even which project a
 container is; the Engine API can, but any process that can talk to the Docker socket can start
 a privileged container, i.e. is root on the host. So the harness (``faultlab.testbed.lifecycle``),
 which talks to Docker anyway, writes this small JSON file after every ``compose up`` (the only
 step that gives containers new ids: stop/start, restart, pause and kill keep them), and the
-exporter gets the file's directory mounted read-only.
+reader (``reader.py``) gets the file's directory mounted read-only.
 
 The format (one file per Compose project)::
 
     {"project": "faultlab", "written_at": "2026-12-02T00:10:00Z",
      "containers": [{"id": "<64 hex>", "name": "faultlab-cart-1", "service": "cart"}, ...]}
 
-Standard library only: the exporter imports it inside the runtime image as ``app.containermap``.
+Standard library only: the reader imports it inside the runtime image as ``app.containermap``.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def loads(text: str, project: str) -> list[Container]:
 def write(folder: str | Path, project: str, containers: list[Container]) -> Path:
     """Write the map atomically (temp file + rename in the same folder), readable by anyone.
 
-    The exporter mounts the *folder*: a bind-mounted single file would keep showing the old
+    The reader mounts the *folder*: a bind-mounted single file would keep showing the old
     inode after a rename.
     """
     folder = Path(folder)

@@ -1,150 +1,154 @@
 """The container metrics exporter (cAdvisor cannot be pulled here): ``python3 -m app.exporter``.
 
-Runs in its own container with ``pid: host`` and the host's ``/sys/fs/cgroup`` read-only at
-``/host/sys/fs/cgroup``; no Docker socket. Which container is which service comes from the map
-file the harness writes at every ``compose up`` (``containermap.py``; its folder is mounted
-read-only at ``/etc/faultlab/containers``), re-read every few seconds. On every scrape it reads
-each container's cgroup and /proc counters (see ``cgroups.py``) and serves the README's
-``container_*`` metrics on ``:9101`` with labels ``service`` and ``container``.
+The unprivileged, network-facing half of the container metrics: uid 10001, no capabilities, a
+read-only root, on the project network at ``:9101``. It reads nothing of the host itself. At
+each ``GET /metrics`` it connects to the container reader's Unix socket (``reader.py``, the
+privileged half, which has no network), and serves the exposition the reader writes back right
+then, so Prometheus sees the same ``container_*`` series as before the split, read at scrape time.
 
-Environment: COMPOSE_PROJECT (faultlab), CGROUP_ROOT (/host/sys/fs/cgroup), PROC_ROOT (/proc),
-CONTAINER_MAP (/etc/faultlab/containers/containers.json), PORT (9101), CONTAINER_CACHE_S (5).
+When the reader is absent (not started yet, restarting, its socket missing or refused) or too
+slow, the scrape gets HTTP 503 with the reason in one sentence, and the log gets one line per
+distinct problem (and one when the reader answers again): Prometheus marks the target down
+instead of storing stale values.
+
+Environment: PORT (9101), READER_SOCKET (/run/faultlab/metrics.sock), READER_TIMEOUT_S (4; a
+shorter ``X-Prometheus-Scrape-Timeout-Seconds`` from the scraper wins, so the 503 arrives in time).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
-from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector, CollectorRegistry
-
-from . import containermap
-from .cgroups import NET_FIELDS, Layout, detect_layout, read_cgroup_stats, read_network, read_process_io
-from .containermap import Container
-
-__all__ = ["Container", "ContainerCollector", "main"]
-
 log = logging.getLogger("container-exporter")
-LABELS = ["service", "container"]
-DEFAULT_MAP = "/etc/faultlab/containers/" + containermap.MAP_FILE
+DEFAULT_SOCKET = "/run/faultlab/metrics.sock"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MAX_BYTES = 32 * 2**20  # an exposition of a few hundred containers is well under 1 MB
 
 
-class ContainerCollector(Collector):
-    """A prometheus_client collector that reads every container's counters at scrape time."""
+class ReaderUnavailable(Exception):
+    """The reader did not deliver an exposition; the message says why, in one sentence."""
 
-    def __init__(
-        self,
-        layout: Layout,
-        list_containers: Callable[[], list[Container]],
-        proc_root: str | Path = "/proc",
-        cache_s: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.layout = layout
-        self.list_containers = list_containers
-        self.proc_root = Path(proc_root)
-        self.cache_s = cache_s
-        self.clock = clock
-        self._cached: list[Container] = []
-        self._cached_at = float("-inf")
-        self._last_error = ""
 
-    def containers(self) -> list[Container]:
-        """The container list, refreshed at most every ``cache_s``; the last good one on errors."""
-        now = self.clock()
-        if now - self._cached_at >= self.cache_s:
-            try:
-                self._cached = self.list_containers()
-                self._cached_at = now
-            except (OSError, ValueError) as exc:
-                message = str(exc)
-                if message != self._last_error:  # once per distinct problem, not every scrape
-                    log.warning("cannot list containers (keeping the last good list): %s", message)
-                    self._last_error = message
+def fetch(socket_path: str | Path, timeout_s: float = 4.0, max_bytes: int = MAX_BYTES) -> bytes:
+    """Connect to the reader's socket and read its whole answer (it closes when done)."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout_s)
+            sock.connect(str(socket_path))
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                sock.settimeout(left)
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ReaderUnavailable(f"the container reader sent more than {max_bytes} bytes")
+    except FileNotFoundError:
+        raise ReaderUnavailable(f"the container reader is not running (no socket at {socket_path})") from None
+    except ConnectionRefusedError:
+        raise ReaderUnavailable(f"the container reader is not running (nobody listens on {socket_path})") from None
+    except PermissionError:
+        raise ReaderUnavailable(f"the container reader's socket {socket_path} refuses uid {os.getuid()} "
+                                "(check its SOCKET_MODE and group)") from None
+    except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
+        raise ReaderUnavailable(f"the container reader did not answer within {timeout_s:g} s") from None
+    except OSError as exc:
+        raise ReaderUnavailable(f"cannot read from the container reader at {socket_path}: {exc}") from None
+    body = b"".join(chunks)
+    if not body:
+        raise ReaderUnavailable("the container reader closed the connection without metrics (see its log)")
+    return body
+
+
+class Exporter:
+    """Fetches from the reader and remembers the last problem, to log each one once."""
+
+    def __init__(self, socket_path: str | Path, timeout_s: float = 4.0) -> None:
+        self.socket_path = socket_path
+        self.timeout_s = timeout_s
+        self._problem: str | None = None
+
+    def scrape(self, timeout_s: float | None = None) -> tuple[int, bytes]:
+        """(HTTP status, body) of one ``GET /metrics``; ``timeout_s`` caps the configured wait."""
+        wait_s = self.timeout_s if timeout_s is None else min(self.timeout_s, timeout_s)
+        try:
+            body = fetch(self.socket_path, wait_s)
+        except ReaderUnavailable as exc:
+            message = str(exc)
+            if message != self._problem:
+                log.warning("answering 503: %s", message)
+                self._problem = message
+            return 503, (message + "\n").encode()
+        if self._problem is not None:
+            log.info("the container reader answers again")
+            self._problem = None
+        return 200, body
+
+
+def scraper_timeout_s(header: str | None) -> float | None:
+    """Most of the time-out Prometheus announces (it gives up at the full value), or None."""
+    try:
+        value = float(header) if header else None
+    except ValueError:
+        return None
+    return None if value is None or value <= 0 else max(0.1, 0.8 * value)
+
+
+def make_handler(exporter: Exporter) -> type[BaseHTTPRequestHandler]:
+    """The request handler class bound to one :class:`Exporter`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "faultlab-container-exporter"
+
+        def do_GET(self) -> None:  # http.server's naming
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                status, body = exporter.scrape(scraper_timeout_s(self.headers.get("X-Prometheus-Scrape-Timeout-Seconds")))
+                self._send(status, body, CONTENT_TYPE if status == 200 else "text/plain; charset=utf-8")
+            elif path == "/":
+                self._send(200, b"faultlab container exporter: GET /metrics\n", "text/plain; charset=utf-8")
             else:
-                self._last_error = ""
-        return self._cached
+                self._send(404, b"not found: GET /metrics\n", "text/plain; charset=utf-8")
 
-    def collect(self) -> Iterator[Metric]:
-        fam = _Families()
-        for c in self.containers():
-            stats = read_cgroup_stats(self.layout, c.id)
-            if stats is None:  # stopped since the list was cached
-                continue
-            labels = [c.service, c.name]
-            fam.cpu.add_metric(labels, stats.cpu_usage_s)
-            fam.mem.add_metric(labels, stats.memory_usage_bytes)
-            fam.rss.add_metric(labels, stats.memory_rss_bytes)
-            fam.procs.add_metric(labels, len(stats.pids))
-            fam.quota.add_metric(labels, stats.cpu_quota_cores)
-            fam.limit.add_metric(labels, stats.memory_limit_bytes)
-            io = read_process_io(self.proc_root, stats.pids)
-            fam.fs_read.add_metric(labels, io.read_bytes)
-            fam.fs_write.add_metric(labels, io.write_bytes)
-            fam.fs_unreadable.add_metric(labels, io.unreadable)
-            net = read_network(self.proc_root, stats.pids)
-            if net is not None:
-                for field in NET_FIELDS:
-                    fam.net[("receive", field)].add_metric(labels, net.receive[field])
-                    fam.net[("transmit", field)].add_metric(labels, net.transmit[field])
-        yield from fam.all()
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # http.server's signature
+            return  # no access log: Prometheus scrapes every second or so
+
+    return Handler
 
 
-class _Families:
-    """One scrape's metric families (names and help per testbed/README.md)."""
-
-    def __init__(self) -> None:
-        self.cpu = CounterMetricFamily("container_cpu_usage_seconds", "CPU time used (all cores), seconds", labels=LABELS)
-        self.mem = GaugeMetricFamily("container_memory_usage_bytes", "Memory charged to the cgroup, incl. page cache", labels=LABELS)
-        self.rss = GaugeMetricFamily("container_memory_rss_bytes", "Anonymous (RSS) memory", labels=LABELS)
-        self.procs = GaugeMetricFamily("container_processes", "Processes in the container", labels=LABELS)
-        self.quota = GaugeMetricFamily("container_spec_cpu_quota_cores", "CPU quota in cores (0 = none)", labels=LABELS)
-        self.limit = GaugeMetricFamily("container_spec_memory_limit_bytes", "Memory limit (0 = none)", labels=LABELS)
-        self.fs_read = CounterMetricFamily("container_fs_read_bytes", "Bytes read from storage by its processes", labels=LABELS)
-        self.fs_write = CounterMetricFamily("container_fs_write_bytes", "Bytes written to storage by its processes", labels=LABELS)
-        self.fs_unreadable = GaugeMetricFamily(
-            "container_fs_unreadable_processes",
-            "Processes whose /proc/<pid>/io the exporter may not read (their bytes are missing)",
-            labels=LABELS,
-        )
-        self.net = {
-            (direction, field): CounterMetricFamily(
-                f"container_network_{direction}_{field}", f"Network {direction} {field} (all interfaces but lo)", labels=LABELS
-            )
-            for direction in ("receive", "transmit")
-            for field in NET_FIELDS
-        }
-
-    def all(self) -> Iterator[Metric]:
-        yield from (self.cpu, self.mem, self.rss, self.procs, self.quota, self.limit, self.fs_read, self.fs_write,
-                    self.fs_unreadable)
-        yield from self.net.values()
+def serve(port: int, exporter: Exporter, host: str = "") -> ThreadingHTTPServer:
+    """An HTTP server for ``exporter`` (not started: call ``serve_forever``)."""
+    server = ThreadingHTTPServer((host, port), make_handler(exporter))
+    server.daemon_threads = True
+    return server
 
 
 def main() -> None:
-    from prometheus_client import start_http_server
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    project = os.environ.get("COMPOSE_PROJECT", "faultlab")
-    map_path = os.environ.get("CONTAINER_MAP", DEFAULT_MAP)
-    layout = detect_layout(os.environ.get("CGROUP_ROOT", "/host/sys/fs/cgroup"))
-    log.info("cgroup v%d, driver %s, root %s, project %s, map %s, uid %d",
-             layout.version, layout.driver, layout.root, project, map_path, os.getuid())
-    collector = ContainerCollector(
-        layout,
-        lambda: containermap.read(map_path, project),
-        proc_root=os.environ.get("PROC_ROOT", "/proc"),
-        cache_s=float(os.environ.get("CONTAINER_CACHE_S", "5")),
-    )
-    registry = CollectorRegistry()  # only container metrics: no process/GC collectors
-    registry.register(collector)
-    start_http_server(int(os.environ.get("PORT", "9101")), registry=registry)
-    while True:
-        time.sleep(3600)
+    socket_path = os.environ.get("READER_SOCKET", DEFAULT_SOCKET)
+    port = int(os.environ.get("PORT", "9101"))
+    exporter = Exporter(socket_path, float(os.environ.get("READER_TIMEOUT_S", "4")))
+    log.info("serving :%d/metrics from the container reader at %s, uid %d", port, socket_path, os.getuid())
+    serve(port, exporter).serve_forever()
 
 
 if __name__ == "__main__":

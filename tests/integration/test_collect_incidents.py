@@ -25,7 +25,7 @@ queries:
     group: cpu
     unit: cores
   - metric: memory_bytes
-    query: label_replace(container_memory_usage_bytes{container="gw-1"}, "service", "edge/gw:1", "container", ".*")
+    query: label_replace(container_memory_working_set_bytes{container="gw-1"}, "service", "edge/gw:1", "container", ".*")
     kind: gauge
     group: memory
     unit: bytes

@@ -1,16 +1,21 @@
-"""Least privilege in the running stack (issue 17): no Docker socket, no root in the shop.
+"""Least privilege in the running stack (issue 17): no Docker socket, no root in the shop, and
+the only privileged process (the container reader) without any network.
 
 Inspects every container of the project from the host: its mounts and HostConfig through the
 Engine API, and the user, capability sets and no_new_privs flag of each of its processes from
-the host's ``/proc/<pid>/status`` (what the kernel enforces, not what was asked for). The table
-of users and capabilities is printed (``pytest -rP``) and written as JSON to
-``$FAULTLAB_PRIVILEGE_REPORT`` when set.
+the host's ``/proc/<pid>/status`` (what the kernel enforces, not what was asked for), and the
+reader's network interfaces from the host's ``/proc/<pid>/net/dev``. The table of users and
+capabilities is printed (``pytest -rP``) and written as JSON to ``$FAULTLAB_PRIVILEGE_REPORT``
+when set. Last, the container metrics are checked complete: every service's working set, and
+postgres' and redis' disk bytes rising when they write.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
+import time
 from pathlib import Path
 
 import psutil
@@ -30,9 +35,9 @@ CAP_NAMES = [
     "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
     "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
 ]
-NO_ROOT = APP_SERVICES + DATABASES + ["locust", "prometheus", "node-exporter"]
-READ_ONLY = APP_SERVICES + ["redis", "locust", "prometheus", "node-exporter"]
-EXPORTER_CAPS = {"SYS_PTRACE", "DAC_READ_SEARCH"}
+NO_ROOT = APP_SERVICES + DATABASES + ["locust", "prometheus", "node-exporter", "container-exporter"]
+READ_ONLY = NO_ROOT + ["container-reader"]
+READER_CAPS = {"SYS_PTRACE", "DAC_READ_SEARCH"}
 
 
 def cap_names(mask_hex: str) -> list[str]:
@@ -89,7 +94,7 @@ def stack(testbed, testbed_config) -> dict[str, dict]:
 
 
 def test_every_service_is_running(stack):
-    assert set(NO_ROOT) | {"container-exporter"} <= set(stack), sorted(stack)
+    assert set(READ_ONLY) <= set(stack), sorted(stack)
 
 
 def test_no_container_mounts_the_docker_socket(stack):
@@ -122,16 +127,48 @@ def test_databases_run_as_their_own_users(stack):
         assert len(uids) == 1 and 10001 not in uids and 0 not in uids, (service, uids)
 
 
-def test_read_only_root_where_the_service_allows(stack):
+def test_every_root_filesystem_is_read_only(stack):
     for service in READ_ONLY:
         assert stack[service]["attrs"]["HostConfig"].get("ReadonlyRootfs"), service
 
 
-def test_exporter_holds_only_what_it_needs(stack):
-    procs = stack["container-exporter"]["processes"]
+def test_postgres_keeps_its_data_on_a_volume(stack):
+    mounts = {m["Destination"]: m for m in stack["postgres"]["attrs"].get("Mounts") or []}
+    for folder in ("/var/lib/postgresql/faultlab", "/run/postgresql", "/tmp"):
+        assert folder in mounts and mounts[folder]["Type"] == "volume" and mounts[folder]["RW"], (folder, sorted(mounts))
+    data = Path(f"/proc/{stack['postgres']['attrs']['State']['Pid']}/root/var/lib/postgresql/faultlab")
+    assert (data / "PG_VERSION").read_text().strip() == "15"
+
+
+def test_reader_holds_its_two_capabilities_and_nothing_else(stack):
+    procs = stack["container-reader"]["processes"]
     for proc in procs:
-        assert set(proc["bounding"]) <= EXPORTER_CAPS, proc
-        assert set(proc["effective"]) <= EXPORTER_CAPS, proc
+        assert set(proc["bounding"]) <= READER_CAPS, proc
+        assert set(proc["effective"]) <= READER_CAPS, proc
+    reader = [p for p in procs if p["command"].startswith("python")]
+    assert reader and set(reader[0]["effective"]) == READER_CAPS, procs  # it really holds them
+
+
+def test_reader_has_no_network_but_loopback(stack):
+    attrs = stack["container-reader"]["attrs"]
+    assert attrs["HostConfig"]["NetworkMode"] == "none"
+    assert attrs["HostConfig"]["PidMode"] == "host"
+    for proc in stack["container-reader"]["processes"]:
+        lines = Path(f"/proc/{proc['pid']}/net/dev").read_text().splitlines()[2:]
+        interfaces = sorted(line.split(":", 1)[0].strip() for line in lines if ":" in line)
+        assert interfaces == ["lo"], (proc, interfaces)
+
+
+def test_exporter_is_unprivileged_and_reaches_the_reader_through_its_socket(stack):
+    for proc in stack["container-exporter"]["processes"]:
+        assert proc["uids"] == [10001] * 4 and proc["effective"] == [] and proc["bounding"] == [], proc
+    exporter = stack["container-exporter"]["attrs"]
+    mounts = {m["Destination"]: m for m in exporter.get("Mounts") or []}
+    assert mounts["/run/faultlab"]["Type"] == "volume" and not mounts["/run/faultlab"]["RW"]
+    assert not exporter["HostConfig"].get("CapAdd") and exporter["HostConfig"]["PidMode"] != "host"
+    sock = Path(f"/proc/{stack['container-reader']['attrs']['State']['Pid']}/root/run/faultlab/metrics.sock")
+    info = sock.stat()
+    assert stat.S_ISSOCK(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o660 and info.st_gid == 10001, info
 
 
 def test_exec_runs_as_the_service_user_with_a_writable_tmp_only(stack):
@@ -146,30 +183,90 @@ def test_exec_runs_as_the_service_user_with_a_writable_tmp_only(stack):
 
 
 def test_container_metrics_without_the_socket(stack, testbed_config):
-    """The exporter labels every container from the map file and reads every process's io."""
-    import time
-
+    """The reader labels every container from the map file, reads every process's io, and every
+    service's working set comes through the exporter."""
     time.sleep(3 * testbed_config.scrape_interval_s)
     url = testbed_config.prometheus_url
     cpu = by_service(prom_query(url, "container_cpu_usage_seconds_total"))
-    assert set(NO_ROOT) | {"container-exporter"} <= set(cpu), sorted(cpu)
+    assert set(READ_ONLY) <= set(cpu), sorted(cpu)
     unreadable = by_service(prom_query(url, "container_fs_unreadable_processes"))
-    assert unreadable, "no container_fs_unreadable_processes series"
-    if os.environ.get("FAULTLAB_EXPORTER_USER", "0:0").split(":")[0] in ("0", "root"):
-        assert all(v == 0 for v in unreadable.values()), unreadable  # every process's io is read
+    assert unreadable and all(v == 0 for v in unreadable.values()), unreadable  # every process's io is read
+    for name in ("container_memory_working_set_bytes", "container_memory_usage_bytes", "container_memory_rss_bytes",
+                 "container_memory_cache_bytes"):
+        values = by_service(prom_query(url, name))
+        assert set(READ_ONLY) <= set(values), (name, sorted(values))
+    working_set = by_service(prom_query(url, "container_memory_working_set_bytes"))
+    usage = by_service(prom_query(url, "container_memory_usage_bytes"))
+    for service in READ_ONLY:
+        assert 0 < working_set[service] <= usage[service], (service, working_set[service], usage[service])
+
+
+def _written(url: str, service: str) -> float:
+    return by_service(prom_query(url, f'container_fs_write_bytes_total{{service="{service}"}}')).get(service, -1.0)
+
+
+def test_database_disk_bytes_rise_when_they_write(stack, testbed_config):
+    """postgres and redis run as other users than the reader: their /proc/<pid>/io needs its capabilities."""
+    import docker
+
+    client = docker.from_env()
+    url, wait_s = testbed_config.prometheus_url, 3 * testbed_config.scrape_interval_s
+    before = {s: _written(url, s) for s in DATABASES}
+    assert all(v >= 0 for v in before.values()), before
+    postgres = client.containers.get(stack["postgres"]["attrs"]["Id"])
+    sql = ("DROP TABLE IF EXISTS faultlab_probe; CREATE TABLE faultlab_probe AS SELECT g, md5(g::text) AS h "
+           "FROM generate_series(1, 200000) g; CHECKPOINT; DROP TABLE faultlab_probe;")
+    rc, out = postgres.exec_run(["psql", "-q", "-U", "postgres", "-d", "shop", "-c", sql], user="postgres")
+    assert rc == 0, out
+    redis = client.containers.get(stack["redis"]["attrs"]["Id"])
+    # hex digests, so that the snapshot's LZF compression cannot shrink the 4 MB away
+    fill = ("for i=1,20000 do local v='' for j=1,5 do v=v..redis.sha1hex(i..':'..j) end "
+            "redis.call('set','faultlab-probe:'..i,v) end return 1")
+    drop = "for i=1,20000 do redis.call('del','faultlab-probe:'..i) end return 1"
+    for cmd in (["redis-cli", "eval", fill, "0"], ["redis-cli", "save"], ["redis-cli", "eval", drop, "0"]):
+        rc, out = redis.exec_run(cmd, user="redis")
+        assert rc == 0 and b"ERR" not in out, (cmd, out)
+    time.sleep(wait_s)
+    after = {s: _written(url, s) for s in DATABASES}
+    for service in DATABASES:
+        assert after[service] - before[service] > 1e6, (service, before[service], after[service])
+
+
+def test_exporter_answers_503_while_the_reader_is_away(stack, testbed_config):
+    import docker
+
+    client = docker.from_env()
+    reader = client.containers.get(stack["container-reader"]["attrs"]["Id"])
+    exporter = client.containers.get(stack["container-exporter"]["attrs"]["Id"])
+    probe = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://localhost:9101/metrics"]
+    reader.stop(timeout=5)
+    try:
+        _, out = exporter.exec_run(probe)
+        assert out.decode().strip() == "503", out
+        _, out = exporter.exec_run(["curl", "-s", "http://localhost:9101/metrics"])
+        assert b"container reader is not running" in out, out
+    finally:
+        reader.start()
+    deadline = time.monotonic() + 30
+    code = ""
+    while time.monotonic() < deadline and code != "200":
+        time.sleep(0.5)
+        code = exporter.exec_run(probe)[1].decode().strip()
+    assert code == "200"
+    assert "answering 503" in exporter.logs(tail=50).decode()
 
 
 @pytest.mark.parametrize("caps,readable", [([], False), (["SYS_PTRACE"], False), (["DAC_READ_SEARCH"], False),
                                            (["SYS_PTRACE", "DAC_READ_SEARCH"], True)])
-def test_each_exporter_capability_is_needed(stack, caps, readable):
+def test_each_reader_capability_is_needed(stack, caps, readable):
     """Reading postgres' /proc/<pid>/io from a root container in the host's pid namespace."""
     import docker
 
     pid = stack["postgres"]["attrs"]["State"]["Pid"]
-    image = stack["container-exporter"]["attrs"]["Config"]["Image"]
+    image = stack["container-reader"]["attrs"]["Config"]["Image"]
     client = docker.from_env()
     script = f"cat /proc/{pid}/io >/dev/null 2>&1 && echo readable || echo refused"
     out = client.containers.run(image, ["sh", "-c", script], entrypoint=[], user="0:0", pid_mode="host",
                                 cap_drop=["ALL"], cap_add=caps, security_opt=["no-new-privileges:true"],
-                                remove=True).decode().strip()
+                                network_mode="none", remove=True).decode().strip()
     assert out == ("readable" if readable else "refused"), (caps, out)

@@ -30,10 +30,10 @@ def test_every_service_has_requests(after_load):
 def test_every_container_has_cpu_and_memory(after_load):
     url = after_load.prometheus_url
     cpu = by_service(prom_query(url, "sum by (service) (rate(container_cpu_usage_seconds_total[30s]))"))
-    mem = by_service(prom_query(url, "sum by (service) (container_memory_usage_bytes)"))
+    mem = by_service(prom_query(url, "sum by (service) (container_memory_working_set_bytes)"))  # dataset memory_bytes
     for service in ALL_SERVICES:
         assert service in cpu, f"no CPU series for {service}"
-        assert mem.get(service, 0) > 0, f"no memory series for {service}"
+        assert mem.get(service, 0) > 0, f"no working-set series for {service}"
     for service in APP_SERVICES + DATABASES:
         assert cpu[service] > 0, f"{service} used no CPU under load"
 

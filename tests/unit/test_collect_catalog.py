@@ -33,6 +33,16 @@ def test_catalogue_covers_the_testbed_contract():
     cpu = by_query[(None, "cpu_cores")]
     assert (cpu.query, cpu.kind, cpu.group, cpu.unit) == ("container_cpu_usage_seconds_total", "counter", "cpu", "cores")
     assert by_query[(None, "memory_bytes")].kind == "gauge"
+    # memory_bytes is the working set (as Kubernetes/cAdvisor report it); the raw usage and the
+    # page cache are columns of their own
+    memory = {m: by_query[(None, m)] for m in ("memory_bytes", "rss_bytes", "cache_bytes", "memory_usage_bytes")}
+    assert {m: s.query for m, s in memory.items()} == {
+        "memory_bytes": "container_memory_working_set_bytes",
+        "rss_bytes": "container_memory_rss_bytes",
+        "cache_bytes": "container_memory_cache_bytes",
+        "memory_usage_bytes": "container_memory_usage_bytes",
+    }
+    assert all((s.group, s.kind, s.unit) == ("memory", "gauge", "bytes") for s in memory.values())
     assert by_query[(None, "rx_dropped_per_s")].query == "container_network_receive_dropped_total"
     assert by_query[(None, "disk_write_bytes_per_s")].query == "container_fs_write_bytes_total"
     assert by_query[(None, "error_rate")].query == "http_request_errors_total"

@@ -50,8 +50,8 @@ def _since(t: float) -> float:
 ANSWERS = {
     # 0.2 cores from well before the start: the first row has a rate thanks to the extra step.
     "container_cpu_usage_seconds_total": [({"service": "cart", "container": "c1"}, lambda t: 0.2 * (t - T0 + 100))],
-    # a gauge missing at the first two steps and at 20 s
-    "container_memory_usage_bytes": [
+    # a gauge missing at the first two steps and at 20 s (memory_bytes: the working set)
+    "container_memory_working_set_bytes": [
         ({"service": "cart", "container": "c1"}, lambda t: np.nan if _since(t) in (0, 5, 20) else 1e6 + _since(t))
     ],
     "container_processes": [({"service": "zeta", "container": "z1"}, lambda t: 4.0)],

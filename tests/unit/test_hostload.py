@@ -1,33 +1,64 @@
-"""The host-load summary that flags a recording made on a loaded machine (pure logic, fake /proc and cgroups)."""
+"""The host-load summary that flags a recording made on a loaded machine (pure logic, injected
+CPU times and fake cgroup trees of both versions)."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 
 from faultlab.harness.runs import hostload
-from faultlab.harness.runs.hostload import Reading, cores_between, parse_proc_stat, summarize
+from faultlab.harness.runs.hostload import Reading, busy_seconds, cores_between, summarize
+
+
+def cpu_times(user=0.0, nice=0.0, system=0.0, idle=0.0, iowait=0.0, irq=0.0, softirq=0.0, steal=0.0):
+    """What psutil.cpu_times() gives on Linux (seconds; guest time is already inside user)."""
+    return SimpleNamespace(user=user, nice=nice, system=system, idle=idle, iowait=iowait, irq=irq,
+                           softirq=softirq, steal=steal, guest=0.0, guest_nice=0.0)
 
 
 def test_busy_time_counts_work_and_steal_not_idle_or_iowait():
-    # user nice system idle iowait irq softirq steal guest guest_nice
-    text = "cpu  100 50 30 9000 700 5 5 10 0 0\ncpu0 50 25 15 4500 350 2 3 5 0 0\n"
-    assert parse_proc_stat(text) == pytest.approx((100 + 50 + 30 + 5 + 5 + 10) / 100)
-    with pytest.raises(ValueError, match="no 'cpu' line"):
-        parse_proc_stat("intr 1 2 3\n")
+    times = cpu_times(user=1.0, nice=0.5, system=0.3, idle=90.0, iowait=7.0, irq=0.05, softirq=0.05, steal=0.1)
+    assert busy_seconds(times) == pytest.approx(1.0 + 0.5 + 0.3 + 0.05 + 0.05 + 0.1)
+    # platforms without irq/softirq/steal (macOS) count what they have
+    assert busy_seconds(SimpleNamespace(user=2.0, nice=0.0, system=1.0, idle=5.0)) == pytest.approx(3.0)
 
 
-def test_read_sums_every_container_counter_of_both_cgroup_versions(tmp_path):
-    (tmp_path / "stat").write_text("cpu  200 0 100 0 0 0 0 0\n")
-    v1 = tmp_path / "cg" / "cpuacct" / "docker" / "abc"
+def test_the_real_cpu_times_read_as_a_positive_busy_time():
+    reading = hostload.read()
+    assert reading is not None and reading.busy_s > 0
+
+
+def test_read_sums_every_container_counter_of_cgroup_v1(tmp_path):
+    v1 = tmp_path / "cpuacct" / "docker" / "abc"
     v1.mkdir(parents=True)
     (v1 / "cpuacct.usage").write_text("2000000000\n")  # 2 s in ns
-    v2 = tmp_path / "cg" / "system.slice" / "docker-def.scope"
+    scope = tmp_path / "cpuacct" / "system.slice" / "docker-def.scope"
+    scope.mkdir(parents=True)
+    (scope / "cpuacct.usage").write_text("500000000\n")
+    (tmp_path / "cpuacct" / "docker" / "gone").mkdir()  # a cgroup left without its counter file
+    reading = hostload.read(tmp_path, lambda: cpu_times(user=2.0, system=1.0), now=10.0)
+    assert reading.busy_s == pytest.approx(3.0) and reading.t == 10.0
+    assert reading.containers_s == pytest.approx({"abc": 2.0, "def": 0.5})
+
+
+def test_read_sums_every_container_counter_of_cgroup_v2(tmp_path):
+    (tmp_path / "cgroup.controllers").write_text("cpu memory io pids\n")
+    v2 = tmp_path / "system.slice" / "docker-def.scope"
     v2.mkdir(parents=True)
     (v2 / "cpu.stat").write_text("usage_usec 500000\nuser_usec 400000\n")  # 0.5 s
-    reading = hostload.read(tmp_path / "cg", tmp_path / "stat", now=10.0)
-    assert reading.busy_s == pytest.approx(3.0)
-    assert sorted(reading.containers_s.values()) == pytest.approx([0.5, 2.0])
-    assert hostload.read(tmp_path / "cg", tmp_path / "missing") is None
+    other = tmp_path / "docker" / "abc"
+    other.mkdir(parents=True)
+    (other / "cpu.stat").write_text("usage_usec 1500000\n")
+    reading = hostload.read(tmp_path, lambda: cpu_times(user=1.0), now=10.0)
+    assert reading.containers_s == pytest.approx({"abc": 1.5, "def": 0.5})
+
+
+def test_read_without_cpu_times_is_none(tmp_path):
+    def broken():
+        raise OSError("no /proc here")
+
+    assert hostload.read(tmp_path, broken) is None
 
 
 def test_outside_load_is_host_busy_minus_the_containers():
@@ -74,10 +105,9 @@ def test_summary_of_too_few_readings_has_no_phase_and_no_warning():
 
 
 def test_the_monitor_reads_until_stopped_and_once_more(tmp_path):
-    (tmp_path / "stat").write_text("cpu  1 0 0 0 0 0 0 0\n")
-    monitor = hostload.Monitor(every_s=0.01, root=tmp_path, proc_stat=tmp_path / "stat").start()
     import time
 
+    monitor = hostload.Monitor(every_s=0.01, root=tmp_path, cpu_times=lambda: cpu_times(user=0.01)).start()
     time.sleep(0.1)
     taken = monitor.stop()
     assert len(taken) >= 3 and all(r.busy_s == pytest.approx(0.01) for r in taken)

@@ -10,7 +10,7 @@ import pytest
 from faultlab.errors import BadInput, RunFailed
 from faultlab.injectors import FAULTS
 from faultlab.injectors.base import EffectSpec, FaultContext
-from faultlab.injectors.counters import Sample, count_established, parse_net_dev, parse_proc_io
+from faultlab.injectors.counters import Sample, count_established
 from faultlab.injectors.cpu import effective_cores, stress_args
 from faultlab.injectors.effect import measure_effect, series
 from faultlab.injectors.netns import parse_qdisc_stats, parse_rule_counters
@@ -171,12 +171,8 @@ def test_down_and_frozen_series():
     assert series("frozen", s) == [(1, 0.0), (2, 1.0)]
 
 
-def test_proc_parsers():
-    net = ("Inter-|   Receive |  Transmit\n face |bytes packets errs drop fifo frame compressed "
-           "multicast|bytes packets\n    lo: 100 1 0 0 0 0 0 0 100 1 0 0 0 0 0 0\n"
-           "  eth0: 2000 20 0 0 0 0 0 0 3000 30 0 0 0 0 0 0\n")
-    assert parse_net_dev(net) == (2000, 20, 3000, 30)
-    assert parse_proc_io("rchar: 5\nwchar: 6\nread_bytes: 4096\nwrite_bytes: 8192\n") == (4096, 8192)
+def test_established_connections_parser():
+    # /proc/<pid>/net/dev and io are parsed by faultlab.testbed.app.cgroups (tests/unit/test_exporter.py)
     tcp = ("  sl  local_address rem_address   st\n"
            "   0: 0100007F:1F90 00000000:0000 0A 0\n   1: 0100007F:1F90 0200007F:9C40 01 0\n")
     assert count_established(tcp) == 1

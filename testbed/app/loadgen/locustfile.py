@@ -6,6 +6,12 @@
   (constant | steps | sine | spike) and LOAD_PARAMS (a JSON object; see ``shapes.py``).
 * A Prometheus endpoint on LOCUST_METRICS_PORT (9646) serves the README's ``locust_*`` metrics
   read from the runner's stats at scrape time.
+* Every minute, Locust's per-second request counts and chart history older than two minutes are
+  dropped (``trim.py``): Locust keeps them for the whole run, so a long fault-free recording
+  would show the load generator's memory growing for no reason.
+
+Request names are grouped (``name="/products/{id}"``, ``"/cart/{user}"``): one stats entry per
+route, not one per product or user, so Locust's stats stay a handful of entries however long it runs.
 
 Works headless and with the web UI (``--autostart``), which also serves Locust's API on 8089.
 """
@@ -18,8 +24,10 @@ import logging
 import os
 import random
 import sys
+import time
 from pathlib import Path
 
+import gevent
 from locust import HttpUser, LoadTestShape, events, task
 from locust.runners import WorkerRunner
 from prometheus_client import CollectorRegistry, start_http_server
@@ -30,12 +38,14 @@ from prometheus_client.registry import Collector
 # first on the path too, so the file also runs from a checkout (locust -f testbed/app/loadgen/...).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from app.loadgen.shapes import make_shape  # noqa: E402
+from app.loadgen.trim import trim_stats  # noqa: E402
 
 log = logging.getLogger("faultlab.load")
 SEED = int(os.environ.get("LOAD_SEED", "0"))
 PRODUCT_COUNT = 200
 CATEGORIES = ("books", "games", "kitchen", "garden", "toys", "music", "sports", "tools")
 QUANTILES = (0.5, 0.95, 0.99)
+TRIM_EVERY_S = 60
 _user_numbers = itertools.count()
 random.seed(SEED)  # Locust's own task choice uses the module-level generator
 
@@ -147,3 +157,15 @@ def start_metrics_endpoint(environment: object, **_kwargs: object) -> None:
     port = int(os.environ.get("LOCUST_METRICS_PORT", "9646"))
     start_http_server(port, registry=registry)
     log.info("locust metrics on :%d", port)
+
+
+def _trim_forever(environment: object) -> None:
+    while True:
+        gevent.sleep(TRIM_EVERY_S)
+        trim_stats(environment.stats, time.time())  # type: ignore[attr-defined]
+
+
+@events.init.add_listener
+def keep_stats_bounded(environment: object, **_kwargs: object) -> None:
+    """Drop Locust's per-second counts and chart points older than two minutes, every minute."""
+    gevent.spawn(_trim_forever, environment)
