@@ -88,7 +88,7 @@ def test_disk_expectation_and_command():
     assert fault.effect(20).expected == 10 * MB  # reads and writes, each capped
     cmd = fault.fio_command(20)
     assert "--rate=5120k" in cmd and "--bs=16k" in cmd and "--runtime=25" in cmd
-    assert "/tmp/faultlab-f1.fio" in cmd
+    assert "/tmp/faultlab-f1.fio" in cmd and "oflag=direct" in cmd  # laid out without the page cache
 
 
 # --- target guard ----------------------------------------------------------------------
@@ -225,3 +225,42 @@ def test_rule_pattern_matches_quoted_and_plain_comments():
     every = re.compile(pattern(None))
     assert every.search('-A OUTPUT -m comment --comment "faultlab:f10"')
     assert not every.search("-A OUTPUT -m comment --comment other")
+
+
+def test_prewarm_reads_the_tools_through_the_targets_filesystem_once(tmp_path, monkeypatch):
+    """The tool's binary and libraries are read from the host (charged to the harness, not the
+    target); paths come resolved from inside the container; a second fault on the image reads nothing."""
+    from faultlab.injectors import preflight
+
+    monkeypatch.setattr(preflight, "_PREWARMED", set())
+    for rel in ("usr/bin/fio", "usr/lib/x86_64-linux-gnu/libaio.so.1", "usr/bin/dd"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x" * 10)
+    opened: list[str] = []
+    real_open = open
+
+    def spy(path, *args, **kwargs):
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", spy)
+    shells: list[str] = []
+
+    def sh(tgt, script, **kw):
+        shells.append(script)
+        tool = script.split("command -v ")[1].split(")")[0]
+        listing = {"fio": "/usr/bin/fio\n/usr/lib/x86_64-linux-gnu/libaio.so.1\n/missing/lib.so\n", "dd": "/usr/bin/dd\n"}
+        return 0, listing[tool]
+
+    container = SimpleNamespace(attrs={"GraphDriver": {"Data": {"MergedDir": str(tmp_path)}}})
+    ops = SimpleNamespace(sh=sh, client=SimpleNamespace(containers=SimpleNamespace(get=lambda cid: container)))
+    fault = FAULTS.get("disk")(FaultContext("f1", target("catalog"), ops), FAULTS.get("disk").validate_params({}))
+    assert preflight.prewarm_tools(fault)
+    assert sorted(p.removeprefix(str(tmp_path)) for p in opened) == [  # a vanished library is skipped
+        "/missing/lib.so", "/usr/bin/dd", "/usr/bin/fio", "/usr/lib/x86_64-linux-gnu/libaio.so.1"]
+    assert all("readlink -f" in s for s in shells)
+    opened.clear()
+    assert preflight.prewarm_tools(fault) and opened == []  # once per image and tool
+    container.attrs = {"GraphDriver": {"Data": {}}}
+    monkeypatch.setattr(preflight, "_PREWARMED", set())
+    assert not preflight.prewarm_tools(fault)  # no storage to read: the run goes on
