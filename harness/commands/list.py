@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import sys
 from typing import Any
-
 
 #: what -> (module to import, registry attribute); localizers: the function that gathers them (registered
 #: localizers plus the detectors that can localize), called when listed
@@ -24,6 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("list", help="list registered faults, detectors, classifiers, metrics or datasets")
     parser.add_argument("what", choices=sorted(SOURCES), help="which registry")
     parser.add_argument("--json", action="store_true", help="print a JSON list of {name, description, ...}")
+    parser.add_argument("--all", action="store_true",
+                        help="detectors: also those that cannot run here (a missing dependency, weights), with the reason")
     parser.set_defaults(func=run)
 
 
@@ -67,8 +69,22 @@ def entries(what: str) -> list[dict[str, Any]]:
     return [describe(what, name, obj) for name, obj in items]
 
 
+def unavailable(what: str) -> list[dict[str, Any]]:
+    """Detectors a module knows of but could not register here: its ``UNAVAILABLE_DETECTORS``
+    (name -> reason, e.g. ``faultlab.detectors.tsbad_adapter``), as entries that say why."""
+    if what != "detectors":
+        return []
+    load_registry(what)
+    found: dict[str, str] = {}
+    for module_name, module in sorted(sys.modules.items()):
+        if module_name.startswith("faultlab.detectors.") and isinstance(getattr(module, "UNAVAILABLE_DETECTORS", None), dict):
+            found.update(module.UNAVAILABLE_DETECTORS)
+    return [{"name": name, "description": f"unavailable: {why}", "params": [], "unavailable": why}
+            for name, why in sorted(found.items())]
+
+
 def run(args: argparse.Namespace) -> int:
-    items = entries(args.what)
+    items = entries(args.what) + (unavailable(args.what) if getattr(args, "all", False) else [])
     if args.json:
         print(json.dumps(items, indent=2))
         return 0
@@ -76,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     for e in items:
         extra = ""
         if args.what == "metrics":
-            extra = f"  [{e['kind']}{', ' + e['caveat'] if 'caveat' in e else ''}{', lower is better' if not e['higher_is_better'] else ''}]"
+            extra = (f"  [{e['kind']}{', ' + e['caveat'] if 'caveat' in e else ''}"
+                     f"{', lower is better' if not e['higher_is_better'] else ''}]")
         elif args.what in ("detectors", "classifiers") and e["params"]:
             extra = f"  (params: {', '.join(e['params'])})"
         print(f"{e['name'].ljust(width)}  {e['description']}{extra}")

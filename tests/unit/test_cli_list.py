@@ -36,7 +36,7 @@ def test_list_json_describes_metric_caveats_and_directions(capsys):
 
 def test_list_detectors_shows_parameters(capsys):
     assert main(["list", "detectors"]) == 0
-    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("zscore"))
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("zscore"))
     assert "params: threshold, threshold_mode" in line and "smooth_steps" in line
 
 
@@ -44,3 +44,23 @@ def test_unknown_registry_is_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["list", "gizmos"])
     assert exc.value.code == 2
+
+
+def test_list_detectors_all_adds_the_unavailable_ones_with_the_reason(capsys, monkeypatch):
+    """A module's UNAVAILABLE_DETECTORS (name -> reason) show up with --all only, marked unavailable."""
+    import sys
+    import types
+
+    registry = list_command.load_registry("detectors")
+    fake = types.ModuleType("faultlab.detectors.fake_adapter")
+    fake.UNAVAILABLE_DETECTORS = {"fake:Heavy": "needs downloaded weights"}
+    monkeypatch.setitem(sys.modules, "faultlab.detectors.fake_adapter", fake)
+    assert main(["list", "detectors"]) == 0
+    assert "fake:Heavy" not in capsys.readouterr().out
+    assert main(["list", "detectors", "--all"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("fake:Heavy") and "unavailable: needs downloaded weights" in line for line in lines)
+    assert set(registry.names()) <= {line.split()[0] for line in lines}
+    assert main(["list", "detectors", "--all", "--json"]) == 0
+    items = {e["name"]: e for e in json.loads(capsys.readouterr().out)}
+    assert items["fake:Heavy"]["unavailable"] == "needs downloaded weights"
