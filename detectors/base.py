@@ -21,10 +21,29 @@ Every detector shares two contracts on the data it sees:
 - **Minimum training length** (``min_train_steps``, a class attribute, raised to the window for
   windowed methods): :meth:`Detector.fit` refuses shorter training data with a BadInput naming
   the dataset and its length, instead of fitting something meaningless.
+- **Drift** (``drift``, ``drift_median_s``: constructor arguments every detector accepts):
+  ``drift="trailing_median"`` subtracts from every gauge (``kind`` from the column table) the
+  median of its previous ``drift_median_s`` seconds before the method sees the data, at fit and
+  at scoring alike (:class:`~faultlab.detectors.preprocess.DriftBaseline`, the baseline
+  ``zscore`` follows: fitted on training data only, causal). ``"none"`` (default) leaves the
+  method's own preprocessing alone. ``--param <method>.drift=trailing_median`` sets it on the
+  command line.
+
+Deep methods keep their training record in ``history_`` (a
+:class:`~faultlab.detectors.torchkit.TrainHistory`, or one per network); ``training_`` gives it
+as ``{network: TrainHistory}`` for the evaluation's training rows (epochs run, best epoch, fit
+time, loss curves). A method that chooses settings at fit may also report them as ``info_``
+(``{name: number}``, e.g. attae's ``beta``), shown beside the training rows.
 
 Window-based detectors return one score per time step too: a window's score goes to the
 window's last step and the first ``size-1`` steps are padded (see
 :func:`faultlab.detectors.preprocess.window_scores_to_steps`).
+
+Live detection (``faultlab run`` with ``evaluate.live``, ``faultlab watch``) scores one new step
+at a time: :meth:`Detector.score_latest` scores a rolling buffer of the last
+:attr:`Detector.history_steps` steps and equals the offline score of that step, using no later
+step (``tests/unit/test_live_no_lookahead.py`` proves it); :meth:`Detector.suspects_latest`
+names an alarm's top suspects.
 """
 
 from __future__ import annotations
@@ -38,12 +57,13 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
+from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.detectors.params import Params, build_params, check_seed
 from faultlab.detectors.persist import read_model, write_model
-from faultlab.flags import runs_of as flag_segments
+from faultlab.detectors.preprocess import DRIFT_CHOICES, DriftBaseline
 from faultlab.detectors.registry import CLASSIFIERS, DETECTORS
-from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.errors import BadInput
+from faultlab.flags import runs_of as flag_segments
 from faultlab.registry import Registry
 
 
@@ -94,6 +114,20 @@ class _Method(ABC):
     def get_params(self) -> dict[str, Any]:
         return self.params.model_dump(mode="json")
 
+    @property
+    def training_(self) -> dict[str, Any]:
+        """How a fitted deep model trained: ``{network: TrainHistory}``, empty for other methods.
+
+        Read from ``history_``, where every torch method keeps what
+        :func:`~faultlab.detectors.torchkit.fit_module` returned: one history (``{"all": ...}``)
+        or a dict of them (``lstm_ae``: one per metric group). The evaluation turns it into the
+        board's training rows (epochs run, best epoch, fit time, loss curves).
+        """
+        history = getattr(self, "history_", None)
+        if isinstance(history, dict):
+            return {str(k): v for k, v in history.items() if hasattr(v, "train_loss")}
+        return {"all": history} if hasattr(history, "train_loss") else {}
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}(seed={self.seed}{', ' if args else ''}{args})"
@@ -123,7 +157,7 @@ class _Method(ABC):
         """Method-specific fitted state: arrays and JSON-able scalars (override as needed)."""
         return {}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _set_state(self, state: dict[str, Any]) -> None:  # noqa: B027 -- optional hook, a no-op by default
         """Restore what :meth:`_state` returned (override as needed)."""
 
     @abstractmethod
@@ -137,6 +171,11 @@ class _Method(ABC):
 
 
 SERIES_POLICIES = ("fill", "strict")
+#: Default window of the ``drift`` option's trailing median, seconds (as ``zscore``'s own baseline;
+#: named apart from ``zscore``'s and ``static_threshold``'s own ``drift_window_s``).
+DRIFT_MEDIAN_S = 600.0
+#: Set in a dataset's meta once the drift baseline is removed, so a second ``align`` leaves it.
+DRIFT_REMOVED = "drift_removed"
 
 
 class Detector(_Method):
@@ -155,7 +194,7 @@ class Detector(_Method):
     registry = DETECTORS
     #: Fewer fault-free steps than this are refused at fit (windowed methods: at least a window).
     min_train_steps: ClassVar[int] = 2
-    shared_params = ("series_policy",)
+    shared_params = ("series_policy", "drift", "drift_median_s")
 
     columns_: list[str]
     column_table_: list[dict[str, str]]
@@ -163,18 +202,31 @@ class Detector(_Method):
     train_scores_: np.ndarray
     threshold_: float
     alignment_: dict[str, Any]
+    drift_: DriftBaseline | None = None  # the drift option's baseline, fitted (None: drift="none")
 
-    def __init__(self, *, seed: int = 0, series_policy: str = "fill", **params: Any) -> None:
+    def __init__(self, *, seed: int = 0, series_policy: str = "fill", drift: str = "none",
+                 drift_median_s: float = DRIFT_MEDIAN_S, **params: Any) -> None:
         if series_policy not in SERIES_POLICIES:
             raise BadInput(
                 f"detector {self.name!r}: parameter 'series_policy' is {series_policy!r}; valid: {', '.join(SERIES_POLICIES)}"
             )
+        if drift not in DRIFT_CHOICES:
+            raise BadInput(f"detector {self.name!r}: parameter 'drift' is {drift!r}; valid: {', '.join(DRIFT_CHOICES)}")
+        if isinstance(drift_median_s, bool) or not isinstance(drift_median_s, (int, float)) or not drift_median_s > 0:
+            raise BadInput(f"detector {self.name!r}: parameter 'drift_median_s' must be a number of seconds > 0, got {drift_median_s!r}")
         self.series_policy = series_policy
+        self.drift, self.drift_median_s = drift, float(drift_median_s)
         super().__init__(seed=seed, **params)
 
     def get_params(self) -> dict[str, Any]:
         params = super().get_params()
-        return params if self.series_policy == "fill" else {**params, "series_policy": self.series_policy}
+        if self.series_policy != "fill":
+            params["series_policy"] = self.series_policy
+        if self.drift != "none":
+            params["drift"] = self.drift
+        if self.drift_median_s != DRIFT_MEDIAN_S:
+            params["drift_median_s"] = self.drift_median_s
+        return params
 
     def required_train_steps(self) -> int:
         """``min_train_steps``, raised to the method's window (``window`` or ``window_size``) if any."""
@@ -197,6 +249,9 @@ class Detector(_Method):
         ]
         self.fill_values_ = np.median(self.matrix(train), axis=0)
         self.alignment_ = {"policy": self.series_policy, "missing": 0, "new": 0, "missing_columns": [], "new_columns": []}
+        self.drift_ = (DriftBaseline.fit(self.matrix(train), self.gauges_, self.drift_median_s, train.scrape_interval_s)
+                       if self.drift != "none" else None)
+        train = self._without_drift(train)
         fitted = self._fit(train)
         self.train_scores_ = self._checked_scores(self._score(train) if fitted is None else fitted, train)
         self.threshold_ = float(self._fit_threshold(self.train_scores_))
@@ -216,7 +271,8 @@ class Detector(_Method):
         """``data`` with exactly the fitted columns, in the fitted order, under ``series_policy``.
 
         Missing columns: ``fill`` puts the training median there (mask True), ``strict`` raises
-        BadInput naming them. New columns are dropped. ``alignment_`` records the counts.
+        BadInput naming them. New columns are dropped. ``alignment_`` records the counts. With
+        the ``drift`` option on, the gauges' trailing median is removed too (once per dataset).
         """
         present = [str(c) for c in data.metrics.columns]
         have = set(present)
@@ -234,7 +290,7 @@ class Detector(_Method):
             shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
             raise BadInput(f"dataset {data.name!r} lacks {len(missing)} column(s) detector {self.name!r} was fitted on: {shown}")
         if present == self.columns_:
-            return data
+            return self._without_drift(data)
         metrics = data.metrics.reindex(columns=self.columns_)
         base = data.mask if data.mask is not None else pd.DataFrame(False, index=data.metrics.index, columns=present)
         mask = base.reindex(columns=self.columns_, fill_value=True)  # filled series are masked
@@ -242,7 +298,16 @@ class Detector(_Method):
             fill = dict(zip(self.columns_, self.fill_values_.tolist()))
             metrics = metrics.fillna({column: fill[column] for column in missing})
         meta = {**data.meta, "columns": self._table()}
-        return replace(data, metrics=metrics, mask=mask, meta=meta)
+        return self._without_drift(replace(data, metrics=metrics, mask=mask, meta=meta))
+
+    def _without_drift(self, data: Dataset) -> Dataset:
+        """``data`` (the fitted columns) minus the drift option's baseline on its gauges; as is when
+        the option is off or the baseline is already removed (``meta[DRIFT_REMOVED]``)."""
+        if self.drift_ is None or data.meta.get(DRIFT_REMOVED):
+            return data
+        values = self.drift_.remove(self.matrix(data))
+        metrics = pd.DataFrame(values, index=data.metrics.index, columns=data.metrics.columns)
+        return replace(data, metrics=metrics, meta={**data.meta, DRIFT_REMOVED: self.drift})
 
     def _table(self) -> list[dict[str, str]]:
         """The fitted column table (legacy models without one: derived from the names)."""
@@ -271,6 +336,81 @@ class Detector(_Method):
     def matrix(data: Dataset) -> np.ndarray:
         """``T x F`` float64 values (NaN -> 0; datasets are already gap-filled)."""
         return np.nan_to_num(data.metrics.to_numpy(dtype=np.float64, na_value=0.0))
+
+    # ---- streaming (live) scoring ---------------------------------------------------------
+    # A live scorer keeps a rolling buffer of the last steps of a stream and asks for the score
+    # of the newest one. These three methods make that exact and causal for every detector: the
+    # score of a buffer's last step equals ``score(stream)[-1]``, and it uses no later step.
+
+    @property
+    def warmup_steps(self) -> int:
+        """Steps a stream needs before its last step has a score that uses no later data.
+
+        Offline, window methods give the steps before their first full window that window's
+        score (a look-ahead over at most ``window - 1`` steps); live there is no such window yet,
+        so a live scorer waits this long (it is primed with history, so in practice it never does).
+        Read from the conventions the detectors share: ``window``, ``window_size``, the longest of
+        ``scales``, or a graph detector's ``_score_window``; 1 for point detectors.
+        """
+        p = self.params
+        window = getattr(self, "_score_window", None) or getattr(p, "window", None) or getattr(p, "window_size", None) or 1
+        scales = getattr(p, "scales", None)
+        return max(int(window), max((int(s) for s in scales), default=1) if scales else 1)
+
+    @property
+    def history_steps(self) -> int:
+        """Trailing steps that fully determine the last step's score: the buffer a live scorer keeps.
+
+        Scoring the last ``history_steps`` steps of a stream gives its last step the score that
+        scoring the whole stream gives it (a stream still shorter than that is scored whole).
+        1 for point detectors, the window for window models, and for methods that follow a
+        baseline the steps behind it: a rolling median before scoring (``smooth_steps``), a
+        drifting gauge's baseline (``drift_steps_``, set at fit), an adaptive threshold's past
+        errors (``adaptive_window``), the ``drift`` option's window. A method that remembers anything
+        else overrides this.
+        """
+        self._check_fitted()
+        smooth = int(getattr(self.params, "smooth_steps", 1) or 1)
+        drift = int(getattr(self, "drift_steps_", 0) or 0)
+        adaptive = int(getattr(self.params, "adaptive_window", 0) or 0)
+        option = self.drift_.steps if self.drift_ is not None else 0
+        return self.warmup_steps + (smooth - 1) + drift + adaptive + option
+
+    def score_latest(self, buffer: Dataset) -> float:
+        """The score of ``buffer``'s last step, computed from that step and the ones before it.
+
+        ``buffer`` holds the newest steps of a stream: at least :attr:`history_steps` of them, or
+        the whole stream while it is shorter. The result equals ``score(stream)[-1]``; NaN while
+        the stream is shorter than :attr:`warmup_steps`. The default scores the buffer's last
+        ``history_steps`` steps and keeps the last score; a method with a cheaper incremental
+        form overrides it (``zscore`` computes only the last step).
+        """
+        self._check_fitted()
+        n = len(buffer.metrics)
+        if n < self.warmup_steps:
+            return float("nan")
+        return float(self.score(last_steps(buffer, self.history_steps))[-1])
+
+    def suspects_latest(self, buffer: Dataset, steps: int = 1, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` most suspect root-cause services over the last ``steps`` steps of ``buffer``.
+
+        What a live alarm names: the detector's own ranking (:meth:`Localizer.localize`) on the
+        alarm's steps, among the buffer's candidates (services a fault can target). Empty for a
+        detector that does not localize, or before :attr:`warmup_steps`. Steps are capped at the
+        ones with an exact, causal score in the buffer.
+        """
+        if not isinstance(self, Localizer):
+            return []
+        n = len(buffer.metrics)
+        if n < self.warmup_steps:
+            return []
+        steps = max(1, min(int(steps), n - self.warmup_steps + 1))
+        tail = last_steps(buffer, self.history_steps + steps - 1)
+        m = len(tail.metrics)
+        ranking = self.localize(tail, [(m - steps, m)])[0]
+        candidates = set(tail.candidates)
+        ranked = [(s, float(v)) for s, v in ranking.services if not candidates or s in candidates]
+        return ranked[:k]
 
     # ---- what subclasses implement ------------------------------------------------------
     @abstractmethod
@@ -308,6 +448,7 @@ class Detector(_Method):
             "fill_values_": np.asarray(self.fill_values_, dtype=np.float64),
             "train_scores_": self.train_scores_,
             "threshold_": self.threshold_,
+            **(self.drift_.to_state() if self.drift_ is not None else {}),
         }
 
     def _set_base_state(self, state: dict[str, Any]) -> None:
@@ -317,6 +458,19 @@ class Detector(_Method):
         self.train_scores_ = np.asarray(state["train_scores_"], dtype=np.float64)
         self.threshold_ = float(state["threshold_"])
         self.alignment_ = {"policy": self.series_policy, "missing": 0, "new": 0, "missing_columns": [], "new_columns": []}
+        self.drift_ = DriftBaseline.from_state(state)
+
+
+def last_steps(data: Dataset, steps: int) -> Dataset:
+    """The last ``steps`` steps of ``data`` (all of it when shorter): a live scorer's buffer tail."""
+    if len(data.metrics) <= steps:
+        return data
+    return replace(
+        data,
+        metrics=data.metrics.iloc[-steps:],
+        labels=data.labels.iloc[-steps:],
+        mask=None if data.mask is None else data.mask.iloc[-steps:],
+    )
 
 
 class Localizer(ABC):

@@ -17,12 +17,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from faultlab.detectors.base import Detector
-from faultlab.detectors.params import Params
-from faultlab.detectors.registry import DETECTORS
 from pydantic import Field
 
 from faultlab.dataset import Dataset
+from faultlab.detectors.base import Detector
+from faultlab.detectors.params import Params
+from faultlab.detectors.registry import DETECTORS
 
 #: Names of the reference floors (registered detectors); evaluation adds them unless told not to.
 FLOORS = ("always_alarm", "random")

@@ -15,7 +15,9 @@ the deep models); the device follows ``device`` (``auto``: a GPU when present, e
 Saving never pickles the PyOD model: the training matrix is stored and loading refits it with
 the same parameters and seed, which rebuilds the same model on the same PyOD version and
 machine (deep models: on the CPU). Note that PyOD's ECOD and COPOD score a batch against the
-training ECDFs *and the batch itself*, so their score of a step depends on the batch scored.
+training ECDFs *and the batch itself*, so their score of a step depends on the batch scored: on
+the board they see the test data (info row ``sees_test_data`` = 1, as for TSB-AD's unsupervised
+models), and live they score the training data plus the newest step, the causal form.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ import inspect
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, create_model
+
+from faultlab.dataset import Dataset
 from faultlab.detectors.base import Detector
 from faultlab.detectors.params import Params
 from faultlab.detectors.preprocess import (
@@ -35,12 +40,12 @@ from faultlab.detectors.preprocess import (
 )
 from faultlab.detectors.registry import DETECTORS
 from faultlab.detectors.torchkit import resolve_device
-from pydantic import Field, create_model
-
-from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
 
 INSTALL_HINT = "pip install 'faultlab[pyod]' (or pip install pyod)"
+
+#: PyOD classes whose ``decision_function`` re-estimates on the scored batch (they see the test data).
+BATCH_DEPENDENT = frozenset({"ECOD", "COPOD"})
 
 
 class PyODCommon(Params):
@@ -114,6 +119,11 @@ class PyODDetector(Detector):
         if "n_jobs" in accepted:
             kwargs["n_jobs"] = 1
         return kwargs
+
+    @property
+    def info_(self) -> dict[str, float]:
+        """The board's info row: 1 when a step's score depends on the rest of the batch scored."""
+        return {"sees_test_data": float(self.pyod_class in BATCH_DEPENDENT)}
 
     def _fit(self, train: Dataset) -> None:
         self._fit_values(self.matrix(train))

@@ -56,11 +56,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from faultlab.detectors.base import Detector, Localizer
+from faultlab.dataset import Dataset
+from faultlab.detectors.base import Detector, Localizer, last_steps
 from faultlab.detectors.params import Params
 from faultlab.detectors.preprocess import Scaler, drift_steps, level_scale_floor, peer_max, trailing_median
 from faultlab.detectors.registry import DETECTORS
-from faultlab.dataset import Dataset
 
 _TINY = 1e-12
 #: Scale of a series constant at 0 whose metric no other service has a level for.
@@ -124,11 +124,47 @@ class ZScore(Detector, Localizer):
         return _rolling_median(values, self.params.smooth_steps) if self.params.smooth_steps > 1 else values
 
     def _score(self, data: Dataset) -> np.ndarray:
-        z = self.abs_z(data)
+        return self._aggregate(self.abs_z(data))
+
+    def _aggregate(self, z: np.ndarray) -> np.ndarray:
+        """One score per row of ``T x F`` |z|: the mean of the ``top_k`` largest, or the maximum."""
         if self.params.aggregate == "max" or z.shape[1] <= 1:
             return z.max(axis=1)
         k = min(self.params.top_k, z.shape[1])
         return np.partition(z, -k, axis=1)[:, -k:].mean(axis=1)
+
+    # ---- streaming: the newest step only -------------------------------------------------------
+    def score_latest(self, buffer: Dataset) -> float:
+        """Incremental form of :meth:`score` for a live stream (contract: ``Detector.score_latest``).
+
+        Scoring the buffer would redo every step's rolling median and drift baseline to keep the
+        last one; here only the newest step's |z| is computed: its rolling median over
+        ``smooth_steps`` and, for drifting gauges, one median of the ``drift_steps_`` smoothed
+        values before it (padded with the training median while the stream is shorter, as
+        :func:`~faultlab.detectors.preprocess.trailing_median` pads). Equal to
+        ``score(stream)[-1]`` within float rounding; O(history x series) per step.
+        """
+        self._check_fitted()
+        if len(buffer.metrics) == 0:
+            return float("nan")
+        tail = self.align(last_steps(buffer, self.history_steps))
+        z = self._abs_z_newest(self.matrix(tail))
+        return float(np.nan_to_num(self._aggregate(z[None, :])[0], posinf=np.finfo(np.float64).max))
+
+    def _abs_z_newest(self, values: np.ndarray) -> np.ndarray:
+        """|z| of the last row of ``values`` (the stream's last ``history_steps`` rows, or all of it)."""
+        smoothed = self._smoothed(values)  # its last drift_steps_ + 1 rows are exact (see history_steps)
+        center, newest = self.scaler_.center_, smoothed[-1]
+        deviation = np.abs(newest - center)
+        if self.adaptive_.any():
+            cols = self.adaptive_
+            before = smoothed[-self.drift_steps_ - 1 : -1, cols]
+            missing = self.drift_steps_ - len(before)
+            if missing > 0:  # a stream shorter than the drift window: the training median stands in
+                before = np.vstack([np.tile(center[cols], (missing, 1)), before])
+            baseline = np.median(before, axis=0)
+            deviation[cols] = np.minimum(deviation[cols], np.abs(newest[cols] - baseline))
+        return deviation / self.scaler_.scale_
 
     def _fit_threshold(self, train_scores: np.ndarray) -> float:
         if self.params.threshold_mode == "sigma":
@@ -138,7 +174,25 @@ class ZScore(Detector, Localizer):
 
     def _rank(self, data: Dataset, start: int, end: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
         # Mean |z| over the segment per metric: sustained deviation, not a single spike.
-        per_metric = self.abs_z(data)[start:end].mean(axis=0)
+        return self._ranking(self.abs_z(data)[start:end].mean(axis=0))
+
+    def suspects_latest(self, buffer: Dataset, steps: int = 1, k: int = 3) -> list[tuple[str, float]]:
+        """Incremental form of ``Detector.suspects_latest``: :meth:`_rank`'s ranking of the alarm's
+        last ``steps`` steps from their |z| alone (one :meth:`_abs_z_newest` each), not the whole buffer's."""
+        self._check_fitted()
+        n = len(buffer.metrics)
+        if n == 0:
+            return []
+        steps = max(1, min(int(steps), n))
+        tail = self.align(last_steps(buffer, self.history_steps + steps - 1))
+        values, m = self.matrix(tail), len(tail.metrics)
+        z = np.stack([self._abs_z_newest(values[: m - back]) for back in range(steps)])
+        candidates = set(tail.candidates)
+        services, _ = self._ranking(z.mean(axis=0))
+        return [(s, v) for s, v in services if not candidates or s in candidates][:k]
+
+    def _ranking(self, per_metric: np.ndarray) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """Services by their largest per-metric score, and the metrics, most suspect first."""
         metrics = sorted(zip(self.columns_, per_metric.tolist()), key=lambda kv: -kv[1])
         service_of = dict(zip(self.columns_, self.column_services_))
         best: dict[str, float] = {}

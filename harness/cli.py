@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "faultlab.harness.commands.export",
     "faultlab.harness.commands.radiography",
     "faultlab.harness.commands.collect",
+    "faultlab.harness.commands.watch",
 ]
 
 

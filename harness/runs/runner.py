@@ -2,6 +2,8 @@
 
     validate -> plan.yaml -> testbed up -> load (warm-up, fault-free training period)
       -> faults on schedule (ground_truth.jsonl as it happens) -> cool-down
+         [evaluate.live: from the end of the training period, a CPU-bounded live process fits
+          the live detectors and scores every scrape, alarms to alerts.jsonl (harness/live/)]
       -> collect from Prometheus -> dataset/ -> evaluate -> scores.json, leaderboard
       -> manifest.json (written last) -> testbed down (unless kept)
 
@@ -26,11 +28,11 @@ from typing import Any
 import pandas as pd
 
 from faultlab.errors import BadInput, Interrupted, RunFailed
-from faultlab.interrupt import interruptible
 from faultlab.harness.runs import hostload
 from faultlab.harness.runs.folder import RunFolder, create_run_folder, utc_now, write_manifest
 from faultlab.harness.scenario import RunPlan, Scenario, load_scenario, resolve_plan, write_plan
 from faultlab.injectors.ground_truth import iso_ms
+from faultlab.interrupt import interruptible
 
 Log = Callable[[str], None]
 
@@ -53,6 +55,7 @@ class RunState:
     fault_start: float | None = None  # the fault phase starts: the end of the fault-free training part
     end: float | None = None  # the live phase ended (finished, failed or interrupted)
     host_load: dict[str, Any] | None = None  # the host's outside load per phase (:func:`host_load_summary`)
+    live: dict[str, Any] | None = None  # the live process's outcome and CPU use (evaluate.live), once stopped
 
 
 @dataclass
@@ -152,6 +155,8 @@ def run_scenario(
                 log("collecting and labelling what was run so far")
             except (RunFailed, BadInput) as exc:
                 outcome.fail(str(exc), log)
+            if outcome.complete and (why := live_failure(state.live)):
+                outcome.fail(why, log)
             state.end = state.end or time.time()
             if state.load_start is not None:
                 try:
@@ -160,6 +165,11 @@ def run_scenario(
                     outcome.fail(f"collection/evaluation failed: {exc}", log)
                 except (KeyboardInterrupt, Interrupted) as exc:
                     outcome.fail(f"interrupted by {_reason(exc)} during collection/evaluation", log)
+            if state.live is not None and not _live_files(folder).report.exists():
+                try:  # collection failed or was cut short: the live figures still stand
+                    live_report(scenario, folder, None, log)
+                except (RunFailed, BadInput) as exc:
+                    outcome.fail(f"live report failed: {exc}", log)
         finally:
             try:
                 if not (keep_up or scenario.testbed.reuse):
@@ -181,6 +191,7 @@ def run_scenario(
                         "fault_phase_start": iso_ms(state.fault_start or None),
                         "end": iso_ms(state.end or None),
                         "host_load": state.host_load,
+                        "live": state.live,
                     },
                 )
     return RunResult(folder=folder, complete=outcome.complete, error=outcome.error)
@@ -230,7 +241,9 @@ def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: RunSt
     progress = Progress(plan, load_start, log)
     progress.start()
     host_load = hostload.Monitor().start()
+    live = None
     try:
+        live = start_live(scenario, plan, folder, state, log)
         log(f"phase: warm-up {plan.warmup_s:.0f} s, fault-free training period {plan.train_s:.0f} s")
         if plan.faults:
             # The executor samples the targets' counters for its baseline before the first
@@ -245,21 +258,82 @@ def _run_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: RunSt
     finally:
         progress.stop()
         state.end = time.time()
-        state.host_load = host_load_summary(host_load.stop(), plan, state, log)
+        if live is not None:  # every exit path: finished, failed, SIGTERM/SIGHUP/Ctrl-C
+            live.stop(run_phases(plan, state))
+            state.live = {**(live.usage or {}), "status": live.status()}
+        state.host_load = host_load_summary(host_load.stop(), plan, state, log, live)
 
 
-def host_load_summary(readings: list[hostload.Reading], plan: RunPlan, state: RunState, log: Log) -> dict:
-    """The host's outside load per phase (training, faults); its warnings go to the log too.
+def start_live(scenario: Scenario, plan: RunPlan, folder: RunFolder, state: RunState, log: Log):
+    """The live process of ``evaluate.live`` (:mod:`faultlab.harness.live.process`), started now, or None.
 
-    ``state`` has reached the end of the live phase (load, fault phase and end times set).
+    It waits for the end of the training period, collects it with the run's own collection
+    settings, fits the detectors and scores every step until the runner stops it.
     """
+    if not scenario.evaluate.live:
+        return None
+    from faultlab.harness.evaluation.table import MethodSpec
+    from faultlab.harness.live.process import LiveProcess
+    from faultlab.harness.live.session import SessionConfig
+    from faultlab.testbed.topology import service_graph
+
+    assert state.load_start is not None and state.fault_start is not None
+    detectors = [{"name": s.name, "params": dict(s.params), "seed": int(s.seeds[0]), "label": MethodSpec(s.name, s.params).label}
+                 for s in scenario.evaluate.live]
+    config = SessionConfig(
+        folder=str(folder.path), prometheus_url=testbed_config_for(plan).prometheus_url, step_s=plan.step_s,
+        origin_s=state.load_start + plan.warmup_s, train_end_s=state.fault_start, detectors=detectors,
+        groups=plan.metric_groups, services=plan.collect_services, monitoring=plan.collect_monitoring,
+        graph=service_graph().to_json(), settle_s=2 * plan.scrape_interval_s,
+    )
+    live = LiveProcess(config, log).start()
+    bound = live.bound.detail if live.bound else "?"
+    log(f"phase: live detection with {', '.join(d['label'] for d in detectors)}: fitted after the training period, "
+        f"then every {plan.step_s:g} s; CPU bound: {bound}")
+    return live
+
+
+def live_failure(live: dict[str, Any] | None) -> str | None:
+    """Why live detection gave nothing or broke (None: it went live and the runner stopped it cleanly)."""
+    if live is None:
+        return None
+    clean = live.get("exit_code") == 0 and live.get("state") == "stopped"
+    if clean and (live.get("status") or {}).get("live_from"):
+        return None
+    if clean:
+        return (f"live detection never scored a step: it had {live.get('cpu_s')} CPU seconds before the run ended, and a "
+                "process in a low-weight CPU group gets none while the host is busy (see the host-load warnings)")
+    return (f"live detection ended {live.get('state') or 'without a status'} (exit code {live.get('exit_code')}): "
+            f"{live.get('reason') or 'see live/session.log'}")
+
+
+def run_phases(plan: RunPlan, state: RunState) -> dict[str, tuple[float, float]]:
+    """The recorded phases in unix seconds: ``training`` (after the warm-up) and ``faults`` (to the end)."""
     assert state.load_start is not None and state.fault_start is not None and state.end is not None
     start = state.load_start + plan.warmup_s
     fault_start = min(state.fault_start, state.end)
-    phases = {"training": (start, fault_start), "faults": (fault_start, state.end)}
+    return {"training": (start, fault_start), "faults": (fault_start, state.end)}
+
+
+def host_load_summary(readings: list[hostload.Reading], plan: RunPlan, state: RunState, log: Log, live=None) -> dict:
+    """The host's outside load per phase (training, faults); its warnings go to the log too.
+
+    ``state`` has reached the end of the live phase (load, fault phase and end times set). With
+    a live process (``live``, stopped), each phase also says how many cores it used
+    (``live_cores``: part of the outside load) and ``live`` holds its CPU bound and total.
+    """
+    phases = run_phases(plan, state)
     summary = hostload.summarize(readings, phases, os.cpu_count() or 1)
     for warning in summary["warnings"]:
         log(f"warning: {warning}")
+    if live is not None:
+        cores = (live.usage or {}).get("cores") or {}
+        for name, value in cores.items():
+            if name in summary["phases"]:
+                summary["phases"][name]["live_cores"] = value
+        summary["live"] = dict(live.usage or {})
+        used = ", ".join(f"{value:.2f} cores during {name}" for name, value in cores.items()) or "no measurable CPU"
+        log(f"live detection used {used} (counted in the outside load; CPU seconds in all: {(live.usage or {}).get('cpu_s')})")
     return summary
 
 
@@ -297,8 +371,28 @@ def _collect_and_evaluate(scenario: Scenario, plan: RunPlan, folder: RunFolder, 
     )
     dataset.save(folder.dataset_dir)
     log(f"dataset: {len(dataset.metrics)} steps x {dataset.metrics.shape[1]} series, {int(dataset.y.sum())} anomalous steps")
+    if state.live is not None:
+        live_report(scenario, folder, dataset, log)  # before the leaderboard, whose live section reads it
     if scenario.evaluate.requested:
         evaluate_run(scenario, dataset, folder, log)
+
+
+def _live_files(folder: RunFolder):
+    from faultlab.harness.live.files import LiveFiles
+
+    return LiveFiles(folder.path)
+
+
+def live_report(scenario: Scenario, folder: RunFolder, dataset, log: Log = _stderr) -> None:
+    """The live figures of the run (``live/report.json`` and ``.md``; the leaderboard's live section);
+    without offline detectors the live board is the run's leaderboard."""
+    from faultlab.harness.live.report import build_report, write_live_board, write_report
+
+    report = build_report(folder.path, dataset)
+    write_report(report, folder.path)
+    log(f"live: {report.summary_line()}")
+    if not scenario.evaluate.requested:
+        write_live_board(report, folder.path)
 
 
 def evaluate_run(scenario: Scenario, dataset, folder: RunFolder, log: Log = _stderr) -> None:

@@ -258,9 +258,47 @@ def _check_methods(specs: list[MethodSpec], registry: Any, field: str) -> list[P
     return problems
 
 
+#: Seconds the live detectors get, at the start of the fault phase, to be collected and fitted
+#: (lstm_ae at small settings on a 2-core host fits in well under a minute); faults before that
+#: would not be scored live.
+LIVE_FIT_S = 60.0
+
+
+def check_live(scenario: Scenario) -> list[Problem]:
+    """``evaluate.live``: registered detectors with valid params, one seed each, no floors, distinct,
+    and no fault before the live detectors can be fitted (:data:`LIVE_FIT_S` into the fault phase)."""
+    live = scenario.evaluate.live
+    if not live:
+        return []
+    from faultlab.detectors import DETECTORS
+
+    problems = _check_methods(live, DETECTORS, "live")
+    seen: dict[tuple[str, str], int] = {}
+    for i, spec in enumerate(live):
+        here = f"evaluate.live[{i}]"
+        if len(spec.seeds) != 1:
+            problems.append(Problem(f"{here}.seeds", f"a live detector runs once: give one seed, got {spec.seeds}"))
+        if spec.name in DETECTORS and getattr(DETECTORS.get(spec.name), "family", "") == "floor":
+            problems.append(Problem(f"{here}.name", f"{spec.name!r} is a reference floor of the offline board, not a live detector"))
+        key = (spec.name, repr(sorted(spec.params.items())))
+        if key in seen:
+            problems.append(Problem(here, f"the same detector and params as evaluate.live[{seen[key]}]"))
+        seen.setdefault(key, i)
+    scale, faults = scenario.time_scale, scenario.faults
+    starts = [(f"faults[{i}].start_s", e.start_s) for i, e in enumerate(faults.items)]
+    if faults.generator is not None:
+        starts.append(("faults.generator.start_s", faults.generator.start_s))
+    for where, start_s in starts:
+        if start_s * scale < LIVE_FIT_S:
+            problems.append(Problem(where, (
+                f"{start_s * scale:g} s into the fault phase, but evaluate.live fits its detectors in the first "
+                f"{LIVE_FIT_S:g} s of it: start the first fault at {LIVE_FIT_S / scale:g} s or later")))
+    return problems
+
+
 def check_evaluate(scenario: Scenario) -> list[Problem]:
     evaluate = scenario.evaluate
-    problems: list[Problem] = []
+    problems: list[Problem] = check_live(scenario)
     if evaluate.detectors or evaluate.classifiers:
         from faultlab.detectors import CLASSIFIERS, DETECTORS
 

@@ -100,11 +100,16 @@ class MethodSpec(Strict):
 
 
 class Evaluate(Strict):
-    """Which detectors and classifiers to score, with which metrics."""
+    """Which detectors and classifiers to score, with which metrics; which detectors run live."""
 
     detectors: list[MethodSpec] = Field(default_factory=list)
     classifiers: list[MethodSpec] = Field(default_factory=list)
     metrics: list[str] = Field(default_factory=list, description="metric names (empty: all)")
+    live: list[MethodSpec] = Field(
+        default_factory=list,
+        description="detectors scored live during the run: fitted on the training period in a CPU-bounded process "
+        "at the start of the fault phase, then scoring every scrape; alarms go to alerts.jsonl (one seed each)",
+    )
     protocol: Literal["events", "telesto"] = Field(
         "events", description="classifier splits: event folds, or TELESTO's 3/1/1 leave-one-repetition-out splits"
     )
