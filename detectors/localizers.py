@@ -9,7 +9,8 @@ method sees the same segment and the same normal data, so AC@k compares ranking 
 Two kinds, one interface (``fit`` on the train part, ``localize`` per segment, ``repeats``):
 
 - :class:`SegmentLocalizer` subclasses registered with ``@LOCALIZERS.register("name")``
-  (``random``, ``cpu_change`` in ``rankers.py``; ``rcaeval:<method>`` in ``rcaeval_adapter.py``);
+  (``random``, ``cpu_change`` in ``rankers.py``; ``call_graph`` in ``call_graph.py``;
+  ``rcaeval:<method>`` in ``rcaeval_adapter.py``);
 - every detector that is a :class:`~faultlab.detectors.base.Localizer` (``zscore``, ...), by its
   own name: :class:`DetectorAsLocalizer` fits it on the dataset's fault-free train part and
   calls its ``localize`` on the segment. They are found when asked (:func:`localizer_classes`,
@@ -19,6 +20,11 @@ Scores are the method's own (higher = more suspicious). Root-cause scoring restr
 ranking to ``Dataset.candidates``; a localizer may use context services' series as evidence.
 A localizer that lacks the series it needs says so (BadInput naming it, the dataset and what is
 missing) instead of ranking on no evidence.
+
+The harness also asks the user's question, "from the alarm" (``harness/evaluation/segment_scores.py``):
+a detector-localizer starts at its own first alarm inside a fault, a segment localizer at the first
+alarm of its ``trigger`` detector (default :data:`TRIGGER`), and analyses ``analysis_steps`` steps
+from there (default :data:`ANALYSIS_STEPS`), on data cut after them.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from faultlab.dataset import Dataset
 from faultlab.detectors.base import Detector, Localizer, RootCauseRanking, rank_segments
@@ -40,8 +46,23 @@ from faultlab.errors import BadInput
 Ranked = list[tuple[str, float]]
 
 
+#: Steps a localizer analyses from an alarm on, the alarm's included (from-alarm protocol; fewer when the fault ends sooner)
+ANALYSIS_STEPS = 10
+#: The detector whose alarms start a segment localizer's from-alarm localization, unless ``trigger`` names another
+TRIGGER = "zscore"
+
+
 class LocalizerParams(Params):
     normal_steps: int = Field(120, ge=2, description="at most this many fault-free steps before the segment are the normal period")
+    trigger: str = Field(TRIGGER, description="detector whose first alarm inside a fault starts the from-alarm localization")
+    analysis_steps: int = Field(ANALYSIS_STEPS, ge=1, description="from-alarm: steps analysed from the alarm on (it included)")
+
+    @field_validator("trigger")
+    @classmethod
+    def _known_detector(cls, name: str) -> str:
+        if name not in DETECTORS:
+            raise ValueError(f"names no detector; valid: {', '.join(DETECTORS.names())}")
+        return name
 
 
 class SegmentLocalizer(ABC):
@@ -71,7 +92,7 @@ class SegmentLocalizer(ABC):
         """Learn from the fault-free ``train`` part (nothing by default)."""
         return self
 
-    def check(self, data: Dataset) -> None:
+    def check(self, data: Dataset) -> None:  # noqa: B027 -- optional hook, a no-op by default
         """BadInput naming what this method needs when ``data`` lacks it (it needs nothing special by default)."""
 
     def localize(self, data: Dataset, segments: Sequence[tuple[int, int]]) -> list[RootCauseRanking]:

@@ -27,8 +27,8 @@ from faultlab.dataset import Dataset
 from faultlab.errors import BadInput, Interrupted
 from faultlab.harness.evaluation.costs import Estimate, Estimator, append_history
 from faultlab.harness.evaluation.grid import floor_specs, unanswerable_rows
-from faultlab.harness.evaluation.tasks import KINDS, Task, TaskOutcome, fingerprint, merge, plan_tasks, task_key
 from faultlab.harness.evaluation.table import Evaluation, MethodSpec, as_specs, tidy
+from faultlab.harness.evaluation.tasks import KINDS, Task, TaskOutcome, fingerprint, merge, plan_tasks, task_key
 from faultlab.harness.scoring import select_metrics
 
 Log = Callable[[str], None]
@@ -192,8 +192,12 @@ def plan_bench(
     out: str | Path | None = None,
     resume: bool = False,
     estimator: Estimator | None = None,
+    save_models: str | Path | None = None,
 ) -> BenchPlan:
-    """Resolve and check every method (BadInput before anything runs), estimate, find finished tasks."""
+    """Resolve and check every method (BadInput before anything runs), estimate, find finished tasks.
+
+    ``save_models``: a folder where each detector's first seed saves its fitted model (a finished
+    task whose model is not there yet runs again under ``resume``)."""
     from faultlab.detectors import make_classifier, make_detector
     from faultlab.harness.evaluation.classifier_rows import split_augment
     from faultlab.harness.evaluation.localizer_rows import localizer_specs
@@ -222,11 +226,12 @@ def plan_bench(
     prints = {d.name: fingerprint(d) for d in data}
     cells = {d.name: int(d.metrics.shape[0] * max(d.metrics.shape[1], 1)) for d in data}
     planned = []
-    for task in plan_tasks(data, det, clf, loc):
+    for task in plan_tasks(data, det, clf, loc, save_models):
         key = task_key(task, prints[task.dataset], metric_names, options)
         family = family_of(task.kind, task.spec.name)
         estimate = estimator.estimate(task.spec.label, task.spec.name, family, task.dataset, task.seed, cells[task.dataset])
-        done = bool(resume and store is not None and store.has(key))
+        unsaved = task.save_model is not None and not (Path(task.save_model) / "model.json").exists()
+        done = bool(resume and store is not None and store.has(key) and not unsaved)
         planned.append(PlannedTask(task, key, estimate, done))
     return BenchPlan({d.name: d for d in data}, planned, metric_names, options, floors, out_path)
 

@@ -4,10 +4,15 @@ Classifiers see fault windows in seeded k-fold splits that keep every fault even
 one side (:func:`event_folds`, protocol ``leave-events-out``); TELESTO's 3/1/1 protocol is
 :mod:`.protocol_rows`. A window whose fault type no training fold held cannot be judged: it is
 left out and that type's rows are ``nan`` with the reason, never 0.
+
+Classifiers that scale by physical limits (``accepts_limits``: TELESTO, GCN, GIN) get them from
+the dataset (:func:`~faultlab.detectors.preprocess.physical_limits`); deep ones report how they
+trained as info rows (:func:`~.table.training_rows`, protocol ``training``).
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,8 +22,10 @@ import numpy as np
 from faultlab.dataset import Dataset
 from faultlab.detectors import FaultWindows
 from faultlab.detectors.cmsf_gan import augment
+from faultlab.detectors.preprocess import physical_limits
 from faultlab.errors import BadInput
-from faultlab.harness.evaluation.table import ALL, EVENT_SPLIT, MethodSpec, row as table_row
+from faultlab.harness.evaluation.table import ALL, EVENT_SPLIT, FitRecord, MethodSpec, training_rows
+from faultlab.harness.evaluation.table import row as table_row
 from faultlab.harness.scoring import Metric, breakdown_items
 from faultlab.harness.scoring.classification import confusion_matrix, per_class_precision_recall
 
@@ -75,6 +82,8 @@ def score_classifier(
     truth = fw.labels.astype(str)
     predicted = np.full(len(truth), "", dtype=object)
     judged = np.zeros(len(truth), dtype=bool)
+    limits = physical_limits(dataset, fw.columns)
+    fits: list[FitRecord] = []
     for k in np.unique(fold):
         test, train = fold == k, fold != k
         seen = set(truth[train].tolist())
@@ -82,8 +91,20 @@ def score_classifier(
         if not judge.any():
             continue
         model = make_classifier(spec.name, params, seed)
-        windows, labels = augment(fw.windows[train], fw.labels[train], augmentation, seed)
-        model.fit(windows, labels, columns=fw.columns, graph=fw.graph)
+        real_w, real_y = fw.windows[train], fw.labels[train]
+        kwargs: dict[str, Any] = {"columns": fw.columns, "graph": fw.graph}
+        if getattr(model, "accepts_limits", False):
+            kwargs["limits"] = limits
+        share = float(getattr(model.params, "val_fraction", 0.0) or 0.0)
+        if augmentation and getattr(model, "accepts_validation", False) and share > 0 and len(real_w) >= 4:
+            # early stopping on the chronological tail of the real windows, never on generated ones
+            cut = len(real_w) - max(1, round(len(real_w) * share))
+            kwargs["validation"] = (real_w[cut:], real_y[cut:])
+            real_w, real_y = real_w[:cut], real_y[:cut]
+        windows, labels = augment(real_w, real_y, augmentation, seed)
+        started = time.perf_counter()
+        model.fit(windows, labels, **kwargs)
+        fits.append(FitRecord.of(model, time.perf_counter() - started))
         predicted[judge] = model.predict(fw.windows[judge])
         judged |= judge
     unseen = sorted(set(truth[~judged].tolist()))
@@ -91,7 +112,7 @@ def score_classifier(
     causes = {s.fault_id: s.root_cause for s in fault_segments(dataset)}
     ids, truth, pred = fw.fault_ids[judged], truth[judged], predicted[judged].astype(str)
 
-    rows = []
+    rows = training_rows("classifier", spec, dataset.name, seed, fits, curves=seed == spec.seeds[0])
     for metric in chosen:
         if not judged.any():
             rows.append(row(metric.name, ALL, float("nan"), "every fault type occurs in one fault event only: "

@@ -6,12 +6,20 @@ them under each protocol it has (own threshold, oracle, threshold-free, point-ad
 detector that localizes also gets AC@k / Avg@k on the labelled fault segments. See
 :mod:`.grid` for the columns and protocols.
 
+Two more kinds of rows: a deep detector's training record (info rows, protocol ``training``:
+epochs run, best epoch, fit time, loss curves of the first seed; :func:`~.table.training_rows`),
+and, for a detector that reads one score per metric group (``group_scores`` and
+``group_thresholds_``, ``lstm_ae`` as seed 003 reads its radiographies), each group on its own
+(:func:`group_rows`, breakdown ``group=<g>``): F1, precision, recall and fault-free alarm rate
+at the group's own threshold, and VUS-PR / VUS-ROC of the group's score.
+
 A value that the data cannot give (no labelled anomaly in a breakdown, no detected event) is
 ``nan`` with a ``reason``, never 0.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +29,29 @@ import numpy as np
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
 from faultlab.harness.datasets.labels import Intensity, fault_intensities
-from faultlab.harness.evaluation.segment_scores import segment_scores
-from faultlab.harness.evaluation.table import (
-    ADJUSTED, ALL, FREE, ORACLE, OWN, SEGMENTS, TRAIN_ALARM_RATE, MethodSpec, ScoreTimeline,
-    ScoringOptions, row,
+from faultlab.harness.evaluation.segment_scores import (
+    DELAY,
+    alarm_starts,
+    from_alarm_scores,
+    localize_from_alarms,
+    segment_scores,
 )
-from faultlab.harness.reports.radiography import detector_radiographies
+from faultlab.harness.evaluation.table import (
+    ADJUSTED,
+    ALL,
+    FREE,
+    ORACLE,
+    OWN,
+    SEGMENTS,
+    TRAIN_ALARM_RATE,
+    FitRecord,
+    MethodSpec,
+    ScoreTimeline,
+    ScoringOptions,
+    row,
+    training_rows,
+)
+from faultlab.harness.reports.radiography import detector_group_figures, detector_radiographies
 from faultlab.harness.scoring import Metric, best_f1_threshold, group_masks
 from faultlab.harness.scoring.events import to_seconds
 from faultlab.harness.scoring.rootcause import random_ranking_expectation
@@ -141,7 +166,9 @@ def score_detector(
         raise BadInput(f"dataset {dataset.name!r} has no fault-free training steps before train_end {dataset.train_end}")
     if len(test.metrics) == 0:
         raise BadInput(f"dataset {dataset.name!r} has no test steps after train_end {dataset.train_end}")
+    started = time.perf_counter()
     detector = make_detector(spec.name, spec.params, seed).fit(train)
+    fit_s = time.perf_counter() - started
     full_scores = detector.score(test)
     scores = full_scores[steps.keep]
     own = scores > detector.threshold_  # Detector.predict's rule, without scoring twice
@@ -184,19 +211,58 @@ def score_detector(
                 add(metric, ORACLE, oracle, ctx)
     if any(m.name == "alarm_rate" for m in metrics):
         put(TRAIN_ALARM_RATE, OWN, ALL, float(np.mean(detector.train_scores_ > detector.threshold_)), np.zeros(1, bool))
+    first = seed == spec.seeds[0]
+    rows += training_rows("detector", spec, dataset.name, seed, [FitRecord.of(detector, fit_s)], curves=first)
+    if hasattr(detector, "group_scores") and hasattr(detector, "group_thresholds_"):
+        rows += group_rows(detector, steps, spec, dataset.name, seed, metrics)
     rankers = [m for m in metrics if m.kind == "rootcause"]
     if rankers and spec.name == "random":
         rows += random_ranking_rows(test, steps.candidates, spec, dataset.name, seed, rankers)
     elif rankers and isinstance(detector, Localizer):
-        rows += root_cause_rows(detector, test, steps.candidates, spec, dataset.name, seed, rankers)
+        rows += root_cause_rows(detector, test, steps.candidates, spec, dataset.name, seed, rankers,
+                                alarms=full_scores > detector.threshold_)
     timeline = ScoreTimeline(
         dataset=dataset.name, model=spec.label, seed=seed, timestamps=test.timestamps, scores=full_scores,
         threshold=float(detector.threshold_), anomaly=test.y.copy(),
         fault_type=test.labels["fault_type"].to_numpy(dtype=str),
-        figures=detector_radiographies(detector, test) if seed == spec.seeds[0] else {},
+        figures={**detector_radiographies(detector, test), **detector_group_figures(detector, test)} if first else {},
         alignment=dict(getattr(detector, "alignment_", None) or {}),
     )
     return rows, timeline
+
+
+#: What each group of a per-group detector is scored with, at its own threshold (the rest: threshold-free).
+GROUP_BINARY = ("f1", "precision", "recall", "alarm_rate")
+
+
+def group_rows(detector: Any, steps: ScoredSteps, spec: MethodSpec, dataset: str, seed: int,
+               metrics: Sequence[Metric]) -> list[dict[str, Any]]:
+    """Each metric group of a per-group detector on its own (breakdown ``group=<g>``).
+
+    ``detector.group_scores(test)`` gives one score per step per group and
+    ``detector.group_thresholds_`` each group's own threshold (``lstm_ae``: ``MSE^g`` and ``T^g``,
+    seed 003 sec. III-C). Rows: :data:`GROUP_BINARY` at the group's threshold (protocol own),
+    VUS-PR / VUS-ROC of its score (threshold-free), each against every labelled fault: a group
+    that never sees a fault type shows it as low recall, which is what its radiography says.
+    """
+    per_group = detector.group_scores(steps.test)
+    thresholds = detector.group_thresholds_
+    y = steps.y
+    chosen = {m.name: m for m in metrics}
+    out = []
+    for group, scores in per_group.items():
+        where = f"group={group}"
+        kept = np.asarray(scores, dtype=np.float64)[steps.keep]
+        alarms = kept > thresholds[group]
+        for name in GROUP_BINARY:
+            if name in chosen:
+                out.append(row("detector", spec, dataset, seed, name, OWN, where, chosen[name](y, alarms), _why(name, y)))
+        if any(name in chosen for name in VUS_METRICS):
+            surface = vus_per_window(y, kept, window=steps.vus.steps)
+            for name, read in VUS_METRICS.items():
+                if name in chosen:
+                    out.append(row("detector", spec, dataset, seed, name, FREE, where, read(surface), _why(name, y)))
+    return out
 
 
 def _vus_surfaces(steps: ScoredSteps, scores: np.ndarray) -> dict[str, VusResult]:
@@ -231,20 +297,31 @@ def _rca_rows(spec: MethodSpec, dataset: str, seed: int, metrics: Sequence[Metri
 
 
 def root_cause_rows(detector: Any, test: Dataset, candidates: Sequence[str], spec: MethodSpec, dataset: str,
-                    seed: int, metrics: Sequence[Metric]) -> list[dict[str, Any]]:
-    """AC@k / Avg@k from ``localize`` on the labelled fault segments (root cause apart from detection).
+                    seed: int, metrics: Sequence[Metric], alarms: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """AC@k / Avg@k from ``localize`` on the labelled fault segments (root cause apart from detection),
+    and from the detector's own first alarm inside each fault (``from-alarm``, :mod:`.segment_scores`).
 
     Only ``candidates`` are ranked (the services a fault can target): a localizer may use context
     services (host, load generator) as evidence, but ranking one first does not cost a place.
+    ``alarms``: the detector's own alarms on ``test`` (one bool per step; predicted here when not given;
+    a localizer that cannot predict gets the labelled-segment rows only).
     """
     from faultlab.detectors import fault_segments
+    from faultlab.detectors.localizers import ANALYSIS_STEPS
 
     segments = [s for s in fault_segments(test) if s.root_cause]
     if not segments:
         return []
     rankings = detector.localize(test, [(s.start, s.end) for s in segments])
     scores = segment_scores(test, rankings, segments, metrics, candidates)
-    return [row("detector", spec, dataset, seed, metric, protocol, where, value, "no candidate ranked")
+    if alarms is None and hasattr(detector, "predict"):
+        alarms = detector.predict(test) > 0
+    if alarms is not None:
+        starts = alarm_starts(test, alarms, segments, ANALYSIS_STEPS)
+        alarmed = localize_from_alarms(test, starts, lambda cut, alarm, end: detector.localize(cut, [(alarm, end)])[0])
+        scores |= from_alarm_scores(test, starts, alarmed, metrics, candidates)
+    return [row("detector", spec, dataset, seed, metric, protocol, where, value,
+                "no fault of this kind was detected" if metric == DELAY else "no candidate ranked")
             for (metric, protocol, where), value in scores.items()]
 
 

@@ -27,18 +27,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-
 from faultlab.dataset import Dataset
 from faultlab.detectors import fault_windows, make_classifier, make_detector
 from faultlab.errors import BadInput
-from faultlab.harness.evaluation.protocol import ProtocolOptions, ProtocolUnavailable, protocol_windows
 from faultlab.harness.evaluation.classifier_rows import score_classifier, split_augment
 from faultlab.harness.evaluation.detector_rows import dataset_settings, score_detector, scored_steps
 from faultlab.harness.evaluation.localizer_rows import localizer_specs, score_localizers
+from faultlab.harness.evaluation.protocol import ProtocolOptions, ProtocolUnavailable, protocol_windows
 from faultlab.harness.evaluation.protocol_rows import score_protocol
 from faultlab.harness.evaluation.table import (
-    ADJUSTED, ALL, EVENT_SPLIT, FREE, ORACLE, OWN, SEGMENTS, Evaluation, MethodSpec, ScoreTimeline, ScoringOptions,
-    as_specs, row, tidy,
+    ADJUSTED,
+    ALL,
+    EVENT_SPLIT,
+    FREE,
+    ORACLE,
+    OWN,
+    SEGMENTS,
+    Evaluation,
+    MethodSpec,
+    ScoreTimeline,
+    ScoringOptions,
+    as_specs,
+    row,
+    tidy,
 )
 from faultlab.harness.scoring import select_metrics
 

@@ -4,11 +4,14 @@ The windows, folds and classified nodes come from :mod:`.protocol`; here every s
 model per split (validation fold for early stopping), and the rows are per split
 (``split=<i>``), their mean (``all``, the paper's average), per fault type and node, per-class
 precision/recall and confusion cells over the pooled test predictions. :func:`split_table`
-lays them out as the paper's Table 3, next to its numbers.
+lays them out as the paper's Table 3, next to its numbers. Models that scale by physical
+limits get them from the dataset (sec. 3.2); deep ones add their training record as info rows
+(protocol ``training``: epochs run and kept over the splits, fit time, the first split's losses).
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -18,12 +21,18 @@ import pandas as pd
 
 from faultlab.dataset import Dataset
 from faultlab.detectors.cmsf_gan import augment
-from faultlab.errors import BadInput
+from faultlab.detectors.preprocess import physical_limits
 from faultlab.harness.evaluation.classifier_rows import class_rows
 from faultlab.harness.evaluation.protocol import (
-    TELESTO_PROTOCOL, ProtocolData, ProtocolOptions, ProtocolUnavailable, protocol_windows, split_roles,
+    TELESTO_PROTOCOL,
+    ProtocolData,
+    ProtocolOptions,
+    ProtocolUnavailable,
+    protocol_windows,
+    split_roles,
 )
-from faultlab.harness.evaluation.table import ALL, MethodSpec, row as table_row
+from faultlab.harness.evaluation.table import ALL, FitRecord, MethodSpec, training_rows
+from faultlab.harness.evaluation.table import row as table_row
 from faultlab.harness.scoring import breakdown_items
 
 
@@ -54,6 +63,8 @@ def score_protocol(
     predicted = np.empty(len(data.labels), dtype=object)
     per_split: dict[str, list[float]] = defaultdict(list)
     rows: list[dict[str, Any]] = []
+    limits = physical_limits(dataset, data.columns)
+    fits: list[FitRecord] = []
     for split in range(data.n_splits):
         train, val, test = split_roles(data.folds, split, data.n_splits)
         if not test.any() or not train.any():
@@ -65,7 +76,11 @@ def score_protocol(
         kwargs: dict[str, Any] = {"columns": data.columns, "graph": dataset.graph}
         if getattr(model, "accepts_validation", False) and val.any():
             kwargs["validation"] = (data.windows[val], data.labels[val])
+        if getattr(model, "accepts_limits", False):
+            kwargs["limits"] = limits
+        started = time.perf_counter()
         model.fit(train_w, train_y, **kwargs)
+        fits.append(FitRecord.of(model, time.perf_counter() - started))
         pred = np.asarray(model.predict(data.windows[test])).astype(str)
         predicted[test] = pred
         truth = data.labels[test]
@@ -75,6 +90,7 @@ def score_protocol(
         for name, value in values.items():
             per_split[name].append(value)
             rows.append(row(name, f"split={split + 1}", value, "undefined on this split"))
+    rows += training_rows("classifier", spec, dataset.name, seed, fits, curves=seed == spec.seeds[0])
     if not per_split:
         return [row(m.name, ALL, np.nan, "no split had both training and test windows") for m in chosen]
     for name, values in per_split.items():

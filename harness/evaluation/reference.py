@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
+
 from faultlab.detectors.floors import FLOORS, is_floor
 
 #: Absolute noise floor of the comparison, in the metric's unit (0..1 scores).

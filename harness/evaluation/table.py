@@ -25,14 +25,29 @@ FREE = "threshold-free"
 ADJUSTED = "point-adjusted (optimistic)"
 SEGMENTS = "labelled-segments"
 SEGMENTS_METRIC = "labelled-segments (metric level)"
+#: Root cause ranked from the first alarm inside each fault, as a deployed pipeline would (segment_scores.py)
+FROM_ALARM = "from-alarm"
 EVENT_SPLIT = "leave-events-out"
 ALL = "all"
 
 #: Direction of every metric name the table can hold that METRICS does not know.
 EXTRA_HIGHER_IS_BETTER = {"class_precision": True, "class_recall": True, "confusion": True,
-                          "train_alarm_rate": False}
+                          "train_alarm_rate": False, "rca_delay_s": False, "rca_missed": False, "n_faults": True}
 #: The in-sample alarm rate: share of the fault-free training steps above the detector's own threshold.
 TRAIN_ALARM_RATE = "train_alarm_rate"
+#: Info rows, not scores: how a method trained and what it chose at fit (:func:`training_rows`).
+#: Never gated (``faultlab check`` skips this protocol); the board shows them beside the scores.
+TRAINING = "training"
+#: The training rows' metrics; a method's own ``info_`` values (e.g. attae's chosen ``beta``) join them.
+INFO_METRICS = {
+    "epochs_run": "epochs trained (mean over a fit's networks and folds)",
+    "best_epoch": "epoch whose weights were kept (early stopping restores the best)",
+    "epoch_cap": "the cap on epochs the training ran under",
+    "still_improving": "share of networks stopped by the cap while still improving (best epoch = last = cap)",
+    "fit_time_s": "wall time of the fit (every fold), seconds",
+    "train_loss": "training loss per epoch (breakdown epoch=<k>, first seed, first fold)",
+    "val_loss": "validation loss per epoch (breakdown epoch=<k>, first seed, first fold)",
+}
 
 
 @dataclass(frozen=True)
@@ -159,3 +174,57 @@ def tidy(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     table["value"] = table["value"].astype(np.float64)
     table[REASON] = table[REASON].fillna("").astype(str)
     return table
+
+
+# ---- info rows: how a method trained ---------------------------------------------------------------
+@dataclass(frozen=True)
+class FitRecord:
+    """One fit of a method, as the training rows need it: its ``training_`` (``{network:
+    TrainHistory}``), the fit's wall time, and its ``info_`` (numbers it chose at fit)."""
+
+    training: Mapping[str, Any]
+    fit_s: float
+    info: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, model: Any, fit_s: float) -> FitRecord:
+        return cls(dict(getattr(model, "training_", {}) or {}), float(fit_s), dict(getattr(model, "info_", {}) or {}))
+
+
+def training_rows(kind: str, spec: MethodSpec, dataset: str, seed: int, fits: Sequence[FitRecord],
+                  curves: bool = False) -> list[dict[str, Any]]:
+    """The info rows (protocol :data:`TRAINING`) of a method's fits on one dataset and seed.
+
+    Only methods that train by epochs (a non-empty ``training_``) or report ``info_`` get rows.
+    Breakdown ``all``: epochs run, best epoch, cap and the still-improving share, averaged over
+    every network of every fit (folds, splits, ``lstm_ae``'s groups), and the total fit time;
+    per network ``group=<name>`` when a fit trains several (``lstm_ae``: one per metric group).
+    ``curves`` (the first seed) adds the first fit's per-epoch ``train_loss`` / ``val_loss``
+    (breakdown ``epoch=<k>``, or ``group=<name>,epoch=<k>``), which the report draws.
+    """
+    out: list[dict[str, Any]] = []
+
+    def put(metric: str, where: str, value: float) -> None:
+        out.append(row(kind, spec, dataset, seed, metric, TRAINING, where, value))
+
+    nets = [(str(name), h) for fit in fits for name, h in fit.training.items()]
+    if nets:
+        for where, chosen in [(ALL, [h for _, h in nets])] + [
+            (f"group={name}", [h for n, h in nets if n == name]) for name in dict.fromkeys(n for n, _ in nets) if name != ALL
+        ]:
+            put("epochs_run", where, float(np.mean([h.epochs for h in chosen])))
+            put("best_epoch", where, float(np.mean([h.best_epoch for h in chosen])))
+            put("epoch_cap", where, float(np.mean([h.max_epochs for h in chosen])) if all(h.max_epochs for h in chosen) else float("nan"))
+            put("still_improving", where, float(np.mean([h.still_improving for h in chosen])))
+            put("fit_time_s", where, float(sum(f.fit_s for f in fits)) if where == ALL else float(sum(h.fit_s for h in chosen)))
+    infos = [f.info for f in fits if f.info]
+    for key in dict.fromkeys(k for info in infos for k in info):
+        put(str(key), ALL, float(np.mean([info[key] for info in infos if key in info])))
+    if curves and fits:
+        for name, h in fits[0].training.items():
+            prefix = "" if name == ALL else f"group={name},"
+            for metric, losses in (("train_loss", h.train_loss), ("val_loss", h.val_loss)):
+                for epoch, loss in enumerate(losses, 1):
+                    put(metric, f"{prefix}epoch={epoch}", float(loss))
+    return out
+

@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -34,6 +35,7 @@ class Task:
     dataset: str
     seed: int
     first_seed: bool  # the serial grid keeps the score timeline of each method's first seed
+    save_model: str | None = None  # bench --save-models: this detector, fitted, is saved to this folder
 
     @property
     def label(self) -> str:
@@ -64,14 +66,24 @@ def plan_tasks(
     det_specs: Sequence[MethodSpec],
     clf_specs: Sequence[MethodSpec],
     loc_specs: Sequence[MethodSpec] = (),
+    save_models: str | Path | None = None,
 ) -> list[Task]:
-    """The grid's cells in the serial evaluation's order (per dataset: detectors, classifiers, localizers)."""
+    """The grid's cells in the serial evaluation's order (per dataset: detectors, classifiers, localizers).
+
+    ``save_models``: the first seed of each detector (floors aside) also saves its fitted model
+    to ``<save_models>/<dataset>/<model>/`` (:func:`save_fitted`).
+    """
+    from faultlab.detectors.floors import FLOORS
+    from faultlab.harness.live.models import model_dir_name
+
     tasks = []
     for dataset in data:
         for kind, specs in zip(KINDS, (det_specs, clf_specs, loc_specs)):
             for spec in specs:
                 for i, seed in enumerate(spec.seeds):
-                    tasks.append(Task(kind, spec, dataset.name, int(seed), i == 0))
+                    save = (str(Path(save_models) / model_dir_name(dataset.name) / model_dir_name(spec.label))
+                            if save_models is not None and kind == "detector" and i == 0 and spec.name not in FLOORS else None)
+                    tasks.append(Task(kind, spec, dataset.name, int(seed), i == 0, save))
     return tasks
 
 
@@ -109,7 +121,23 @@ def run_task(dataset: Dataset, task: Task, metrics: Sequence[str] | None, option
     if task.kind == "localizer":
         return run_evaluation([dataset], [], [], None, metrics, floors=False, localizers=one, **options)
     detectors, classifiers = (one, []) if task.kind == "detector" else ([], one)
-    return run_evaluation([dataset], detectors, classifiers, None, metrics, floors=False, **options)
+    evaluation = run_evaluation([dataset], detectors, classifiers, None, metrics, floors=False, **options)
+    if task.save_model:
+        save_fitted(dataset, task)
+    return evaluation
+
+
+def save_fitted(dataset: Dataset, task: Task) -> Path:
+    """The task's detector fitted on ``dataset.train()`` and saved to ``task.save_model`` for
+    ``faultlab watch`` (:mod:`faultlab.harness.live.models`). The evaluation fitted its own copy;
+    fits are seeded, so this is the same model, at the cost of a second fit of the first seed."""
+    from faultlab.detectors import make_detector
+    from faultlab.harness.live.models import save_model
+
+    assert task.save_model is not None
+    detector = make_detector(task.spec.name, dict(task.spec.params), task.seed).fit(dataset.train())
+    return save_model(detector, task.save_model, step_s=dataset.scrape_interval_s, label=task.spec.label,
+                      dataset=dataset.name)
 
 
 def merge(results: Sequence[Evaluation], keep_timelines: Sequence[bool], floors: bool | None = None) -> Evaluation:

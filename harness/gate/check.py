@@ -39,6 +39,7 @@ import pandas as pd
 from faultlab.documents import read_document
 from faultlab.errors import BadInput
 from faultlab.harness.evaluation import ALL, MethodSpec, as_specs, higher_is_better
+from faultlab.harness.evaluation.table import TRAINING
 from faultlab.harness.reports.scores_file import dumps_rows
 
 FORMAT_VERSION = 1
@@ -190,8 +191,9 @@ def save_baseline(baseline: Baseline, path: str | Path) -> Path:
 
 
 def gated_scores(table: pd.DataFrame) -> pd.DataFrame:
-    """Seed means of the ``all`` breakdown, one row per KEY: what a baseline holds."""
-    part = table[(table["breakdown"] == ALL) & ~table["metric"].isin(NOT_GATED)]
+    """Seed means of the ``all`` breakdown, one row per KEY: what a baseline holds (info rows of
+    protocol ``training``, such as epochs run and fit time, are not scores and are not held)."""
+    part = table[(table["breakdown"] == ALL) & ~table["metric"].isin(NOT_GATED) & (table["protocol"] != TRAINING)]
     if part.empty:
         return pd.DataFrame(columns=[*KEY, "value"])
     means = part.groupby(KEY, sort=True)["value"].apply(lambda v: float(np.nanmean(v)) if np.isfinite(v).any() else math.nan)

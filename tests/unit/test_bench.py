@@ -18,7 +18,11 @@ from faultlab.harness.cli import main
 from faultlab.harness.datasets.synthetic import generate
 from faultlab.harness.evaluation import run_evaluation
 from faultlab.harness.evaluation.bench import (
-    TaskStore, parse_params, plan_bench, run_bench, select_methods,
+    TaskStore,
+    parse_params,
+    plan_bench,
+    run_bench,
+    select_methods,
 )
 from faultlab.harness.evaluation.tasks import TaskOutcome
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from faultlab.harness.gate.check import KEY, Baseline, compare_to_baseline, junit_xml, load_baseline, render_diff
-from faultlab.harness.cli import main
 from faultlab.errors import BadInput
+from faultlab.harness.cli import main
+from faultlab.harness.gate.check import KEY, Baseline, compare_to_baseline, junit_xml, load_baseline, render_diff
 
 CI_BASELINE = Path(__file__).resolve().parents[2] / "ci" / "baselines" / "synthetic.json"
 

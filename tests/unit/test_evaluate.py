@@ -10,13 +10,24 @@ import pandas as pd
 import pytest
 
 from faultlab.dataset import Dataset, ServiceGraph
-from faultlab.harness.datasets.index import resolve_dataset
 from faultlab.errors import BadInput
+from faultlab.harness.datasets.index import resolve_dataset
 from faultlab.harness.evaluation import (
+    ADJUSTED,
+    ALL,
+    COLUMNS,
+    FREE,
+    ORACLE,
+    OWN,
+    REASON,
+    SEGMENTS,
     SEGMENTS_METRIC,
-    ADJUSTED, ALL, COLUMNS, FREE, ORACLE, OWN, REASON, SEGMENTS, MethodSpec, as_specs, run_evaluation,
+    MethodSpec,
+    as_specs,
+    run_evaluation,
 )
 from faultlab.harness.evaluation.classifier_rows import event_folds
+from faultlab.harness.evaluation.table import FROM_ALARM
 from faultlab.harness.reports.scores_file import read_scores, summarize, write_scores
 
 STATIC = {"name": "static_threshold", "params": {"metric": "a:cpu_cores", "value": 2.0}}
@@ -90,8 +101,9 @@ def test_every_number_carries_its_protocol(static_table):
 
 def test_root_cause_from_localize_on_labelled_segments():
     table = run_evaluation(tiny(), ["zscore"], metrics=["ac@1", "avg@5"], floors=False).table
-    assert set(table["metric"]) == {"ac@1", "avg@5"}
-    assert set(table["protocol"]) == {SEGMENTS, SEGMENTS_METRIC}  # services, and service:metric columns
+    # the faults per breakdown, and from the detector's own alarm: the faults missed and the delay to the alarm
+    assert set(table["metric"]) == {"ac@1", "avg@5", "n_faults", "rca_missed", "rca_delay_s"}
+    assert set(table["protocol"]) == {SEGMENTS, SEGMENTS_METRIC, FROM_ALARM}  # services, service:metric columns, from alarm
     assert value(table, "ac@1", SEGMENTS) == 1.0  # a deviates, b does not
     assert value(table, "ac@1", SEGMENTS, "target=a") == 1.0
 
@@ -114,11 +126,11 @@ def test_timelines_keep_the_first_seed_scores_and_threshold():
 
 def test_bad_input_is_named_before_anything_is_fitted():
     with pytest.raises(BadInput, match="unknown detector 'nope'"):
-        run_evaluation(tiny(), ["zscore", "nope"]).table
+        _ = run_evaluation(tiny(), ["zscore", "nope"]).table
     with pytest.raises(BadInput, match="unknown metric 'f2'"):
-        run_evaluation(tiny(), ["zscore"], metrics=["f2"]).table
+        _ = run_evaluation(tiny(), ["zscore"], metrics=["f2"]).table
     with pytest.raises(BadInput, match="nothing to evaluate"):
-        run_evaluation(tiny(), [], []).table
+        _ = run_evaluation(tiny(), [], []).table
     with pytest.raises(BadInput, match="listed twice"):
         as_specs(["zscore", {"name": "zscore"}])
     with pytest.raises(BadInput, match="seeds"):

@@ -9,7 +9,6 @@ RCAEval's own BARO on an exported case ranks services exactly as the project's
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -18,14 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from faultlab.harness.datasets.index import resolve_dataset
-from faultlab.harness.io import export_dataset, import_dataset
 
 from faultlab.detectors import fault_segments
 from faultlab.detectors.localizers import make_localizer
 from faultlab.errors import BadInput
-
-HAVE_BARO = importlib.util.find_spec("RCAEval") is not None
+from faultlab.harness.datasets.index import resolve_dataset
+from faultlab.harness.io import export_dataset, import_dataset
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +133,6 @@ def test_export_refuses_what_rcaeval_cannot_hold(bench, tmp_path):
         export_dataset(quiet, "rcaeval", tmp_path / "y")
 
 
-@pytest.mark.skipif(not HAVE_BARO, reason="optional extra rcaeval not installed (pip install --no-deps rcaeval)")
 @pytest.mark.parametrize("case", ["shipping_packet-loss/1", "cart_packet-loss/1", "gateway_slow-clients/2", "shipping_kill/1"])
 def test_rcaeval_baro_on_an_exported_case_ranks_as_the_project_localizer(bench, cases, case):
     from RCAEval.e2e.baro import baro  # RCAEval's own BARO (on Python 3.11 RCAEval.e2e.baro is the module)

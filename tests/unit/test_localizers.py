@@ -13,7 +13,12 @@ import pytest
 from faultlab.detectors import fault_segments, make_detector
 from faultlab.detectors.base import RootCauseRanking
 from faultlab.detectors.localizers import (
-    DetectorAsLocalizer, SegmentLocalizer, localizer_classes, make_localizer, normal_steps, services_from_metrics,
+    DetectorAsLocalizer,
+    SegmentLocalizer,
+    localizer_classes,
+    make_localizer,
+    normal_steps,
+    services_from_metrics,
 )
 from faultlab.detectors.rankers import cpu_columns
 from faultlab.detectors.registry import DETECTORS, LOCALIZERS

@@ -6,20 +6,30 @@ message is tested either way.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from faultlab.detectors.localizers import localizer_classes, make_localizer
-from faultlab.detectors.rcaeval_adapter import INSTALL_HINT, METHODS, PREFIX, RcaEvalLocalizer, rcaeval_frame, rcaeval_function
+from faultlab.detectors.localizers import localizer_classes, make_localizer, normal_steps
+from faultlab.detectors.rcaeval_adapter import (
+    MAX_SERIES,
+    MAX_SERIES_GES,
+    MAX_SERIES_NEURAL,
+    METHODS,
+    NOT_INSTALLABLE,
+    PER_SERIES,
+    PREFIX,
+    RcaEvalLocalizer,
+    entry_latency,
+    most_changed,
+    rcaeval_frame,
+    rcaeval_function,
+)
 from faultlab.errors import BadInput, RunFailed
 from tests import rcadata
 
-HAVE_RCAEVAL = importlib.util.find_spec("RCAEval") is not None and importlib.util.find_spec("causallearn") is not None
-needs_rcaeval = pytest.mark.skipif(not HAVE_RCAEVAL, reason=f"optional extra rcaeval not installed ({INSTALL_HINT})")
 CPU_FAULT, MEMORY_FAULT = (60, 70), (80, 90)
 
 
@@ -56,7 +66,6 @@ def test_frame_has_the_normal_period_then_the_segment(data):
     assert all("_" in n and ":" not in n for n in names)  # neutral names, entity_metric for CIRCA
 
 
-@needs_rcaeval
 @pytest.mark.parametrize("method", ["baro", "nsigma"])
 @pytest.mark.parametrize("segment, culprit, column", [(CPU_FAULT, "cart", "odd-7"), (MEMORY_FAULT, "catalog", "catalog:memory_bytes")])
 def test_method_ranks_the_culprit_first_on_a_single_service_fault(data, method, segment, culprit, column):
@@ -66,7 +75,6 @@ def test_method_ranks_the_culprit_first_on_a_single_service_fault(data, method, 
     assert column in ranked_columns[:2], "metric names map back to the dataset's columns"
 
 
-@needs_rcaeval
 def test_same_seed_same_ranking(data):
     a = make_localizer("rcaeval:circa", seed=1).localize(data, [CPU_FAULT])[0]
     b = make_localizer("rcaeval:circa", seed=1).localize(data, [CPU_FAULT])[0]
@@ -74,12 +82,55 @@ def test_same_seed_same_ranking(data):
     assert sorted(s for s, _ in a.services) == sorted([*rcadata.CANDIDATES, "host"]), "every service is ranked"
 
 
-@needs_rcaeval
+def _with_copy(data):
+    """``data`` plus ``cart:copy``, an exact multiple of cart's CPU series (``odd-7``)."""
+    metrics = data.metrics.assign(**{"cart:copy": 2.0 * data.metrics["odd-7"]})
+    copy = {"name": "cart:copy", "service": "cart", "metric": "copy", "group": "cpu", "kind": "counter", "unit": "cores"}
+    return replace(data, metrics=metrics, meta={**data.meta, "columns": [*data.meta["columns"], copy]})
+
+
 def test_a_method_failing_inside_rcaeval_is_named_not_silently_unranked(data):
     # A series that is an exact copy of another makes PC's correlation matrix singular. RCAEval's
     # wrapper would return the column order as if it were a ranking; the adapter says what happened.
-    metrics = data.metrics.assign(**{"cart:copy": 2.0 * data.metrics["odd-7"]})
-    copy = {"name": "cart:copy", "service": "cart", "metric": "copy", "group": "cpu", "kind": "counter", "unit": "cores"}
-    broken = replace(data, metrics=metrics, meta={**data.meta, "columns": [*data.meta["columns"], copy]})
     with pytest.raises(RunFailed, match=r"rcaeval:circa' failed on segment \(60, 70\) of 'rca-handmade'.*singular"):
-        make_localizer("rcaeval:circa").localize(broken, [CPU_FAULT])
+        make_localizer("rcaeval:circa", {"max_series": None}).localize(_with_copy(data), [CPU_FAULT])
+
+
+def test_the_bounded_input_drops_the_copy_and_records_what_it_kept(data):
+    localizer = make_localizer("rcaeval:circa", {"max_series": 5})
+    ranking = localizer.localize(_with_copy(data), [CPU_FAULT])[0]
+    kept = localizer.kept_[CPU_FAULT]
+    assert len(kept) == 5 and kept[0] == "odd-7", "the most changed series first"
+    assert "cart:copy" not in kept, "a near-copy of a kept series is skipped (it made PC's matrix singular)"
+    assert {m for m, _ in ranking.metrics} <= set(kept), "the ranking's metrics are the kept series"
+
+
+def test_most_changed_skips_constants_and_copies_and_keeps_the_sli_first(data):
+    copied = _with_copy(data)
+    normal = normal_steps(copied, CPU_FAULT[0], 120)
+    kept = most_changed(copied, normal, *CPU_FAULT, k=4, keep=("gateway:latency_p99_s",))
+    assert kept[:2] == ["gateway:latency_p99_s", "odd-7"]
+    assert "cart:copy" not in kept and not {"gateway:cpu_quota_cores", "cart:processes"} & set(kept)
+    assert len(most_changed(copied, normal, *CPU_FAULT, k=100)) < len(copied.metrics.columns), "constants never kept"
+
+
+def test_graph_methods_are_bounded_by_default_and_per_series_ones_are_not():
+    neural = {"ntlr_pagerank", "ntlr_randomwalk", "cmlp_pagerank", "causalrca", "run"}
+    for method in METHODS:
+        expected = (None if method in PER_SERIES else MAX_SERIES_NEURAL if method in neural
+                    else MAX_SERIES_GES if method == "ges_pagerank" else MAX_SERIES)
+        assert make_localizer(f"rcaeval:{method}").params.max_series == expected, method
+    assert make_localizer("rcaeval:circa", {"max_series": None}).params.max_series is None, "the cut can be turned off"
+
+
+def test_the_sli_is_the_entry_services_latency(data):
+    assert entry_latency(data) == "gateway:latency_p99_s"
+    assert entry_latency(replace(data, graph=type(data.graph)([], []))) is None
+
+
+@pytest.mark.parametrize("method, said", [("rcd", "local_skeleton_discovery"), ("e_diagnosis", "No module named 'pyrca'"),
+                                          ("causalai", "No module named 'causalai'")])
+def test_a_method_that_cannot_run_here_is_na_with_its_exact_reason(data, method, said):
+    with pytest.raises((BadInput, RunFailed), match=said) as caught:
+        make_localizer(f"rcaeval:{method}").localize(data, [CPU_FAULT])
+    assert NOT_INSTALLABLE[method] in str(caught.value)
