@@ -4,7 +4,8 @@
   directed service graph (:class:`~faultlab.detectors._diffusion_conv.DiffusionConv`): reset
   and update gates from ``[x, h]``, the candidate from ``[x, r * h]``,
   ``h' = u * h + (1 - u) * c``.
-- :class:`DCRNN`: an encoder of ``layers`` stacked DCGRU cells reads ``history`` steps; a
+- :class:`DCRNN`: the random walks of the (optionally weighted, ``edge_weight``) service graph
+  are fixed at construction; an encoder of ``layers`` stacked DCGRU cells reads ``history`` steps; a
   decoder of the same shape starts from the encoder's final states and a zero "GO" input and
   emits ``horizon`` steps, each projected per service to its ``M`` metrics by one linear map
   shared by all services (as in DCRNN).
@@ -51,11 +52,12 @@ class DCGRUCell(nn.Module):
 class DCRNN(nn.Module):
     """Encoder-decoder of DCGRU cells over ``n_services`` nodes with ``n_metrics`` features each."""
 
-    def __init__(self, n_services: int, n_metrics: int, edge_index: Tensor, hidden_dim: int = 32, k_hops: int = 2, layers: int = 1) -> None:
+    def __init__(self, n_services: int, n_metrics: int, edge_index: Tensor, hidden_dim: int = 32, k_hops: int = 2,
+                 layers: int = 1, edge_weight: Tensor | None = None) -> None:
         super().__init__()
         self.n_services, self.hidden_dim = n_services, hidden_dim
         self.register_buffer("edge_index", edge_index.long(), persistent=False)
-        weights = random_walk_weights(edge_index.long(), n_services)
+        weights = random_walk_weights(edge_index.long(), n_services, edge_weight)
         for name, tensor in zip(("fwd_index", "fwd_weight", "bwd_index", "bwd_weight"), weights):
             self.register_buffer(name, tensor, persistent=False)
         dims = [n_metrics] + [hidden_dim] * (layers - 1)

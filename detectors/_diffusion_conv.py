@@ -9,7 +9,9 @@ PyG has no diffusion convolution and ``torch-geometric-temporal`` (which has one
 
 i.e. ``K`` hops of the forward random walk (each service averages over its callees, so a
 callee's state reaches its callers) and of the backward walk (each service averages over
-its callers). The ``k = 0`` term (``X`` itself) is shared by both walks, as in the DCRNN
+its callers). With edge weights ``W`` (DCRNN Sec. 2.1: a weighted adjacency; seed 002 weighs
+an edge by its traffic) ``A`` is ``W`` and the degrees are weighted: a service averages over
+its callees in proportion to the traffic it sends each of them. The ``k = 0`` term (``X`` itself) is shared by both walks, as in the DCRNN
 reference code: ``2K + 1`` matrices in all, concatenated and mixed by one linear map.
 A node without edges (a context service such as the host or the load generator) has zero
 rows in both walks, so only its own ``k = 0`` term reaches it.
@@ -26,26 +28,39 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
 
-def random_walk_weights(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def random_walk_weights(
+    edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Edge lists and weights of the forward and backward random-walk transition matrices.
 
     Returns ``(fwd_index, fwd_weight, bwd_index, bwd_weight)`` in PyG's message direction
     (``index[0]`` sends to ``index[1]``): for the forward walk a callee ``j`` sends to its
-    caller ``i`` with weight ``1 / out_degree(i)``; for the backward walk a caller ``i``
-    sends to its callee ``j`` with weight ``1 / in_degree(j)``. Duplicate edges count once.
+    caller ``i`` with weight ``w_ij / sum_k w_ik`` (``D_O^-1 W``); for the backward walk a caller
+    ``i`` sends to its callee ``j`` with weight ``w_ij / sum_k w_kj`` (``D_I^-1 W^T``).
+    Without ``edge_weight`` every edge weighs 1 and duplicate edges count once; with it,
+    duplicates add their weights and edges of weight 0 are left out.
     """
+    device = edge_index.device
+    empty = (torch.empty((2, 0), dtype=torch.long, device=device), torch.empty((0,), dtype=torch.float32, device=device))
     if edge_index.numel() == 0:
-        empty_i = torch.empty((2, 0), dtype=torch.long, device=edge_index.device)
-        empty_w = torch.empty((0,), dtype=torch.float32, device=edge_index.device)
-        return empty_i, empty_w, empty_i, empty_w
-    edge_index = torch.unique(edge_index.long(), dim=1)
+        return (*empty, *empty)
+    if edge_weight is None:
+        edge_index = torch.unique(edge_index.long(), dim=1)
+        weight = torch.ones(edge_index.shape[1], dtype=torch.float32, device=device)
+    else:
+        edge_index, inverse = torch.unique(edge_index.long(), dim=1, return_inverse=True)
+        weight = torch.zeros(edge_index.shape[1], dtype=torch.float32, device=device)
+        weight = weight.index_add_(0, inverse, edge_weight.to(device=device, dtype=torch.float32))
+        keep = weight > 0
+        edge_index, weight = edge_index[:, keep], weight[keep]
+        if edge_index.numel() == 0:
+            return (*empty, *empty)
     src, dst = edge_index[0], edge_index[1]
-    ones = torch.ones(src.numel(), dtype=torch.float32, device=edge_index.device)
-    out_deg = torch.zeros(num_nodes, device=edge_index.device).index_add_(0, src, ones)
-    in_deg = torch.zeros(num_nodes, device=edge_index.device).index_add_(0, dst, ones)
+    out_deg = torch.zeros(num_nodes, device=device).index_add_(0, src, weight)
+    in_deg = torch.zeros(num_nodes, device=device).index_add_(0, dst, weight)
     fwd_index = torch.stack([dst, src])
     bwd_index = torch.stack([src, dst])
-    return fwd_index, 1.0 / out_deg[src], bwd_index, 1.0 / in_deg[dst]
+    return fwd_index, weight / out_deg[src], bwd_index, weight / in_deg[dst]
 
 
 class DiffusionConv(MessagePassing):

@@ -1,19 +1,20 @@
-"""The GNN-LSTM-VAE network of seed 000 (Sec. 3.2, Eqs. 1-4), in the TopoMAD style.
+"""The GNN-LSTM-VAE network of seed 000 (Sec. 3.2, Eqs. 1-4).
 
 Per window of ``T`` steps over ``S`` services with ``M`` metrics each (``B x T x S x M``):
 
 1. **Graph layer** (Eq. 1, ``H_t = sigma(A X_t W_g)``): one PyG ``GCNConv`` per step over the
    service graph (made undirected, with self loops and symmetric normalisation), so a
-   service's embedding mixes its own metrics with its callers' and callees'. A small learned
-   service embedding is appended to the inputs (the paper is silent; without it every
-   service would share one model of "normal"), and ReLU is the ``sigma``.
+   service's embedding mixes its own metrics with its callers' and callees' (self loops:
+   without them a service's own metrics would not reach its embedding). ReLU is the
+   ``sigma``. With ``service_dim > 0`` (an addition the paper lacks, off by default) a learned
+   service embedding is appended to the inputs and to the decoder's input.
 2. **LSTM** (Eq. 2): one LSTM, weights shared by all services, runs over each service's
-   sequence of graph embeddings (TopoMAD runs its graph-LSTM per node the same way); this
-   keeps the model's size independent of the number of services.
+   sequence of graph embeddings; this keeps the model's size independent of the number of
+   services.
 3. **VAE** (Eqs. 3-4): ``mu`` and ``log sigma^2`` of a per-service, per-step latent ``z`` from
    the hidden state; ``z = mu + sigma * eps`` while training, ``z = mu`` when scoring (so
-   scores are deterministic); an MLP decoder (given ``z`` and the service embedding)
-   reconstructs that step's metrics.
+   scores are deterministic); an MLP decoder (Eq. 4, ``x^_t = f(z)``; given the service
+   embedding too when there is one) reconstructs that step's metrics.
 
 Output: reconstruction ``B x T x S x M`` plus ``mu`` and ``logvar`` (``B x T x S x L``).
 """
@@ -42,7 +43,8 @@ class GraphLSTMVAE(nn.Module):
         super().__init__()
         undirected = to_undirected(edge_index.long(), num_nodes=n_services) if edge_index.numel() else edge_index.long()
         self.register_buffer("edge_index", undirected, persistent=False)
-        self.service_embedding = nn.Embedding(n_services, service_dim)
+        self.service_dim = service_dim
+        self.service_embedding = nn.Embedding(n_services, service_dim) if service_dim else None
         self.graph = GCNConv(n_metrics + service_dim, graph_dim)
         self.lstm = nn.LSTM(graph_dim, hidden_dim, batch_first=True)
         self.to_mu = nn.Linear(hidden_dim, latent_dim)
@@ -53,7 +55,7 @@ class GraphLSTMVAE(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         b, t, s, _ = x.shape
-        emb = self.service_embedding.weight  # S x D
+        emb = self.service_embedding.weight if self.service_embedding is not None else x.new_zeros(s, 0)  # S x D
         inputs = torch.cat([x, emb.expand(b, t, s, emb.shape[1])], dim=-1).reshape(b * t, s, -1)
         h = torch.relu(self.graph(inputs, self.edge_index))  # (B*T) x S x G
         h = h.reshape(b, t, s, -1).permute(0, 2, 1, 3).reshape(b * s, t, -1)

@@ -3,9 +3,11 @@
 As the paper describes them: two graph-convolution layers (``GCNConv`` with 32 hidden channels,
 or ``GINConv`` with 64), node features added across each graph, then two linear layers with
 dropout in between; softmax in ``predict_proba`` (the networks: :mod:`._gnn_baseline_nets`).
-A node's features are the ``w`` scaled values of its series; the graph is the same fully
-connected window graph as TELESTO's, trained with TELESTO's setup (Table 2,
-:class:`~faultlab.detectors.graph_windows.GraphClassifierParams`). Both are dimension invariant.
+A node's features are the ``w`` scaled values of its series (physical limits where known, sec.
+3.2); the graph is the same fully connected window graph as TELESTO's, trained with TELESTO's
+setup (Table 2, :class:`~faultlab.detectors.graph_windows.GraphClassifierParams`: 15 epochs of
+128 graphs scaled to the paper's gradient steps, :func:`~faultlab.detectors.graph_windows.training_schedule`,
+early stopping on the validation fold). Both are dimension invariant.
 The two share one file because they differ only in the convolution and its width.
 """
 

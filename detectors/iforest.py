@@ -22,11 +22,11 @@ import numpy as np
 from pydantic import Field
 from sklearn.ensemble import IsolationForest as _SkIsolationForest
 
+from faultlab.dataset import Dataset
 from faultlab.detectors.base import Detector
 from faultlab.detectors.params import Params
 from faultlab.detectors.preprocess import Scaler, fit_scaler, window_scores_to_steps, windows_or_fail
 from faultlab.detectors.registry import DETECTORS
-from faultlab.dataset import Dataset
 
 
 class IForestParams(Params):

@@ -10,8 +10,8 @@ and higher = further above; it only alarms on rises.
 ``scale_j`` is ``|limit_j|`` with a floor (documented for every baseline, see ``zscore``): a
 series at 0 throughout training (an error count that never fired) has limit 0, and dividing by
 it would turn one error into an infinite score; its scale is the same metric's limit on the
-other services, else ``ABS_FLOOR`` (which is also its limit, so float jitter does not alarm). A series leaving a constant level upwards still scores
-``(x - 1.1 c) / 1.1 c``, and float jitter on it stays far below the limit.
+other services, else ``ABS_FLOOR`` (which is also its limit, so float jitter does not alarm).
+A series leaving a constant level upwards still scores ``(x - 1.1 c) / 1.1 c``, and float jitter on it stays far below the limit.
 
 Gauges that settle at a new level after a fault (memory, caches) would keep a static limit
 crossed forever; as in ``zscore``, a gauge's limit follows a level that has lasted: it is the
@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from faultlab.dataset import Dataset
 from faultlab.detectors.base import Detector
 from faultlab.detectors.params import Params
 from faultlab.detectors.preprocess import drift_steps, peer_max, trailing_median
 from faultlab.detectors.registry import DETECTORS
-from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
 
 ABS_FLOOR = 1e-6

@@ -24,6 +24,13 @@ concatenated heads keep the paper's node feature size of 64 at every level (the 
 implies concatenation, not the per-head size); ``jk_layers`` (7 in sec. 3.2) sets the size of
 PyG's JK LSTM; the ELU after each TAGConv is the red activation block of Fig. 2.
 
+Training follows Table 2 (Adam, lr 1e-3, weight decay 1e-5, dropout 0.5, cross entropy, Xavier
+initialisation) with its 15 epochs of batches of 128 scaled to the number of training graphs, so
+that a small recording gets at least the paper's ~930 gradient steps, and early stopping on the
+validation fold; inputs are scaled by physical limits where the dataset gives them (CPU quota or
+host cores, memory limit or host memory, link speed) and by training min-max elsewhere (sec.
+3.2). Both are in :mod:`faultlab.detectors.graph_windows` (shared with the GCN and GIN baselines).
+
 Fast configuration for CI (:data:`FAST_PARAMS`; two levels of 32 channels, a few epochs on at
 most 1024 windows; smaller than this it stops learning within the epochs)::
 

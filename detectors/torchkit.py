@@ -13,8 +13,12 @@ What lives here:
 - :func:`train_val_windows`: chronological split of fault-free steps into training and
   validation windows (the validation slice is the *last* part, as a forecast of unseen time).
 - :func:`fit_module`: the generic training loop (AdamW, shuffled mini-batches from a seeded
-  generator, early stopping on the validation loss with ``patience`` / ``min_delta``, best
-  weights restored, progress lines on stderr once training has run a few seconds).
+  generator, early stopping on the validation loss, or on a ``monitor`` such as a classifier's
+  validation error, with ``patience`` / ``min_delta``, best weights restored, progress lines on
+  stderr once training has run a few seconds). It returns a :class:`TrainHistory`: losses per
+  epoch, the epoch kept, the cap, the time, and whether training stopped at the cap while
+  still improving; a fitted method keeps it in ``history_`` and the base classes surface it as
+  ``training_`` (the board's epochs / best epoch / fit time and loss curves).
 - :func:`module_state` / :func:`load_module_state`: a module's ``state_dict`` as npz-ready
   arrays and back (see :mod:`faultlab.detectors.persist`), so save/load gives identical scores.
 - :func:`scaler_state` / :func:`scaler_from_state`: persist a :class:`Scaler` (min-max as
@@ -205,20 +209,65 @@ def train_val_windows(
 # ---- the training loop --------------------------------------------------------------------
 @dataclass
 class TrainHistory:
-    """What :func:`fit_module` did: losses per epoch, the epoch kept, and the time per epoch."""
+    """What :func:`fit_module` did: losses per epoch, the epoch kept, the cap and the time.
+
+    ``val_monitor`` holds the monitored validation value per epoch when training was watched by
+    a ``monitor`` other than the validation loss (e.g. a classifier's validation error rate).
+    """
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     epoch_s: list[float] = field(default_factory=list)
     best_epoch: int = 0
     stopped_early: bool = False
+    max_epochs: int = 0  # the cap training ran under (0: unknown, e.g. a model loaded from disk)
+    fit_s: float = 0.0  # wall time of the training loop
+    val_monitor: list[float] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
         return len(self.train_loss)
 
+    @property
+    def still_improving(self) -> bool:
+        """Stopped by the cap, not by early stopping, with its best epoch the last one (best == last == cap):
+        more epochs would probably have helped; the board flags it."""
+        return self.max_epochs > 0 and self.epochs == self.max_epochs and self.best_epoch == self.epochs
+
+    def to_state(self, prefix: str = "history.") -> dict[str, Any]:
+        """npz-ready arrays and scalars (for a method's ``_state``); :meth:`from_state` reads them back."""
+        return {
+            prefix + "train_loss": np.asarray(self.train_loss, dtype=np.float64),
+            prefix + "val_loss": np.asarray(self.val_loss, dtype=np.float64),
+            prefix + "epoch_s": np.asarray(self.epoch_s, dtype=np.float64),
+            prefix + "val_monitor": np.asarray(self.val_monitor, dtype=np.float64),
+            prefix + "best_epoch": int(self.best_epoch),
+            prefix + "stopped_early": bool(self.stopped_early),
+            prefix + "max_epochs": int(self.max_epochs),
+            prefix + "fit_s": float(self.fit_s),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], prefix: str = "history.") -> TrainHistory | None:
+        """The history :meth:`to_state` wrote, or None when the state holds none (older model files)."""
+        if prefix + "train_loss" not in state:
+            return None
+
+        def floats(key: str) -> list[float]:
+            return [float(v) for v in np.asarray(state.get(prefix + key, []), dtype=np.float64).reshape(-1)]
+
+        return cls(
+            train_loss=floats("train_loss"), val_loss=floats("val_loss"), epoch_s=floats("epoch_s"),
+            best_epoch=int(state.get(prefix + "best_epoch", 0)), stopped_early=bool(state.get(prefix + "stopped_early", False)),
+            max_epochs=int(state.get(prefix + "max_epochs", 0)), fit_s=float(state.get(prefix + "fit_s", 0.0)),
+            val_monitor=floats("val_monitor"),
+        )
+
 
 LossFn = Callable[["nn.Module", Any], "torch.Tensor"]
+#: ``monitor(module, validation source)``: what early stopping watches, lower is better; a float,
+#: or a tuple compared in order (the first that differs by more than ``min_delta`` decides).
+Monitor = Callable[["nn.Module", Any], "float | tuple[float, ...]"]
 
 
 def fit_module(
@@ -230,23 +279,27 @@ def fit_module(
     generator: torch.Generator,
     owner: str,
     clip_norm: float | None = 5.0,
+    monitor: Monitor | None = None,
 ) -> TrainHistory:
     """Train ``module`` with AdamW on mini-batches of ``train``; early-stop on ``val``; keep the best.
 
     ``loss_fn(module, batch)`` returns the mean loss of one batch (``batch`` is what the source's
-    ``batch`` returns). The monitored loss is the validation loss, or the training loss when
-    there is no validation source. Training stops after ``params.patience`` epochs without an
-    improvement larger than ``params.min_delta`` (relative to the best loss, so the setting
-    works whatever the loss's scale), and the best epoch's weights are put back. Gradient
-    norms are clipped at ``clip_norm`` (LSTMs explode otherwise on unscaled spikes).
+    ``batch`` returns). The monitored value is ``monitor(module, val)`` when given (e.g. a
+    classifier's validation error, then its loss), else the validation loss, or the training
+    loss when there is no validation source. Training stops after ``params.patience`` epochs
+    without an improvement larger than ``params.min_delta`` (relative to the best value, so the
+    setting works whatever the loss's scale), and the best epoch's weights are put back.
+    Gradient norms are clipped at ``clip_norm`` (LSTMs explode otherwise on unscaled spikes).
+    The history records the cap (``params.max_epochs``) and the loop's wall time.
     """
     import torch
 
     if len(train) == 0:
         raise BadInput(f"{owner}: no training windows")
     optimiser = torch.optim.AdamW(module.parameters(), lr=params.lr, weight_decay=params.weight_decay)
-    history = TrainHistory()
-    best_loss, best_state, waited = math.inf, copy.deepcopy(module.state_dict()), 0
+    history = TrainHistory(max_epochs=params.max_epochs)
+    best: float | tuple[float, ...] | None = None
+    best_state, waited = copy.deepcopy(module.state_dict()), 0
     started = time.perf_counter()
     for epoch in range(1, params.max_epochs + 1):
         tick = time.perf_counter()
@@ -266,12 +319,21 @@ def fit_module(
             total += float(loss.detach()) * len(index)
             count += len(index)
         history.train_loss.append(total / count)
+        monitored: float | tuple[float, ...]
         if val is not None and len(val):
             history.val_loss.append(evaluate_loss(module, loss_fn, val, params.batch_size))
-        monitored = history.val_loss[-1] if history.val_loss else history.train_loss[-1]
+            monitored = history.val_loss[-1]
+            if monitor is not None:
+                module.eval()
+                with torch.no_grad():
+                    monitored = monitor(module, val)
+                first = monitored[0] if isinstance(monitored, tuple) else monitored
+                history.val_monitor.append(float(first))
+        else:
+            monitored = history.train_loss[-1]
         history.epoch_s.append(time.perf_counter() - tick)
-        if monitored < best_loss - params.min_delta * max(abs(best_loss), 1e-12) or not math.isfinite(best_loss):
-            best_loss, best_state, waited = monitored, copy.deepcopy(module.state_dict()), 0
+        if improves(monitored, best, params.min_delta):
+            best, best_state, waited = monitored, copy.deepcopy(module.state_dict()), 0
             history.best_epoch = epoch
         else:
             waited += 1
@@ -282,7 +344,29 @@ def fit_module(
             break
     module.load_state_dict(best_state)
     module.eval()
+    history.fit_s = time.perf_counter() - started
     return history
+
+
+def improves(value: float | tuple[float, ...], best: float | tuple[float, ...] | None, min_delta: float) -> bool:
+    """Whether ``value`` beats ``best`` (lower is better) by more than ``min_delta`` relative to it.
+
+    Tuples are compared in order: the first component that differs by more than the tolerance
+    decides; a tie on every component is no improvement. A non-finite ``best`` is always beaten.
+    """
+    if best is None:
+        return True
+    values = value if isinstance(value, tuple) else (value,)
+    bests = best if isinstance(best, tuple) else (best,)
+    for v, b in zip(values, bests):
+        if not math.isfinite(b):
+            return True
+        tolerance = min_delta * max(abs(b), 1e-12)
+        if v < b - tolerance:
+            return True
+        if v > b + tolerance:
+            return False
+    return False
 
 
 def evaluate_loss(module: nn.Module, loss_fn: LossFn, source: BatchSource, batch_size: int) -> float:

@@ -5,7 +5,10 @@ catalog -> stock, stock -> db) and a context series ``host`` (no edges, never a 
 sums their CPU. A shared load with a slow cycle and noise drives request rates; CPU follows
 requests; a service's latency is its own time plus its callees' (so a slow callee makes its
 callers slow too, as on the testbed). A fault on one service raises its CPU and multiplies
-its own latency, which the call graph carries up to every caller.
+its own latency, which the call graph carries up to every caller. With ``edge_traffic`` each
+caller also reports its calls per second to each callee and their mean latency, named as
+:mod:`faultlab.harness.collect.catalog` names them (``<caller>:calls_to_<callee>_per_s``,
+``<caller>:calls_to_<callee>_latency_mean_s``), so ``dcrnn`` can weigh the edges by traffic.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ def _callees(service: str) -> list[str]:
     return [dst for src, dst in EDGES if src == service]
 
 
-def make(seed: int = 0, train_steps: int = 600, steps: int = 1260, faults=FAULTS, latency_factor: float = 4.0) -> Dataset:
+def make(seed: int = 0, train_steps: int = 600, steps: int = 1260, faults=FAULTS, latency_factor: float = 4.0,
+         edge_traffic: bool = False) -> Dataset:
     """The dataset; ``faults`` are ``(start, end, service)`` triples (end exclusive)."""
     rng = np.random.default_rng(seed)
     t = np.arange(steps)
@@ -66,6 +70,15 @@ def make(seed: int = 0, train_steps: int = 600, steps: int = 1260, faults=FAULTS
             columns[f"{svc}:{metric}"] = values
             group = {"cpu_cores": "cpu", "memory_bytes": "memory"}.get(metric, "application")
             info.append({"name": f"{svc}:{metric}", "service": svc, "metric": metric, "group": group, "kind": "gauge", "unit": ""})
+    if edge_traffic:
+        for src, dst in EDGES:
+            callers = [a for a, b in EDGES if b == dst]
+            share = rate[dst] / len(callers)  # each caller sends an even share of the callee's requests
+            edge = {f"calls_to_{dst}_per_s": share, f"calls_to_{dst}_latency_mean_s": latency[dst]}
+            for metric, values in edge.items():
+                columns[f"{src}:{metric}"] = values * (1.0 + 0.02 * rng.normal(size=steps))
+                info.append({"name": f"{src}:{metric}", "service": src, "metric": metric, "group": "application",
+                             "kind": "gauge", "unit": ""})
     columns["host:cpu_cores"] = sum(cpu[s] for s in SERVICES) + 0.01 * rng.normal(size=steps)
     info.append({"name": "host:cpu_cores", "service": "host", "metric": "cpu_cores", "group": "cpu", "kind": "gauge", "unit": ""})
     index = pd.date_range("2026-01-05", periods=steps, freq="5s", tz="UTC", name="timestamp")
@@ -87,14 +100,19 @@ def make(seed: int = 0, train_steps: int = 600, steps: int = 1260, faults=FAULTS
     return Dataset(metrics=pd.DataFrame(columns, index=index), labels=labels, graph=graph, meta=meta)
 
 
-def ac_at_1(data: Dataset, detector) -> float:
-    """AC@1 of ``detector``'s rankings on the labelled events (the harness's own metric)."""
+def ac_at(data: Dataset, detector, k: int = 1) -> float:
+    """AC@k of ``detector``'s rankings on the labelled events (the harness's own metric)."""
     from faultlab.detectors.windows import fault_segments
     from faultlab.harness.scoring import ac_at_k
 
     segments = fault_segments(data)
     rankings = detector.localize(data, [(s.start, s.end) for s in segments])
-    return ac_at_k([r.top_services(1) for r in rankings], [set(s.root_cause) for s in segments], k=1)
+    return ac_at_k([r.top_services(k) for r in rankings], [set(s.root_cause) for s in segments], k=k)
+
+
+def ac_at_1(data: Dataset, detector) -> float:
+    """AC@1 of ``detector``'s rankings on the labelled events."""
+    return ac_at(data, detector, 1)
 
 
 def assert_detects_beyond_random(test, scores, threshold: float) -> None:

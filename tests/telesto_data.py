@@ -76,5 +76,6 @@ def make(
                           index=index)
     meta = {"name": f"telesto-toy-{seed}", "scrape_interval_s": 1.0, "train_end": index[train_steps].isoformat(),
             "faults": records}
-    graph = ServiceGraph([{"name": s, "kind": "service"} for s in SERVICES], [{"source": "a", "target": "b"}, {"source": "a", "target": "c"}])
+    graph = ServiceGraph([{"name": s, "kind": "service"} for s in SERVICES],
+                         [{"source": "a", "target": "b"}, {"source": "a", "target": "c"}])
     return Dataset(metrics=metrics, labels=labels, graph=graph, meta=meta)

@@ -93,10 +93,11 @@ def test_classifier_folds_can_be_augmented_through_the_method_params():
     data = multiservice.make(seed=6)
     plain = MethodSpec("random_forest", {"n_estimators": 10})
     augmented = MethodSpec("random_forest", {"n_estimators": 10, "augment": {"per_class": 5, "max_epochs": 2, "channels": 8}})
-    table = run_evaluation(data, detectors=[], classifiers=[plain, augmented], metrics=["accuracy"], floors=False, window_steps=10, folds=2).table
+    table = run_evaluation(data, detectors=[], classifiers=[plain, augmented], metrics=["accuracy"], floors=False,
+                           window_steps=10, folds=2).table
     rows = table[(table["metric"] == "accuracy") & (table["breakdown"] == "all")]
     assert set(rows["model"]) == {plain.label, augmented.label}
     assert rows["value"].notna().all()
     bad = MethodSpec("random_forest", {"augment": {"per_class": "many"}})
     with pytest.raises(BadInput, match="augment"):
-        run_evaluation(data, detectors=[], classifiers=[bad], metrics=["accuracy"], floors=False, window_steps=10, folds=2).table
+        _ = run_evaluation(data, detectors=[], classifiers=[bad], metrics=["accuracy"], floors=False, window_steps=10, folds=2).table

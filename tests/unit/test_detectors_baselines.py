@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.detectors import fault_segments, fault_windows, make_classifier, make_detector
 from faultlab.detectors.random_forest import window_statistics
-from faultlab.dataset import Dataset, ServiceGraph
-from faultlab.harness.datasets.index import resolve_dataset
 from faultlab.errors import BadInput
+from faultlab.harness.datasets.index import resolve_dataset
 
 
 def _tiny(values: dict[str, list[float]]) -> Dataset:

@@ -54,3 +54,22 @@ def test_duplicate_edges_count_once_and_weights_are_row_stochastic():
 def test_zero_hops_is_a_plain_linear_map():
     out = _layer(0, [2.0])(X, EDGES)
     torch.testing.assert_close(out, 2.0 * X)
+
+
+def test_weighted_walks_by_hand():
+    # weights: 0->1: 1, 0->2: 3, 1->2: 2. Forward rows: node 0 sends 1/4 to 1 and 3/4 to 2, node 1 all to 2.
+    # P_f x = [(1*2 + 3*4)/4, 4, 0] = [3.5, 4, 0]; backward: node 2 has in-weights 3 (from 0) and 2 (from 1):
+    # P_b x = [0, 1, (3*1 + 2*2)/5] = [0, 1, 1.4]
+    weights = random_walk_weights(EDGES, 3, torch.tensor([1.0, 3.0, 2.0]))
+    out = _layer(1, [1.0, 10.0, 100.0])(X, EDGES, weights)
+    expected = torch.tensor([[1 + 35.0], [2 + 40 + 100.0], [4 + 140.0]])
+    torch.testing.assert_close(out, expected)
+
+
+def test_weighted_duplicates_add_and_zero_weights_drop_out():
+    edges = torch.tensor([[0, 0, 0, 1], [1, 1, 2, 2]])
+    fwd_index, fwd_weight, _, _ = random_walk_weights(edges, 3, torch.tensor([1.0, 2.0, 0.0, 5.0]))
+    assert fwd_index.shape[1] == 2  # 0->1 (1 + 2) and 1->2; 0->2 weighs 0
+    pairs = {(int(a), int(b)): float(w) for (a, b), w in zip(fwd_index.T, fwd_weight)}
+    assert pairs == {(1, 0): pytest.approx(1.0), (2, 1): pytest.approx(1.0)}
+    assert random_walk_weights(edges, 3, torch.zeros(4))[0].shape == (2, 0)

@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
+from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.detectors import RootCauseRanking, make_detector
 from faultlab.detectors.floors import FLOORS, is_floor
 from faultlab.harness.evaluation import (
@@ -28,8 +30,6 @@ from faultlab.harness.reports.leaderboard import markdown, write_reports
 from faultlab.harness.scoring import METRICS, ac_at_k, derive_window, segment_events
 from faultlab.harness.scoring.rootcause import random_ranking_ac_at_k
 from faultlab.harness.scoring.vus import _existence_ratio, shortest_gap_steps
-
-from faultlab.dataset import Dataset, ServiceGraph
 
 STATIC = {"name": "static_threshold", "params": {"metric": "a:cpu_cores", "value": 2.0}}
 
@@ -78,7 +78,9 @@ def test_floors_are_added_with_every_seed_and_score_as_defined():
     assert value(table, "always_alarm", "roc_auc", FREE) == pytest.approx(0.5)
     assert value(table, "always_alarm", "pr_auc", FREE) == pytest.approx(p)
     assert value(table, "always_alarm", "train_alarm_rate") == 1.0
-    assert set(run_evaluation(data, [STATIC], metrics=["f1"], floors=False).table["model"]) == {'static_threshold(metric="a:cpu_cores", value=2.0)'}
+    assert set(run_evaluation(data, [STATIC], metrics=["f1"], floors=False).table["model"]) == {
+        'static_threshold(metric="a:cpu_cores", value=2.0)'
+    }
 
 
 def test_random_floor_is_seeded_and_independent_of_the_data():

@@ -55,3 +55,34 @@ def test_baselines_use_the_layers_the_paper_names():
     assert sum(isinstance(m, GCNConv) for m in gcn_net.modules()) == 2
     gins = [m for m in gin_net.modules() if isinstance(m, GINConv)]
     assert len(gins) == 2 and all(float(m.eps) == 0.0 and m.eps.requires_grad for m in gins)
+
+
+def test_physical_limits_scale_the_inputs_and_travel_with_the_model(split, tmp_path):
+    """Series with a known limit are divided by it (TELESTO sec. 3.2), the rest keep training min-max."""
+    from faultlab.detectors.preprocess import PhysicalLimits
+    from faultlab.errors import BadInput
+
+    data, train, _, test = split
+    d = data.windows.shape[2]
+    limits = PhysicalLimits(np.full(d, -1), np.r_[2.0, np.full(d - 1, np.nan)], ("host CPU",) + ("",) * (d - 1))
+    model = make_classifier("gin", FAST, seed=0).fit(data.windows[train], data.labels[train], limits=limits)
+    assert model.limits_ is limits
+    plain = make_classifier("gin", FAST, seed=0).fit(data.windows[train], data.labels[train])
+    assert not np.allclose(model.predict_proba(data.windows[test]), plain.predict_proba(data.windows[test]))
+    model.save(tmp_path / "gin")
+    loaded = Classifier.load(tmp_path / "gin")
+    np.testing.assert_array_equal(loaded.predict_proba(data.windows[test]), model.predict_proba(data.windows[test]))
+    with pytest.raises(BadInput, match="limits for 2 columns"):
+        make_classifier("gin", FAST).fit(data.windows[train], data.labels[train],
+                                         limits=PhysicalLimits(np.full(2, -1), np.full(2, 1.0), ("", "")))
+
+
+def test_early_stopping_watches_the_validation_error_then_its_loss(split):
+    """The default monitor (sec. 3.3: the validation loss diverged while validation accuracy still rose)."""
+    data, train, val, _ = split
+    model = make_classifier("gin", {**FAST, "max_epochs": 6}, seed=0).fit(
+        data.windows[train], data.labels[train], validation=(data.windows[val], data.labels[val]))
+    h = model.training_["all"]
+    assert len(h.val_monitor) == len(h.val_loss) == h.epochs == 6 and all(0.0 <= e <= 1.0 for e in h.val_monitor)
+    best = min(range(h.epochs), key=lambda i: (h.val_monitor[i], h.val_loss[i]))  # no tolerance ties on this data
+    assert h.best_epoch == best + 1

@@ -70,3 +70,47 @@ def test_params_and_short_data_are_refused(data):
         make_detector("lstm_ae", {"window": 1})
     with pytest.raises(BadInput, match="at least"):
         make_detector("lstm_ae", FAST).fit(data.train().slice(end=data.train().timestamps[5]))
+
+
+def test_each_group_is_read_on_its_own_against_its_own_threshold(fitted, data):
+    """Seed 003 reads one radiography per group; the system rule (any group over its T^g) stays the step score."""
+    test = data.test()
+    per_group = fitted.group_scores(test)
+    assert list(per_group) == fitted.groups_
+    mse = fitted.group_mse(test)
+    for k, group in enumerate(fitted.groups_):
+        np.testing.assert_allclose(per_group[group], mse[:, k])
+        assert fitted.group_thresholds_[group] == fitted.group_threshold_[k]
+    any_group = np.any([per_group[g] > fitted.group_thresholds_[g] for g in per_group], axis=0)
+    np.testing.assert_array_equal(fitted.predict(test).astype(bool), any_group)
+
+
+def test_every_group_trains_to_convergence_visibly(fitted):
+    p = type(fitted.params)()
+    assert (p.max_epochs, p.patience) == (200, 10)  # a documented cap (the paper gives none), early stopping first
+    assert set(fitted.training_) == set(fitted.groups_)
+    for history in fitted.training_.values():
+        assert history.max_epochs == FAST["max_epochs"] and 1 <= history.best_epoch <= history.epochs <= history.max_epochs
+        assert len(history.val_loss) == history.epochs and history.fit_s > 0
+
+
+def test_counters_enter_as_increments_gauges_as_values():
+    """Sec. III-A: a counter's increment is its rate times the step's duration (irregular steps too)."""
+    import pandas as pd
+
+    from faultlab.dataset import Dataset, ServiceGraph
+
+    stamps = pd.DatetimeIndex(pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(np.r_[0, np.cumsum([5, 5, 10] * 20)], "s"),
+                              name="timestamp")
+    n = len(stamps)
+    rng = np.random.default_rng(0)
+    metrics = pd.DataFrame({"s:requests_per_s": 2.0 + rng.random(n), "s:memory_bytes": 100.0 + rng.random(n)}, index=stamps)
+    table = [{"name": "s:requests_per_s", "service": "s", "metric": "requests_per_s", "group": "application", "kind": "counter"},
+             {"name": "s:memory_bytes", "service": "s", "metric": "memory_bytes", "group": "memory", "kind": "gauge"}]
+    labels = pd.DataFrame({"anomaly": 0, "fault_type": "", "root_cause": "", "fault_id": ""}, index=stamps)
+    data = Dataset(metrics, labels, ServiceGraph([], []), {"name": "irregular", "scrape_interval_s": 5.0, "columns": table})
+    det = make_detector("lstm_ae", {"max_epochs": 1, "hidden_units": 4, "latent_units": 2, "window": 4, "progress_after_s": 1e9}).fit(data)
+    x = det.inputs(det.align(data))
+    steps = np.r_[5.0, np.tile([5.0, 5.0, 10.0], 20)]  # the first step: the scrape interval
+    np.testing.assert_allclose(x[:, 0], metrics["s:requests_per_s"].to_numpy() * steps)
+    np.testing.assert_array_equal(x[:, 1], metrics["s:memory_bytes"].to_numpy())

@@ -9,9 +9,9 @@ from pydantic import ValidationError
 from torch import nn
 
 from faultlab.dataset import sliding_windows
+from faultlab.detectors import torchkit
 from faultlab.detectors.persist import read_model, write_model
 from faultlab.detectors.preprocess import fit_minmax
-from faultlab.detectors import torchkit
 from faultlab.errors import BadInput
 
 
@@ -129,3 +129,44 @@ def test_state_round_trips_through_the_model_folder(tmp_path):
     np.testing.assert_array_equal(back.scale_, scaler.scale_)
     with pytest.raises(BadInput, match="no weights"):
         torchkit.load_module_state(nn.Linear(3, 1), {})
+
+
+def test_history_records_the_cap_the_time_and_still_improving():
+    _, capped = _train(0, max_epochs=3)  # lr 0.05 on a linear fit: still improving after 3 epochs
+    assert capped.max_epochs == 3 and capped.epochs == 3 and capped.fit_s > 0
+    assert capped.best_epoch == 3 and capped.still_improving and not capped.stopped_early
+    _, stopped = _train(0, lr=1.0, patience=2, max_epochs=200)
+    assert stopped.stopped_early and not stopped.still_improving
+    assert not torchkit.TrainHistory(train_loss=[1.0, 0.5], best_epoch=2).still_improving  # cap unknown: never flagged
+
+
+def test_history_round_trips_through_state():
+    _, history = _train(0, max_epochs=4)
+    back = torchkit.TrainHistory.from_state(history.to_state())
+    assert back == history
+    assert torchkit.TrainHistory.from_state({}) is None
+
+
+def test_improves_compares_tuples_in_order_with_a_relative_tolerance():
+    improves = torchkit.improves
+    assert improves(1.0, None, 1e-4) and improves(0.5, 1.0, 1e-4) and not improves(1.0, 1.0, 1e-4)
+    assert not improves(0.99995, 1.0, 1e-4)  # inside the tolerance
+    assert improves((0.2, 5.0), (0.3, 1.0), 1e-4)  # a lower error wins whatever the loss
+    assert improves((0.3, 0.9), (0.3, 1.0), 1e-4)  # same error: the lower loss wins
+    assert not improves((0.4, 0.1), (0.3, 1.0), 1e-4)
+    assert improves(1.0, float("inf"), 1e-4)
+
+
+def test_a_monitor_decides_the_kept_epoch_and_is_recorded():
+    calls = []
+
+    def worst_first(module, source):  # pretends epoch 1 was the best: training must keep it
+        calls.append(1)
+        return float(len(calls))
+
+    params = torchkit.TorchParams(max_epochs=5, batch_size=32, lr=0.05, patience=2, progress_after_s=1e9)
+    with torchkit.seeded(0) as gen:
+        model = nn.Linear(3, 1)
+        history = torchkit.fit_module(model, _mse, _regression(0), _regression(1, 64), params, gen, "test", monitor=worst_first)
+    assert history.best_epoch == 1 and history.epochs == 3 and history.stopped_early
+    assert history.val_monitor == [1.0, 2.0, 3.0] and len(history.val_loss) == 3
