@@ -4,8 +4,10 @@
 into its output folder for one dataset, and into ``<out>/<dataset>/`` for each of several, with
 ``index.md`` / ``index.html`` above them: per dataset its detectors ranked by the board's one
 ranking key (VUS-PR, threshold-free), with F1 at their own threshold and their alarm rate on
-fault-free test steps, next to the floors. The published board (``docs/leaderboard/``) is such
-a bench folder.
+fault-free test steps, next to the floors, and, from three datasets on, a critical-difference
+diagram over them (:mod:`.critical_difference`). Every page is also static HTML that fetches
+nothing (CSS inline, plots as data URIs), the dataset pages linking back to the index. The
+published board (``docs/leaderboard/``) is such a bench folder.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from faultlab.harness.evaluation import ALL, Evaluation
+from faultlab.harness.reports import critical_difference as cd
 from faultlab.harness.reports.leaderboard import CSS, RANKING, fmt_seed_stats, markdown_table, write_reports
 from faultlab.harness.reports.scores_file import write_scores
 
@@ -52,12 +55,18 @@ def write_board(evaluation: Evaluation, out: str | Path, header: Mapping[str, An
     if len(parts) <= 1:
         return write_reports(evaluation, out, extra=dict(header), preamble=preamble(header))
     for name, part in parts.items():
-        write_reports(part, out / name, extra=dict(header), preamble=preamble(header))
+        write_reports(part, out / name, extra=dict(header), preamble=preamble(header), back="../index")
     paths = {"scores": write_scores(evaluation.table, out / "scores.json", {"settings": evaluation.settings, **dict(header)})}
+    comparison = cd.compare(evaluation.table)
+    png = None if comparison.reason else cd.diagram_png(comparison)
+    if png is not None:
+        paths["diagram"] = out / cd.IMAGE
+        paths["diagram"].parent.mkdir(parents=True, exist_ok=True)
+        paths["diagram"].write_bytes(png)
     paths["markdown"] = out / "index.md"
-    paths["markdown"].write_text(index_markdown(evaluation.table, list(parts), header))
+    paths["markdown"].write_text(index_markdown(evaluation.table, list(parts), header, cd.section_markdown(comparison)))
     paths["html"] = out / "index.html"
-    paths["html"].write_text(index_html(evaluation.table, list(parts), header))
+    paths["html"].write_text(index_html(evaluation.table, list(parts), header, cd.section_html(comparison, png)))
     return paths
 
 
@@ -101,12 +110,13 @@ def summary_frame(table: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return frame.drop(columns=["_key", "_floor"]).reset_index(drop=True)
 
 
-def index_markdown(table: pd.DataFrame, datasets: Sequence[str], header: Mapping[str, Any]) -> str:
+def index_markdown(table: pd.DataFrame, datasets: Sequence[str], header: Mapping[str, Any], across: str = "") -> str:
+    """The index in Markdown; ``across``: the section over all datasets (the critical-difference diagram)."""
     parts = ["# Leaderboard\n\n", preamble(header),
              "\nOne page per dataset (every method, the floors, per fault type, plots). Below, each dataset's "
              "detectors ranked by VUS-PR (threshold-free; the board's one ranking key, on every page), with F1 at "
              "their own threshold and their alarm rate on fault-free test steps, next to the floors. "
-             "`± —`: the method gave the same value with every seed.\n"]
+             "`± —`: the method gave the same value with every seed.\n", across]
     for name in datasets:
         parts.append(f"\n## {name}\n\n[Full page]({quote(name)}/leaderboard.md) · [HTML]({quote(name)}/leaderboard.html)\n\n")
         frame = summary_frame(table, name)
@@ -114,8 +124,9 @@ def index_markdown(table: pd.DataFrame, datasets: Sequence[str], header: Mapping
     return "".join(parts)
 
 
-def index_html(table: pd.DataFrame, datasets: Sequence[str], header: Mapping[str, Any]) -> str:
-    """The index as one static page linking each dataset's self-contained page."""
+def index_html(table: pd.DataFrame, datasets: Sequence[str], header: Mapping[str, Any], across: str = "") -> str:
+    """The index as one static page linking each dataset's self-contained page; ``across`` as in
+    :func:`index_markdown`, in HTML."""
     esc = html.escape
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Faultlab leaderboard</title><style>{CSS}</style>"
              "</head><body><h1>Faultlab leaderboard</h1>",
@@ -125,6 +136,8 @@ def index_html(table: pd.DataFrame, datasets: Sequence[str], header: Mapping[str
         parts.append(f"<p>Regenerate with:</p><pre>{esc(str(header['command']))}</pre>")
     parts.append("<p>Detectors ranked by VUS-PR (threshold-free), with F1 at their own threshold and their alarm rate on "
                  "fault-free test steps, next to the floors. <code>± —</code>: the same value with every seed.</p>")
+    if across:
+        parts.append(across)
     for name in datasets:
         parts.append(f"<h2>{esc(name)}</h2><p><a href='{quote(name)}/leaderboard.html'>Full page</a></p>")
         frame = summary_frame(table, name)

@@ -1,5 +1,10 @@
 """SYRROCA's radiography (seed 003, sec. III-C/IV-D): a KDE of a metric group's MSE against a service metric.
 
+Each dataset's page shows, for a per-group detector (``lstm_ae``), one radiography per metric
+group and one detection figure with every group's ``MSE^g(t)`` against its own threshold
+``T^g`` over the test part (:func:`detector_group_figures`): the paper reads the groups one by
+one (inputs as sec. III-A prepares them: counters as increments, gauges as values).
+
 For the test part of a dataset, each step gives a pair ``(MSE^g(t), service_metric(t))``;
 the radiography is the 2-D kernel density estimate of those pairs at the steps the group's
 autoencoder flags (``MSE^g > T^g``), dark where dense. A dark zone at many failed requests
@@ -149,9 +154,36 @@ def detector_radiographies(detector: Any, test: Dataset, service_metric: str = "
         values = service_series(test, service_metric)
     except BadInput:
         return {}
-    mse = detector.group_mse(test)
+    per_group = _group_scores(detector, test)
     out = {}
     for g, group in enumerate(detector.groups_):
-        r = _points(group, mse[:, g], values, float(detector.group_threshold_[g]), service_metric, test.name)
+        r = _points(group, per_group[group], values, float(detector.group_threshold_[g]), service_metric, test.name)
         out[f"radiography-{group}"] = radiography_png(r)
     return out
+
+
+def _group_scores(detector: Any, test: Dataset) -> dict[str, np.ndarray]:
+    if hasattr(detector, "group_scores"):
+        return detector.group_scores(test)
+    mse = detector.group_mse(test)
+    return {group: mse[:, g] for g, group in enumerate(detector.groups_)}
+
+
+def detector_group_figures(detector: Any, test: Dataset) -> dict[str, bytes]:
+    """``{"detection-groups": PNG}``: each metric group's score over ``test`` against its own
+    threshold, fault windows shaded by type (one panel per group), for a detector with
+    ``group_scores`` and ``group_thresholds_`` (``lstm_ae``); ``{}`` for any other."""
+    if not (hasattr(detector, "group_scores") and hasattr(detector, "group_thresholds_")):
+        return {}
+    from faultlab.harness.evaluation.table import ScoreTimeline
+    from faultlab.harness.reports.plots import timelines_png
+
+    thresholds = detector.group_thresholds_
+    fault_type = test.labels["fault_type"].to_numpy(dtype=str)
+    panels = [ScoreTimeline(test.name, f"{group} group: MSE", detector.seed, test.timestamps, np.asarray(scores, dtype=np.float64),
+                            float(thresholds[group]), test.y.copy(), fault_type)
+              for group, scores in _group_scores(detector, test).items()]
+    if not panels:
+        return {}
+    title = f"{detector.name}: each metric group against its own threshold (seed 003, sec. III-C), {test.name}"
+    return {"detection-groups": timelines_png(panels, title)}

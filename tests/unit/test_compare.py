@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from faultlab.harness.cli import main
-from faultlab.harness.reports.compare import Source, load_source, render_markdown, side_by_side
 from faultlab.errors import BadInput
+from faultlab.harness.cli import main
 from faultlab.harness.evaluation import ALL, COLUMNS, FREE, OWN
+from faultlab.harness.reports.compare import Source, load_source, render_markdown, side_by_side
 from faultlab.harness.reports.scores_file import write_scores
 
 

@@ -35,15 +35,16 @@ def table() -> pd.DataFrame:
     return pd.DataFrame(data, columns=COLUMNS)
 
 
-def test_headline_ranks_by_own_threshold_f1_with_mean_and_std(table):
+def test_headline_ranks_by_vus_pr_the_one_ranking_key_with_mean_and_std(table):
     head = headline(table, "detector")
-    assert list(head["model"]) == ["good", "bad"]  # f1 [own] first, although bad has the higher vus_pr
-    assert head.loc[0, "f1 [own] mean"] == pytest.approx(0.6)
-    assert head.loc[0, "f1 [own] std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
+    assert list(head["model"]) == ["bad", "good"]  # VUS-PR ranks (the index's key too), although good has the higher f1
+    assert head.loc[1, "f1 [own] mean"] == pytest.approx(0.6)
+    assert head.loc[1, "f1 [own] std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
     shown = display_frame(head)
     assert list(shown.columns[:3]) == ["rank", "dataset", "model"]
-    assert shown.loc[0, "f1 [own]"] == "0.600 ± 0.141"
-    assert shown.loc[1, "best_f1 [oracle]"] == "n/a"
+    assert shown.loc[1, "f1 [own]"] == "0.600 ± 0.141"
+    assert shown.loc[0, "f1 [own]"].startswith("0.100 ± —")  # the same value with both seeds
+    assert shown.loc[0, "best_f1 [oracle]"] == "n/a"
     assert "pa_f1 [optimistic]" in shown.columns
 
 
