@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faultlab.errors import RunFailed
-from faultlab.interrupt import interruptible
 from faultlab.injectors import FAULTS
 from faultlab.injectors.base import EffectSpec, Fault, FaultContext
 from faultlab.injectors.counters import Sampler
@@ -25,6 +24,7 @@ from faultlab.injectors.effect import EffectResult, measure_effect
 from faultlab.injectors.ground_truth import GroundTruthLog, iso_ms, make_record
 from faultlab.injectors.preflight import check_fault
 from faultlab.injectors.schedule import Plan, PlannedFault
+from faultlab.interrupt import interruptible
 
 OUTCOME_RANK = {"applied": 0, "partial": 1, "failed": 2}
 

@@ -12,8 +12,8 @@ import re
 import shlex
 
 from faultlab.errors import RunFailed
-from faultlab.injectors.marks import OWNER_PREFIX, QDISC_HANDLE
 from faultlab.injectors.docker_ops import DockerOps
+from faultlab.injectors.marks import OWNER_PREFIX, QDISC_HANDLE
 from faultlab.injectors.targets import Target
 
 DEFAULT_DEV = "eth0"

@@ -7,6 +7,8 @@ message naming the fault, the target and what is missing.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psutil
 
 from faultlab.errors import RunFailed
@@ -45,28 +47,37 @@ def container_working_set(fault: Fault) -> int:
 
 
 _PREWARMED: set[tuple[str, str]] = set()
+#: Where the dynamic loader looks for a library named by DT_NEEDED (Debian's multiarch first).
+LIBRARY_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+                "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib")
+#: Files every dynamically linked C program reads at start (the loader's cache, the C.UTF-8 locale).
+STARTUP_FILES = ("/etc/ld.so.cache", "/usr/lib/locale/C.utf8")
 
 
 def prewarm_tools(fault: Fault) -> bool:
-    """Read the fault's tools (binaries and their shared libraries) into the page cache from the
-    harness's own cgroup, through the target's filesystem on the host; True when done.
+    """Read the fault's tools (binaries, the libraries they load, the loader's cache and the C
+    locale) into the page cache from the harness's own cgroup, through the target's filesystem on
+    the host; True when done.
 
     A page is charged to the cgroup that first brings it into the page cache. Run cold inside the
-    target, ``stress-ng`` left 25 MB and ``fio`` 5-28 MB of file cache charged to the target's
-    memory long after the fault (measured on catalog, 2026-12-05): fault residue in its cache and,
-    through the active file list, in its working set. Read here first, the pages belong to the
-    host, and the target maps them without a charge. Image layers are shared, so this happens
-    once per tool and image. Where the host cannot see Docker's storage (a remote or rootless
-    engine) nothing is read and the run goes on.
+    target, ``stress-ng`` charges about 31 MB of file cache to the target (its binary and 16
+    libraries, libIPSec_MB alone 12 MB) and ``fio`` 5-28 MB, which stays in the target's memory
+    for 10-20 minutes after the fault and, through the active file list, in its working set: on
+    the ``ladder`` recording the working set of a CPU or disk fault's target sat 2-16 MB above its
+    level before, 60 s after the revert. Read here first, the pages belong to the harness and the
+    target maps them without a charge (measured on the runtime image: 0 bytes charged). The
+    libraries are found by reading the ELF files on the host (:func:`loaded_files`): asking the
+    container (``ldd``) would map them in the target and charge exactly what this avoids. Image
+    layers are shared, so this happens once per tool and image. Where the host cannot see
+    Docker's storage (a remote or rootless engine) nothing is read and the run goes on.
     """
-    from pathlib import Path
-
     ctx = fault.ctx
     try:
         merged = ctx.ops.client.containers.get(ctx.target.container_id).attrs["GraphDriver"]["Data"]["MergedDir"]
     except (KeyError, TypeError, AttributeError):
         return False
-    if not merged or not Path(merged).is_dir():
+    root = Path(merged) if merged else None
+    if root is None or not root.is_dir():
         return False
     done = False
     for tool in fault.tools:
@@ -74,21 +85,105 @@ def prewarm_tools(fault: Fault) -> bool:
         if key in _PREWARMED:
             done = True
             continue
-        # resolved inside the container: its symlinks must not lead to the host's files
-        listing = (f'p=$(command -v {tool}) && for f in "$p" $(ldd "$p" 2>/dev/null | grep -o "/[^ ]*"); '
-                   'do readlink -f "$f"; done; true')
-        _, out = ctx.ops.sh(ctx.target, listing)
-        paths = {line.strip() for line in out.splitlines() if line.strip().startswith("/")}
-        for path in sorted(paths):
-            try:
-                with open(Path(merged) / path.lstrip("/"), "rb") as fh:
-                    while fh.read(1 << 20):
-                        pass
-            except OSError:
-                continue
+        # `command -v` is the shell's own: it finds the tool without loading it in the target
+        _, out = ctx.ops.sh(ctx.target, f"command -v {tool} || true")
+        binary = out.strip().splitlines()[0].strip() if out.strip() else ""
+        if not binary.startswith("/"):
+            continue
+        for path in loaded_files(root, binary):
+            _read(path)
         _PREWARMED.add(key)
         done = True
     return done
+
+
+def loaded_files(root: Path, binary: str) -> list[Path]:
+    """The files a dynamically linked ``binary`` (a path inside the container) loads, as paths on
+    the host under ``root`` (the container's filesystem): itself, its interpreter, the libraries of
+    its DT_NEEDED entries (recursively; searched in its DT_RUNPATH/DT_RPATH, then :data:`LIBRARY_DIRS`)
+    and :data:`STARTUP_FILES`.
+    Symbolic links are followed inside ``root``; what cannot be found or parsed is left out."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+
+    found: dict[Path, None] = {}
+    queue = [binary]
+    while queue:
+        host = resolve_inside(root, queue.pop(0))
+        if host is None or host in found:
+            continue
+        found[host] = None
+        try:
+            with open(host, "rb") as fh:
+                elf = ELFFile(fh)
+                for segment in elf.iter_segments():
+                    if segment.header.p_type == "PT_INTERP":
+                        queue.append(segment.get_interp_name())
+                for section in elf.iter_sections():
+                    if not isinstance(section, DynamicSection):
+                        continue
+                    tags = list(section.iter_tags())
+                    # DT_RUNPATH / DT_RPATH first ($ORIGIN: the library's own folder), then the system's
+                    origin = "/" + str(host.parent.relative_to(root))
+                    own = [d.replace("$ORIGIN", origin).replace("${ORIGIN}", origin) for tag in tags
+                           if tag.entry.d_tag in ("DT_RUNPATH", "DT_RPATH")
+                           for d in (getattr(tag, "runpath", None) or getattr(tag, "rpath", "")).split(":") if d]
+                    for tag in tags:
+                        if tag.entry.d_tag == "DT_NEEDED":
+                            queue += [f"{d}/{tag.needed}" for d in (*own, *LIBRARY_DIRS)
+                                      if resolve_inside(root, f"{d}/{tag.needed}") is not None][:1]
+        except (OSError, ELFError):
+            continue
+    for extra in STARTUP_FILES:
+        host = resolve_inside(root, extra, want_file=False)
+        if host is not None and host.is_dir():
+            found.update(dict.fromkeys(sorted(p for p in host.iterdir() if p.is_file())))
+        elif host is not None:
+            found[host] = None
+    return list(found)
+
+
+def resolve_inside(root: Path, path: str, want_file: bool = True, hops: int = 40) -> Path | None:
+    """``path`` inside the container whose filesystem is ``root`` on the host, its symbolic links
+    followed inside ``root`` (an absolute link target starts again at ``root``, never at the host's
+    /); None when it does not exist, is not a file (``want_file``) or loops."""
+    import os
+
+    parts = [p for p in path.split("/") if p]
+    stack: list[str] = []
+    while parts:
+        part = parts.pop(0)
+        if part in (".", ""):
+            continue
+        if part == "..":
+            if stack:
+                stack.pop()
+            continue
+        candidate = root.joinpath(*stack, part)
+        if candidate.is_symlink():
+            hops -= 1
+            if hops < 0:
+                return None
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                stack = []
+            parts = [p for p in target.split("/") if p] + parts
+            continue
+        stack.append(part)
+    found = root.joinpath(*stack)
+    if not found.exists() or (want_file and not found.is_file()):
+        return None
+    return found
+
+
+def _read(path: Path) -> None:
+    try:
+        with open(path, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    except OSError:
+        pass
 
 
 def check_fault(fault: Fault, duration_s: float) -> list[str]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import shlex
 
-from faultlab.injectors.marks import OWNER_ENV, OWNER_PREFIX
 from faultlab.injectors.docker_ops import DockerOps
+from faultlab.injectors.marks import OWNER_ENV, OWNER_PREFIX
 from faultlab.injectors.targets import Target
 
 

@@ -276,3 +276,40 @@ def test_sigkill_mid_fault_then_clean_leaves_nothing(ops, tmp_path):
     assert out.returncode == 0, out.stderr
     nothing_left(ops)
     assert read_records(log)[-1]["event"] == "applied"  # the journal shows the interrupted fault
+
+
+def test_testbed_down_cleans_a_fault_whose_harness_was_killed(ops, testbed_config, tmp_path):
+    """`faultlab testbed down` runs the real fault clean-up: an HTTP flood applied with `faultlab
+    inject` (a helper container outside the compose project, on its network), its harness killed
+    with SIGKILL, then `testbed down` leaves no helper, rule, process or project resource behind.
+    Without the clean-up the helper would survive `compose down` (it is not the project's) and
+    keep the project's network in use. The stack comes back up for the tests after this one."""
+    from faultlab.testbed.lifecycle import up
+    from tests.conftest import project_leftovers
+
+    log = tmp_path / "gt.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faultlab.harness.cli", "inject", "http_flood", "--target", "gateway",
+         "--duration", "120", "--baseline-s", "1", "--log", str(log)],
+        env={**os.environ})
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and "applied" not in [r["event"] for r in read_records(log)]:
+            time.sleep(0.5)
+        cart = ops.resolve("cart")  # a fault process inside a service too, as a crash mid-fault leaves
+        ops.sh(cart, "exec sleep 300", mark="faultlab:crashed", detach=True)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        before = leftovers(ops)
+        assert before["helpers"] and before["processes"], f"the fault was not in place before the SIGKILL: {before}"
+        out = subprocess.run([sys.executable, "-m", "faultlab.harness.cli", "testbed", "down"], capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        assert ops.helper_ids() == [], "a fault helper survived testbed down"
+        assert project_leftovers(testbed_config.project) == {"containers": [], "networks": [], "volumes": []}
+        assert read_records(log)[-1]["event"] == "applied"  # the journal shows the interrupted fault
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        up(testbed_config)
+    nothing_left(ops)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -227,40 +229,64 @@ def test_rule_pattern_matches_quoted_and_plain_comments():
     assert not every.search("-A OUTPUT -m comment --comment other")
 
 
-def test_prewarm_reads_the_tools_through_the_targets_filesystem_once(tmp_path, monkeypatch):
-    """The tool's binary and libraries are read from the host (charged to the harness, not the
-    target); paths come resolved from inside the container; a second fault on the image reads nothing."""
+def _container_root(tmp_path: Path, binary: str) -> Path:
+    """A container filesystem under ``tmp_path``: this host's ``binary`` and what it loads, copied to
+    the same paths, with the loader reached through an absolute symbolic link (as Debian's /lib64 is)."""
+    from faultlab.injectors import preflight
+
+    root = tmp_path / "merged"
+    for host in preflight.loaded_files(Path("/"), binary):
+        copy = root / str(host).lstrip("/")
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if host.is_file():
+            shutil.copyfile(host, copy)
+    loader = next(p for p in root.rglob("ld-linux*") if p.is_file())
+    (root / "lib64").mkdir(exist_ok=True)
+    (root / "lib64" / "ld-linux-x86-64.so.2").symlink_to("/" + str(loader.relative_to(root)))
+    return root
+
+
+def test_the_files_a_tool_loads_are_found_on_the_host_from_its_elf(tmp_path):
+    """Interpreter and DT_NEEDED libraries, recursively, resolved inside the container's root (an
+    absolute link starts again at that root, never at the host's /)."""
+    from faultlab.injectors import preflight
+
+    binary = shutil.which("true")
+    root = _container_root(tmp_path, binary)
+    found = [p.relative_to(root) for p in preflight.loaded_files(root, binary)]
+    names = {p.name for p in found}
+    assert Path(binary.lstrip("/")) in found and "libc.so.6" in names and any(n.startswith("ld-linux") for n in names)
+    assert all((root / p).is_file() for p in found)
+    assert preflight.resolve_inside(root, "/lib64/ld-linux-x86-64.so.2") is not None  # the absolute link, inside root
+    assert preflight.resolve_inside(root, "/lib64/../../../etc/passwd") is None  # '..' never leaves the root
+    assert preflight.resolve_inside(root, "/no/such/file") is None
+
+
+def test_prewarm_reads_what_the_tool_loads_from_the_host_and_never_loads_it_in_the_target(tmp_path, monkeypatch):
+    """The target is only asked where the tool is (the shell's `command -v`, which loads nothing):
+    asking it for the libraries (ldd) would map them there and charge the target the cache this
+    avoids. Once per image and tool; no storage to read (a remote engine): the run goes on."""
     from faultlab.injectors import preflight
 
     monkeypatch.setattr(preflight, "_PREWARMED", set())
-    for rel in ("usr/bin/fio", "usr/lib/x86_64-linux-gnu/libaio.so.1", "usr/bin/dd"):
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_bytes(b"x" * 10)
-    opened: list[str] = []
-    real_open = open
-
-    def spy(path, *args, **kwargs):
-        opened.append(str(path))
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr("builtins.open", spy)
+    binary = shutil.which("true")
+    root = _container_root(tmp_path, binary)
+    read: list[Path] = []
+    monkeypatch.setattr(preflight, "_read", read.append)
     shells: list[str] = []
 
     def sh(tgt, script, **kw):
         shells.append(script)
-        tool = script.split("command -v ")[1].split(")")[0]
-        listing = {"fio": "/usr/bin/fio\n/usr/lib/x86_64-linux-gnu/libaio.so.1\n/missing/lib.so\n", "dd": "/usr/bin/dd\n"}
-        return 0, listing[tool]
+        return 0, binary + "\n" if "fio" in script else ""  # dd is not in this container
 
-    container = SimpleNamespace(attrs={"GraphDriver": {"Data": {"MergedDir": str(tmp_path)}}})
+    container = SimpleNamespace(attrs={"GraphDriver": {"Data": {"MergedDir": str(root)}}})
     ops = SimpleNamespace(sh=sh, client=SimpleNamespace(containers=SimpleNamespace(get=lambda cid: container)))
     fault = FAULTS.get("disk")(FaultContext("f1", target("catalog"), ops), FAULTS.get("disk").validate_params({}))
     assert preflight.prewarm_tools(fault)
-    assert sorted(p.removeprefix(str(tmp_path)) for p in opened) == [  # a vanished library is skipped
-        "/missing/lib.so", "/usr/bin/dd", "/usr/bin/fio", "/usr/lib/x86_64-linux-gnu/libaio.so.1"]
-    assert all("readlink -f" in s for s in shells)
-    opened.clear()
-    assert preflight.prewarm_tools(fault) and opened == []  # once per image and tool
+    assert read == preflight.loaded_files(root, binary) and len(read) >= 3
+    assert shells and all(s.startswith("command -v ") and "ldd" not in s for s in shells)
+    read.clear()
+    assert preflight.prewarm_tools(fault) and read == []  # once per image and tool
     container.attrs = {"GraphDriver": {"Data": {}}}
     monkeypatch.setattr(preflight, "_PREWARMED", set())
     assert not preflight.prewarm_tools(fault)  # no storage to read: the run goes on
