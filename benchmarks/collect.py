@@ -22,7 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -136,7 +136,7 @@ def _histogram(add, rng: np.random.Generator, n: int, name: str, labels: dict[st
 def plain_loop(url: str, start_s: float, end_s: float, step_s: float) -> tuple[int, int]:
     """One query_range per raw series, sequentially: (queries, points)."""
     client = make_client(url)
-    start, end = datetime.fromtimestamp(start_s, timezone.utc), datetime.fromtimestamp(end_s, timezone.utc)
+    start, end = datetime.fromtimestamp(start_s, UTC), datetime.fromtimestamp(end_s, UTC)
     series = client.get_series(start, end, params={"match[]": '{__name__=~".+"}'})
     points = 0
     for labels in series:
@@ -187,17 +187,22 @@ def main() -> None:
             with running_prometheus(data) as url:
                 start_s, end_s = T0_S + scrape_s, T0_S + duration_s  # collector fetches one step before start
                 for workers in args.workers:
-                    def run_collector(w=workers):
+                    def run_collector(w=workers, start_s=start_s, end_s=end_s, scrape_s=scrape_s):
                         got = collect_metrics(url, start_s, end_s, scrape_s, max_workers=w)
                         return len(got.queries), got.raw_points
                     wall, (queries, points) = measure(run_collector, args.repeats)
                     rows.append((scrape_s, f"collector, {workers} workers", queries, points, wall))
                     wall, (queries, points) = measure(
-                        lambda w=workers: chunked_same_series(url, start_s - scrape_s, end_s, scrape_s, w), args.repeats
+                        lambda w=workers, start_s=start_s, end_s=end_s, scrape_s=scrape_s: chunked_same_series(
+                            url, start_s - scrape_s, end_s, scrape_s, w
+                        ),
+                        args.repeats,
                     )
                     rows.append((scrape_s, f"raw series, {workers} workers", queries, points, wall))
-                wall, (queries, points) = measure(lambda: plain_loop(url, start_s - scrape_s, end_s, scrape_s),
-                                                  args.repeats)
+                wall, (queries, points) = measure(
+                    lambda start_s=start_s, end_s=end_s, scrape_s=scrape_s: plain_loop(url, start_s - scrape_s, end_s, scrape_s),
+                    args.repeats,
+                )
                 rows.append((scrape_s, "plain loop, 1 query/series", queries, points, wall))
 
     header = f"| {'scrape':>6} | {'method':<28} | {'queries':>7} | {'points':>9} | {'wall s':>7} | {'points/s':>10} |"

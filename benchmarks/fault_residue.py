@@ -31,7 +31,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from faultlab.harness.datasets.index import resolve_dataset

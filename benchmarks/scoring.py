@@ -71,7 +71,7 @@ def best_time_s(fn: Callable[[], Any], repeats: int) -> float:
 def metric_table() -> None:
     print(f"{'metric':<26} {'kind':<15}" + "".join(f"{title:>18}" for title, _, _ in SERIES))
     cache: dict[tuple[str, int, int], tuple[tuple[Any, ...], dict[str, Any]]] = {}
-    for name, metric in METRICS.items():
+    for _name, metric in METRICS.items():
         cells = []
         for _, n, n_events in SERIES:
             key = (metric.kind, n, n_events)
@@ -79,7 +79,7 @@ def metric_table() -> None:
                 cache[key] = inputs_for(metric.kind, n, n_events)
             args, context = cache[key]
             repeats = 1 if n >= 1_000_000 else 3
-            cells.append(best_time_s(lambda: metric(*args, **context), repeats))
+            cells.append(best_time_s(lambda metric=metric, args=args, context=context: metric(*args, **context), repeats))
         print(f"{metric.display_name:<26} {metric.kind:<15}" + "".join(f"{c:>17.4f}s" for c in cells))
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up, then run the quickstart scenario end to end (about 10 minutes of load and faults,
-# plus the first image build): testbed up, load, every fault type once, collection,
+# Set up, then run the quickstart scenario end to end (about 9 minutes of load and faults,
+# plus the first image build): testbed up, load, four faults (CPU, leak, packet loss, kill), collection,
 # detectors scored, leaderboard printed, testbed down. The run folder's path is printed last.
 set -euo pipefail
 cd "$(dirname "$0")/.."

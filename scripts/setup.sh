@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(docker.io debootstrap prometheus iptables iproute2 ca-certificates)
+# chromium: the board's HTML pages are checked in a headless browser (tests/unit/test_board_html.py).
+SYSTEM_PACKAGES=(docker.io debootstrap prometheus iptables iproute2 ca-certificates chromium)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for pkg in "${SYSTEM_PACKAGES[@]}"; do
@@ -31,13 +32,15 @@ pip_install() {
 }
 # torch first and pinned: an unpinned torch pulls several GB of CUDA packages.
 pip_install "torch==2.13.0"
-pip_install -e ".[test]"
+pip_install -e ".[test]"   # the project and its dependencies (scikit-posthocs for the board's diagram among them)
 # Reference implementations our metrics are checked against (test-only; they pin numpy<2,
 # which we do not want, so they come without their dependencies).
 pip_install --no-deps tsb-ad prts
 # Optional extras: PyOD's detectors (pyod:*) and the Dask bench grid (bench --workers/--scheduler).
 pip_install -e ".[pyod,dask]"
+# Optional extra: TSB-AD's models (tsbad:*), their own dependencies (tsb-ad itself came above, --no-deps).
+pip_install -e ".[tsbad]"
 # Optional extra: RCAEval's root-cause methods (rcaeval:*); --no-deps keeps its huge "default" extra out.
 pip_install --no-deps rcaeval
-pip_install causal-learn
+pip_install causal-learn pingouin scikit-network tigramite gcastle
 echo "setup: ready (.venv/bin/faultlab)" >&2

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from prometheus_api_client import PrometheusConnect
 
+from faultlab.dataset import LABEL_COLUMNS, OPTIONAL_LABEL_COLUMNS, Dataset, ServiceGraph
+from faultlab.errors import BadInput, RunFailed
 from faultlab.harness.collect.catalog import CATALOG, MetricSpec, select
 from faultlab.harness.collect.fetch import MAX_POINTS_PER_QUERY, fetch_queries, make_client
 from faultlab.harness.collect.transform import (
@@ -26,8 +28,6 @@ from faultlab.harness.collect.transform import (
     spec_columns,
     to_utc,
 )
-from faultlab.dataset import LABEL_COLUMNS, OPTIONAL_LABEL_COLUMNS, Dataset, ServiceGraph
-from faultlab.errors import BadInput, RunFailed
 from faultlab.injectors.ground_truth import iso_ms
 
 #: The monitoring stack's own containers: not collected unless asked for, and then context only.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -19,8 +19,8 @@ import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
-from faultlab.harness.collect.transform import RawSeries
 from faultlab.errors import BadInput, RunFailed
+from faultlab.harness.collect.transform import RawSeries
 
 #: Prometheus's hard limit is 11,000 points per series per query; stay clear of it.
 MAX_POINTS_PER_QUERY = 10_000
@@ -62,7 +62,7 @@ def _is_transient(error: Exception) -> bool:
 
 
 def _utc(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def query_range(

@@ -52,6 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, metavar="N", help="run the tasks on a local Dask cluster of N processes")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="run the tasks on an existing Dask cluster (tcp://host:8786)")
     parser.add_argument("--notes", default="", help="a sentence printed under the command on every page (provenance)")
+    parser.add_argument("--save-models", type=Path, metavar="DIR",
+                        help="save each detector's fitted model (first seed) to DIR/<dataset>/<model>/ for faultlab watch")
     parser.set_defaults(func=run)
 
 
@@ -123,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path("runs") / f"{stamp}-bench-{'+'.join(d.name for d in datasets)}"
     plan = plan_bench(datasets, detectors, classifiers, localizers, seeds, name_list(args.metrics, "--metrics"),
-                      floors=not args.no_floors, options=evaluation_options(args), out=out, resume=args.resume)
+                      floors=not args.no_floors, options=evaluation_options(args), out=out, resume=args.resume,
+                      save_models=args.save_models)
     print(plan.render(), file=sys.stderr, flush=True)
     if args.dry_run:
         return 0

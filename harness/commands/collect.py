@@ -19,7 +19,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--end", required=True, metavar="T", help="last step (ISO 8601 or unix seconds)")
     parser.add_argument("--step-s", type=float, default=5.0, help="grid step in seconds (default 5)")
     parser.add_argument("--labels", type=Path, metavar="FILE", help="ground_truth.jsonl or an incident CSV (start,end,service,type)")
-    parser.add_argument("--queries", type=Path, metavar="FILE", help="YAML list of {metric, query, kind, group, unit[, service]} (default: the testbed catalogue)")
+    parser.add_argument("--queries", type=Path, metavar="FILE",
+                        help="YAML list of {metric, query, kind, group, unit[, service]} (default: the testbed catalogue)")
     parser.add_argument("--groups", metavar="A,B", help="catalogue groups to keep (cpu, memory, network, disk, application)")
     parser.add_argument("--graph", type=Path, metavar="FILE", help="graph.json with the services' call graph")
     parser.add_argument("--train-end", metavar="T", help="end of the fault-free period (default: the first labelled step)")
@@ -41,10 +42,9 @@ def parse_time(text: str | None) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from faultlab.errors import BadInput
     from faultlab.harness.commands._args import name_list
     from faultlab.harness.io.prometheus import collect_any
-
-    from faultlab.errors import BadInput
 
     times = {}
     for flag, text in (("--start", args.start), ("--end", args.end), ("--train-end", args.train_end)):
@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     )
     path = data.save(args.out)
     faults = len(set(data.labels["fault_id"]) - {""})
-    print(f"{data.name}: {len(data.metrics)} steps at {data.scrape_interval_s:g} s, {data.metrics.shape[1]} series, {faults} labelled fault(s)")
+    print(f"{data.name}: {len(data.metrics)} steps at {data.scrape_interval_s:g} s, "
+          f"{data.metrics.shape[1]} series, {faults} labelled fault(s)")
     print(path)
     return 0

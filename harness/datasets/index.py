@@ -14,8 +14,8 @@ from pathlib import Path
 
 from faultlab.dataset import Dataset, load_dataset
 from faultlab.errors import BadInput
-from faultlab.registry import Registry
 from faultlab.harness.datasets.synthetic import SyntheticSpec, generate
+from faultlab.registry import Registry
 
 DATASETS: Registry[Callable[[], Dataset]] = Registry("dataset")
 
@@ -39,7 +39,8 @@ RECORDED_DIR = Path(__file__).resolve().parent / "recordings"
 
 @DATASETS.register("quickstart-recorded")
 def quickstart_recorded() -> Dataset:
-    """Real testbed run of the quickstart scenario (2026-11-25, 5 s scrape; its file is in provenance/): 115 steps, 289 series, 11 faults."""
+    """Real testbed run of the quickstart scenario (2026-11-25, 5 s scrape; its file is in provenance/): \
+115 steps, 289 series, 11 faults."""
     data = load_dataset(RECORDED_DIR / "quickstart-recorded")
     # provenance/ keeps the run's scenario, plan, ground truth and manifest as recorded.
     return replace(data, meta={**data.meta, "name": "quickstart-recorded"})
@@ -61,6 +62,12 @@ def bench_telesto() -> Dataset:
 def bench_mixed() -> Dataset:
     """Real testbed (scenarios/bench-mixed.yaml): packet loss, pause, kill and traffic attacks, 2 each, 1 s scrape, stepped load."""
     return _recorded("bench-mixed")
+
+
+@DATASETS.register("ladder")
+def ladder() -> Dataset:
+    """Real testbed (scenarios/ladder.yaml): 6 resource fault types x 4 intensities x 2 targets, 30 min fault-free, sine load."""
+    return _recorded("ladder")
 
 
 def resolve_dataset(name_or_path: str | Path) -> Dataset:

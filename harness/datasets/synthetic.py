@@ -30,8 +30,8 @@ import pandas as pd
 from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.errors import BadInput
 from faultlab.harness.datasets.labels import labels_from_ground_truth
-from faultlab.testbed.topology import service_graph
 from faultlab.injectors.ground_truth import iso_ms
+from faultlab.testbed.topology import service_graph
 
 FAULT_TYPES = ("cpu", "memory_leak", "memory_alloc", "disk", "network_overload", "packet_loss")
 MB = 1024.0 * 1024.0

@@ -28,6 +28,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from faultlab.dataset import Dataset
+from faultlab.errors import BadInput
 from faultlab.harness.io.parsing import (
     arrange_rows,
     build_dataset,
@@ -54,9 +57,6 @@ from faultlab.harness.io.sidecar import (
     sidecar_steps,
 )
 from faultlab.harness.io.summary import FROM_FILE, FROM_OPTION, ImportSummary
-
-from faultlab.dataset import Dataset
-from faultlab.errors import BadInput
 
 TIMEEVAL_LABEL = "is_anomaly"
 TSBAD_LABEL = "Label"

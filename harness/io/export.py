@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from faultlab.harness.io.benchmark_csv import TIMEEVAL_LABEL, TSBAD_LABEL
-from faultlab.harness.io.rcaeval import export_rcaeval
-from faultlab.harness.io.sidecar import sidecar_file, write_sidecar
 
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput
+from faultlab.harness.io.benchmark_csv import TIMEEVAL_LABEL, TSBAD_LABEL
+from faultlab.harness.io.rcaeval import export_rcaeval
+from faultlab.harness.io.sidecar import sidecar_file, write_sidecar
 from faultlab.registry import Registry
 
 EXPORTERS: Registry[Callable[[Dataset, Path], list[Path]]] = Registry("export format")

@@ -12,14 +12,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from faultlab.dataset import Dataset
+from faultlab.errors import BadInput
 from faultlab.harness.io.benchmark_csv import import_timeeval, import_tsbad
 from faultlab.harness.io.microservice import import_microservice
 from faultlab.harness.io.parsing import ORDERS
 from faultlab.harness.io.rcaeval import import_rcaeval
 from faultlab.harness.io.smd import import_smd
-
-from faultlab.dataset import Dataset
-from faultlab.errors import BadInput
 from faultlab.registry import Registry
 
 IMPORTERS: Registry[Callable[..., Dataset]] = Registry("import format")

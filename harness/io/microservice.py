@@ -40,6 +40,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from faultlab.dataset import Dataset, ServiceGraph
+from faultlab.errors import BadInput
 from faultlab.harness.io.metric_table import apply_columns_file, guessed_table
 from faultlab.harness.io.parsing import (
     arrange_rows,
@@ -54,9 +57,6 @@ from faultlab.harness.io.parsing import (
     resolve_train_end,
 )
 from faultlab.harness.io.summary import FROM_OPTION, ImportSummary
-
-from faultlab.dataset import Dataset, ServiceGraph
-from faultlab.errors import BadInput
 
 TIME_COLUMNS = ("time", "start")
 

@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from faultlab.harness.collect.transform import fill_gaps
-from faultlab.harness.io.summary import BEFORE_FIRST_ANOMALY, FROM_FILE, NO_SPLIT, ImportSummary
 
 from faultlab.dataset import LABEL_COLUMNS, Dataset, ServiceGraph
 from faultlab.errors import BadInput
+from faultlab.harness.collect.transform import fill_gaps
+from faultlab.harness.io.summary import BEFORE_FIRST_ANOMALY, FROM_FILE, NO_SPLIT, ImportSummary
 
 #: Numbers above this are unix milliseconds, below it unix seconds (1e11 s is year 5138).
 MS_THRESHOLD = 1e11

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from faultlab.harness.collect.catalog import MetricSpec
-from faultlab.harness.io.parsing import parse_timestamps, read_csv
 
 from faultlab.dataset import Dataset, ServiceGraph
 from faultlab.documents import read_document
 from faultlab.errors import BadInput
+from faultlab.harness.collect.catalog import MetricSpec
+from faultlab.harness.io.parsing import parse_timestamps, read_csv
 from faultlab.injectors.ground_truth import iso_ms
 
 QUERY_FIELDS = {"metric", "query", "kind", "group", "unit", "service", "split_label", "divide_by"}

@@ -44,6 +44,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from faultlab.dataset import Dataset
+from faultlab.errors import BadInput
 from faultlab.harness.io.metric_table import apply_columns_file, guessed_table
 from faultlab.harness.io.parsing import (
     MS_THRESHOLD,
@@ -59,9 +62,6 @@ from faultlab.harness.io.parsing import (
 )
 from faultlab.harness.io.sidecar import IGNORE_HINT, SUFFIX, read_sidecar, restore_meta, sidecar_graph, write_sidecar
 from faultlab.harness.io.summary import FROM_FILE, FROM_OPTION, ImportSummary
-
-from faultlab.dataset import Dataset
-from faultlab.errors import BadInput
 
 NORMAL_S = 600.0
 DATA_FILES = ("data.csv", "simple_metrics.csv", "metrics.csv")

@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from faultlab.dataset import Dataset
+from faultlab.errors import BadInput
 from faultlab.harness.io.parsing import (
     build_dataset,
     labels_frame,
@@ -31,9 +34,6 @@ from faultlab.harness.io.parsing import (
     series_columns,
 )
 from faultlab.harness.io.summary import FROM_FILE, FROM_OPTION, ImportSummary
-
-from faultlab.dataset import Dataset
-from faultlab.errors import BadInput
 
 SMD_INTERVAL_S = 60.0
 

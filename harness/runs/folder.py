@@ -18,7 +18,7 @@ import sys
 import tempfile
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ class RunFolder:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _safe_name(name: str) -> str:
@@ -87,7 +87,7 @@ def create_run_folder(
     scenario_file = Path(scenario_file)
     if not scenario_file.is_file():
         raise BadInput(f"{scenario_file}: no such scenario file")
-    stamp = (started_at or utc_now()).astimezone(timezone.utc).strftime(TIME_FORMAT)
+    stamp = (started_at or utc_now()).astimezone(UTC).strftime(TIME_FORMAT)
     base = Path(runs_dir) / f"{stamp}-{_safe_name(scenario_name)}"
     base.parent.mkdir(parents=True, exist_ok=True)
     path, n = base, 1

@@ -5,15 +5,6 @@ Importing this package registers every metric; ``METRICS.get("vus_pr")`` returns
 """
 
 from faultlab.harness.scoring.base import KIND_SIGNATURES, METRICS, Metric, MetricKind, f_beta, select_metrics
-from faultlab.harness.scoring.grouping import (
-    SeedSummary,
-    aggregate_seeds,
-    aggregate_table,
-    breakdown,
-    breakdown_by,
-    breakdown_items,
-    group_masks,
-)
 from faultlab.harness.scoring.classification import (
     accuracy,
     confusion_matrix,
@@ -40,6 +31,15 @@ from faultlab.harness.scoring.events import (
     mean_detection_delay_s,
     segment_events,
     segment_runs,
+)
+from faultlab.harness.scoring.grouping import (
+    SeedSummary,
+    aggregate_seeds,
+    aggregate_table,
+    breakdown,
+    breakdown_by,
+    breakdown_items,
+    group_masks,
 )
 from faultlab.harness.scoring.ranking import OracleF1, best_f1, best_f1_threshold, pr_auc, roc_auc
 from faultlab.harness.scoring.rootcause import ac_at_k, avg_at_k

@@ -46,7 +46,8 @@ def step_durations_s(n: int, timestamps_s: Any = None, step_s: float | None = No
     """Seconds each step stands for: the gap to the next timestamp, at most the median gap.
 
     A gap longer than the usual step is time nobody observed (missed scrapes, or other faults'
-    steps cut out by a per-group breakdown), so it does not count. Give either ``timestamps_s`` (float seconds or datetime64 values) or a constant ``step_s``.
+    steps cut out by a per-group breakdown), so it does not count. Give either ``timestamps_s``
+    (float seconds or datetime64 values) or a constant ``step_s``.
     """
     if timestamps_s is None:
         if step_s is None or step_s <= 0:

@@ -66,7 +66,7 @@ class Upstreams:
                 async with self.session.request(method, self.urls[callee] + path, params=params, json=json) as resp:
                     outcome["status"] = str(resp.status)
                     body = await resp.json(content_type=None)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 outcome["status"] = "timeout"
                 raise DependencyError(callee, 504, f"no answer within {self.timeout_s} s") from None
             except (aiohttp.ClientError, ValueError) as exc:
@@ -86,7 +86,7 @@ class Upstreams:
         async with self.metrics.track(store) as outcome:
             try:
                 result = await asyncio.wait_for(operation, self.timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 outcome["status"] = "timeout"
                 raise DependencyError(store, 504, f"no answer within {self.timeout_s} s") from None
             except Exception as exc:  # driver errors differ per library: all mean "store failed"
@@ -111,6 +111,6 @@ class Upstreams:
                 timeout = aiohttp.ClientTimeout(total=timeout_s)
                 async with self.session.get(url + "/health", params={"shallow": "1"}, timeout=timeout) as resp:
                     results[name] = "ok" if resp.status == 200 else f"HTTP {resp.status}"
-            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 results[name] = f"{type(exc).__name__}: {exc}"[:200] or type(exc).__name__
         return results

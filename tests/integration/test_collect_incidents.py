@@ -10,9 +10,9 @@ import json
 
 import numpy as np
 import pytest
-from faultlab.harness.cli import main
 
 from faultlab.dataset import load_dataset
+from faultlab.harness.cli import main
 from tests.prom_fixtures import KNOWN_POINTS, KnownPrometheus, known_prometheus  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.prometheus

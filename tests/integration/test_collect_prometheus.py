@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from faultlab.dataset import load_dataset
 from faultlab.harness.collect import collect_dataset, collect_metrics
 from faultlab.harness.collect.fetch import make_client
-from faultlab.dataset import load_dataset
 from tests.prom_fixtures import KNOWN_POINTS, KnownPrometheus, known_prometheus  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.prometheus

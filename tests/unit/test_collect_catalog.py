@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from faultlab.harness.collect.catalog import CATALOG, MetricSpec, select
 from faultlab.dataset import METRIC_GROUPS
 from faultlab.errors import BadInput
+from faultlab.harness.collect.catalog import CATALOG, MetricSpec, select
 
 
 def test_every_group_has_specs_and_every_spec_a_known_group():

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from faultlab.harness.collect import collect_dataset, collect_metrics, no_fault_labels
 from faultlab.dataset import ServiceGraph, load_dataset
 from faultlab.errors import BadInput, RunFailed
+from faultlab.harness.collect import collect_dataset, collect_metrics, no_fault_labels
 
 T0 = 1_735_689_600
 URL = "http://prometheus.test:9090"

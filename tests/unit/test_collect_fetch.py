@@ -14,9 +14,9 @@ import pytest
 import requests
 from prometheus_api_client import PrometheusApiClientException
 
+from faultlab.errors import BadInput, RunFailed
 from faultlab.harness.collect.fetch import fetch_queries, make_client, merge_chunks, parse_result, plan_chunks, query_range
 from faultlab.harness.collect.transform import RawSeries
-from faultlab.errors import BadInput, RunFailed
 from tests.prom_fixtures import free_port
 
 T0 = 1_735_689_600

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from faultlab.harness.datasets.index import DATASETS, resolve_dataset
 from faultlab.errors import BadInput
+from faultlab.harness.datasets.index import DATASETS, resolve_dataset
 from faultlab.harness.datasets.synthetic import generate
 
 

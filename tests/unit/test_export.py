@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from faultlab.harness.cli import main
-from faultlab.harness.io import export_dataset, import_dataset
-from faultlab.harness.datasets.synthetic import generate
 
 from faultlab.errors import BadInput
+from faultlab.harness.cli import main
+from faultlab.harness.datasets.synthetic import generate
+from faultlab.harness.io import export_dataset, import_dataset
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from faultlab.harness.datasets.index import resolve_dataset
-from faultlab.harness.io import export_dataset, import_dataset
 
 from faultlab.errors import BadInput
+from faultlab.harness.datasets.index import resolve_dataset
+from faultlab.harness.io import export_dataset, import_dataset
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from faultlab.harness.cli import main
-from faultlab.harness.datasets.index import resolve_dataset
-from faultlab.harness.io import IMPORTERS, import_dataset
 
 from faultlab.dataset import load_dataset
 from faultlab.errors import BadInput
+from faultlab.harness.cli import main
+from faultlab.harness.datasets.index import resolve_dataset
+from faultlab.harness.io import IMPORTERS, import_dataset
 
 
 def _write(path: Path, text: str) -> Path:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
+
+from faultlab.errors import BadInput
 from faultlab.harness.cli import main
 from faultlab.harness.io.prometheus import (
     incidents_to_records,
     read_label_records,
     read_queries,
 )
-
-from faultlab.errors import BadInput
 
 
 def test_queries_file_becomes_catalogue_entries(tmp_path):

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from faultlab.harness.io import import_dataset
 
 from faultlab.errors import BadInput
+from faultlab.harness.io import import_dataset
 
 TE_HEAD = "timestamp,a,is_anomaly\n"
 GOOD_METRICS = "timestamp,cpu\n0,1\n5,1\n10,1\n"
@@ -69,7 +69,8 @@ CORPUS = {
                  "edges.csv: needs columns source, target"),
     "ms pod rule": ("microservice", {"metrics/cart.csv": GOOD_METRICS}, ".", {"pod_rule": "(unclosed"},
                     "pod_rule '(unclosed' is not a valid regular expression"),
-    "ms aggregate": ("microservice", {"metrics/cart.csv": GOOD_METRICS}, ".", {"pod_aggregate": "max"}, "pod_aggregate 'max' is not mean or sum"),
+    "ms aggregate": ("microservice", {"metrics/cart.csv": GOOD_METRICS}, ".", {"pod_aggregate": "max"},
+                     "pod_aggregate 'max' is not mean or sum"),
 }
 
 

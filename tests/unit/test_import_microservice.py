@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from faultlab.harness.io import import_dataset
-from faultlab.harness.io.metric_table import group_and_unit
 
 from faultlab.errors import BadInput
+from faultlab.harness.io import import_dataset
+from faultlab.harness.io.metric_table import group_and_unit
 
 METRICS = ("container_cpu_usage_seconds_total", "cpu_pct", "memory_working_set_bytes", "rss", "rx_bytes_per_s",
            "bytes_sent", "fs_reads_bytes_total", "disk_write_bytes", "latency_ms", "request_duration_seconds",

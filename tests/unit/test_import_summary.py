@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from faultlab.harness.cli import main
-from faultlab.harness.io import import_dataset
 
 from faultlab.errors import BadInput
+from faultlab.harness.cli import main
+from faultlab.harness.io import import_dataset
 
 
 def _write(path: Path, text: str) -> Path:

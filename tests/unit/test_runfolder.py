@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy
 import pytest
 
-from faultlab.harness.runs import folder as runfolder
 from faultlab.errors import BadInput
+from faultlab.harness.runs import folder as runfolder
 from faultlab.harness.runs.folder import (
     cgroup_layout,
     create_run_folder,
@@ -20,7 +20,7 @@ from faultlab.harness.runs.folder import (
     write_manifest,
 )
 
-START = datetime(2026, 11, 25, 16, 30, 5, 123000, tzinfo=timezone.utc)
+START = datetime(2026, 11, 25, 16, 30, 5, 123000, tzinfo=UTC)
 HOST = {"cpu_count": 2, "memory_bytes": 24 << 30, "kernel": "6.18", "cgroup_layout": "hybrid",
         "docker_version": None}
 

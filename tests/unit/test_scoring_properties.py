@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from faultlab.harness.scoring import (
     METRICS,
-    pr_auc,
     point_f1,
     point_precision,
     point_recall,
+    pr_auc,
     roc_auc,
     vus_pr,
     vus_roc,

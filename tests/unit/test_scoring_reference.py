@@ -17,7 +17,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import prts  # the reference implementations: scripts/setup.sh installs them, so never skipped
 import pytest
+import TSB_AD.evaluation.basic_metrics as tsb_basic
+import TSB_AD.evaluation.metrics as tsb_metrics
 from sklearn import metrics as skm
 
 from faultlab.harness.scoring import (
@@ -36,10 +39,6 @@ from faultlab.harness.scoring import (
     roc_auc,
     vus_per_window,
 )
-
-prts = pytest.importorskip("prts")
-tsb_basic = pytest.importorskip("TSB_AD.evaluation.basic_metrics")
-tsb_metrics = pytest.importorskip("TSB_AD.evaluation.metrics")
 
 TOL = 1e-6
 
