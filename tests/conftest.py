@@ -48,3 +48,15 @@ def testbed(testbed_config):
     clean_and_down(testbed_config)
     left = project_leftovers(testbed_config.project)
     assert left == {"containers": [], "networks": [], "volumes": []}, f"down left {left}"
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch CPU thread for a module (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``):
+    small networks train in seconds on a busy two-core host, as the live process runs them."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -116,12 +116,7 @@ def running_prometheus(data_dir: Path, lookback_s: float | None = None, ready_ti
         _wait_ready(url, proc, ready_timeout_s, Path(log.name))
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        _stop(proc)
         log.close()
 
 
@@ -300,13 +295,18 @@ def scraping_prometheus(data_dir: Path, targets: Sequence[str], scrape_interval_
         _wait_scraped(url, len(targets), ready_timeout_s, Path(log.name))
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        _stop(proc)
         log.close()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate a Prometheus started here; kill it when it does not exit within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
 
 
 def _wait_scraped(url: str, targets: int, timeout_s: float, log: Path) -> None:

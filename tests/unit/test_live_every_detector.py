@@ -23,6 +23,8 @@ from faultlab.detectors import DETECTORS, make_detector
 from faultlab.detectors.base import last_steps
 from faultlab.harness.datasets.synthetic import generate
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
+
 #: detectors whose offline score of a step reads the whole batch scored (see the module docstring)
 NOT_STREAMS = {"random", "pyod:ECOD", "pyod:COPOD"}
 NAMES = [n for n in DETECTORS.names() if n not in NOT_STREAMS and not n.startswith("tsbad:")]
@@ -34,16 +36,6 @@ def test_ecod_scores_a_step_differently_with_later_steps_in_the_batch(data):
     n = len(data.train().metrics) + 40
     assert ecod.score(_prefix(data, n))[-1] != pytest.approx(ecod.score(_prefix(data, n + 200))[n - 1], rel=1e-3)
     assert ecod.info_ == {"sees_test_data": 1.0}  # and the board says so
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,8 @@ from faultlab.detectors import Detector, make_detector
 from faultlab.harness.datasets.synthetic import generate
 from faultlab.harness.live.replay import ReplaySource, buffer_for, stream_scores
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
+
 #: (detector, params, steps of the recording streamed, relative tolerance): the deep model streams
 #: fewer steps, and computes in float32 (one window at a time vs. batches: rounding differs)
 CASES = [
@@ -33,17 +35,6 @@ CASES = [
     ("static_threshold", {}, 420, 1e-9),
     ("lstm_ae", {"window": 6, "hidden_units": 4, "latent_units": 2, "max_epochs": 1, "dropout": 0.0}, 320, 1e-5),
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """One torch thread, as the live process runs (on a busy 2-core host more threads spin)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -20,18 +20,9 @@ from faultlab.detectors import DETECTORS, make_detector, tsbad_adapter
 from faultlab.detectors.torchkit import seeded
 from faultlab.errors import BadInput
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
+
 TRAIN, TEST, PERIOD = 300, 300, 20
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """One CPU thread: the small networks train in seconds, not minutes, on a busy two-core host."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _dataset(values: np.ndarray, name: str) -> Dataset:
