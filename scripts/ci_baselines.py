@@ -26,7 +26,7 @@ from faultlab.harness.gate.check import run_check  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DETECTOR_NAMES = ["static_threshold", "zscore", "iforest", "lstm_ae", "attae", "gnn_lstm_vae", "dcrnn"]
 CLASSIFIER_NAMES = ["random_forest", "telesto", "gcn", "gin"]
-GATES = ("bench-telesto", "bench-mixed", "ladder")
+GATES = ("telesto-catalog", "bench-mixed", "ladder")
 
 
 def spec(registry, name: str) -> dict:

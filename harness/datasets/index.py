@@ -64,6 +64,12 @@ def bench_mixed() -> Dataset:
     return _recorded("bench-mixed")
 
 
+@DATASETS.register("telesto-catalog")
+def telesto_catalog() -> Dataset:
+    """Real testbed, TELESTO protocol (scenarios/telesto-catalog.yaml): 5 types x 5 repetitions into catalog, 120 s faults."""
+    return _recorded("telesto-catalog")
+
+
 @DATASETS.register("ladder")
 def ladder() -> Dataset:
     """Real testbed (scenarios/ladder.yaml): 6 resource fault types x 4 intensities x 2 targets, 30 min fault-free, sine load."""
