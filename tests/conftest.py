@@ -28,6 +28,13 @@ def project_leftovers(project: str) -> dict[str, list[str]]:
     return out
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_task_history(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Benches and checks run by the tests keep their task times out of the user's history
+    (``$FAULTLAB_HOME/task_times.jsonl``, read for the next plan's estimates); subprocesses inherit it."""
+    os.environ["FAULTLAB_HOME"] = str(tmp_path_factory.mktemp("faultlab-home"))
+
+
 @pytest.fixture(scope="session")
 def testbed_config():
     from faultlab.testbed.lifecycle import TestbedConfig

@@ -131,6 +131,7 @@ class PlannedTask:
     key: str
     estimate: Estimate
     done: bool = False  # found finished in the output folder (``resume``)
+    cells: int = 0  # the dataset's steps x series: what measured costs scale with
 
 
 @dataclass
@@ -232,7 +233,7 @@ def plan_bench(
         estimate = estimator.estimate(task.spec.label, task.spec.name, family, task.dataset, task.seed, cells[task.dataset])
         unsaved = task.save_model is not None and not (Path(task.save_model) / "model.json").exists()
         done = bool(resume and store is not None and store.has(key) and not unsaved)
-        planned.append(PlannedTask(task, key, estimate, done))
+        planned.append(PlannedTask(task, key, estimate, done, cells[task.dataset]))
     return BenchPlan({d.name: d for d in data}, planned, metric_names, options, floors, out_path)
 
 
@@ -276,6 +277,7 @@ def task_record(planned: PlannedTask, outcome: TaskOutcome) -> dict[str, Any]:
     return {"key": planned.key, "kind": task.kind, "model": task.spec.label, "name": task.spec.name,
             "dataset": task.dataset, "seed": task.seed, "status": outcome.status,
             "elapsed_s": round(outcome.elapsed_s, 3), "estimate_s": round(planned.estimate.seconds, 3),
+            "estimate_source": planned.estimate.source, "cells": planned.cells,
             "reason": outcome.error or "", "finished": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
@@ -365,9 +367,8 @@ def run_bench(plan: BenchPlan, executor: Any | None = None, log: Log = _stderr, 
             evaluation = outcome.evaluation or _na_evaluation(planned.task, plan, outcome.error or "no result")
             results[planned.key] = evaluation
             outcomes.append(outcome)
-            if store is not None:
-                record = store.save(planned, outcome)
-                append_history(record)
+            # every finished task (a check's too, which keeps no output folder) feeds the next estimates
+            append_history(store.save(planned, outcome) if store is not None else task_record(planned, outcome))
             progress.finished(planned, outcome)
     except (KeyboardInterrupt, Interrupted) as exc:
         interrupted = exc.reason if isinstance(exc, Interrupted) else "SIGINT (Ctrl-C)"

@@ -2,13 +2,16 @@
 
 Estimates come, in this order, from:
 
-1. ``last run``: this method and seed on this dataset in an earlier run of the same output
-   folder, or in this machine's history (``$FAULTLAB_HOME``, default ``~/.cache/faultlab``,
-   file ``task_times.jsonl``: every finished task appends its time);
-2. ``measured``: the method's measured cost on the shipped recordings (``costs.json`` next to
-   this module, seconds per million dataset cells, written by ``faultlab bench
-   --record-costs``), scaled by the dataset's size (steps x series);
-3. ``guess``: a default per method family (floors, baselines, PyOD, TSB-AD, RCAEval, seed methods).
+1. ``last run``: this method (same configuration) on this dataset in an earlier run of the same
+   output folder, or in this machine's history (``$FAULTLAB_HOME``, default
+   ``~/.cache/faultlab``, file ``task_times.jsonl``: every finished task of ``bench`` and
+   ``check`` appends its time and the dataset's size);
+2. ``last run, scaled``: the same configuration on other datasets of this machine, as seconds per
+   million cells (steps x series), scaled to this dataset's size;
+3. ``measured``: the method's measured cost on the shipped recordings (``costs.json`` next to
+   this module, seconds per million cells, written by ``benchmarks/costs.py`` from task
+   histories), by configuration label, else by method name;
+4. ``guess``: a default per method family (floors, baselines, PyOD, TSB-AD, RCAEval, seed methods).
 
 Times are wall seconds on the machine that measured them (the published ones: 2 cores, quiet).
 """
@@ -18,15 +21,18 @@ from __future__ import annotations
 import json
 import os
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 COSTS_FILE = Path(__file__).with_name("costs.json")
 HISTORY_NAME = "task_times.jsonl"
-#: seconds per task on a recording of about 0.3 million cells (1,300 steps x 240 series), by family
-FAMILY_GUESS_S = {"floor": 1.0, "baseline": 5.0, "pyod": 20.0, "rcaeval": 30.0, "tsbad": 120.0, "seed": 300.0}
+#: seconds per task on a recording of about 0.3 million cells (1,300 steps x 240 series), by family.
+#: Floors, baselines and PyOD from the ladder's tasks (2 cores, 2026-12-05: 0.05-0.3 s, 0.2-1 s and
+#: 0.15-2 s per 0.3 M cells); seed methods from lstm_ae's full training there (12 s per 0.3 M cells),
+#: doubled for the graph models; RCAEval and TSB-AD not measured at their defaults: rough.
+FAMILY_GUESS_S = {"floor": 0.2, "baseline": 1.0, "pyod": 2.0, "rcaeval": 30.0, "tsbad": 120.0, "seed": 25.0}
 REFERENCE_CELLS = 0.3e6
 
 
@@ -40,21 +46,39 @@ def history_file() -> Path:
     return Path(os.environ.get("FAULTLAB_HOME", Path.home() / ".cache" / "faultlab")) / HISTORY_NAME
 
 
-def read_history(paths: Iterable[Path]) -> dict[tuple[str, str, str], list[float]]:
-    """``(model label, dataset, seed) -> [seconds]`` from task-time files (missing files: none)."""
-    out: dict[tuple[str, str, str], list[float]] = {}
+def read_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """The finished (``done``) task records of task-time files (missing files and torn lines: none)."""
+    out: list[dict[str, Any]] = []
     for path in paths:
         if not path.exists():
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
                 rec = json.loads(line)
-                key = (str(rec["model"]), str(rec["dataset"]), str(rec["seed"]))
-                if rec.get("status") == "done":
-                    out.setdefault(key, []).append(float(rec["elapsed_s"]))
-            except (ValueError, KeyError, TypeError):
+                if rec.get("status") == "done" and "model" in rec and "dataset" in rec:
+                    rec["elapsed_s"] = float(rec["elapsed_s"])
+                    out.append(rec)
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # a torn line from an interrupted write: skip it
     return out
+
+
+def per_million_cells(records: Iterable[Mapping[str, Any]],
+                      cells_of: Callable[[str], int | None] = lambda _name: None) -> dict[str, float]:
+    """Model label -> median seconds per million cells over finished tasks whose dataset size is
+    known (the record's ``cells``, else ``cells_of(dataset)``)."""
+    rates: dict[str, list[float]] = {}
+    for rec in records:
+        cells = int(rec.get("cells") or 0) or (cells_of(str(rec["dataset"])) or 0)
+        if cells > 0:
+            rates.setdefault(str(rec["model"]), []).append(float(rec["elapsed_s"]) * 1e6 / cells)
+    return {model: statistics.median(values) for model, values in sorted(rates.items())}
+
+
+def write_costs(costs: Mapping[str, float], path: Path = COSTS_FILE, note: str = "") -> None:
+    """Write ``costs.json`` (what :func:`measured_costs` reads)."""
+    doc = {"note": note, "s_per_million_cells": {k: round(float(v), 4) for k, v in sorted(costs.items())}}
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def append_history(record: Mapping[str, Any], path: Path | None = None) -> None:
@@ -78,8 +102,14 @@ def measured_costs(path: Path = COSTS_FILE) -> dict[str, float]:
 class Estimator:
     """Estimates for one bench: history of the output folder and of this machine, measured costs."""
 
-    def __init__(self, history_paths: Iterable[Path] = (), costs: Mapping[str, float] | None = None) -> None:
-        self.history = read_history([*history_paths, history_file()])
+    def __init__(self, history_paths: Iterable[Path] = (), costs: Mapping[str, float] | None = None,
+                 machine_history: bool = True) -> None:
+        """``machine_history=False``: leave this machine's history out (what a fresh clone sees)."""
+        records = read_records([*history_paths, *([history_file()] if machine_history else [])])
+        self.history: dict[tuple[str, str, str], list[float]] = {}  # (label, dataset, seed) -> seconds
+        for rec in records:
+            self.history.setdefault((str(rec["model"]), str(rec["dataset"]), str(rec.get("seed"))), []).append(float(rec["elapsed_s"]))
+        self.scaled = per_million_cells(records)
         self.costs = measured_costs() if costs is None else dict(costs)
 
     def estimate(self, model: str, name: str, family: str, dataset: str, seed: int, cells: int) -> Estimate:
@@ -88,6 +118,8 @@ class Estimator:
         same_dataset = [s for (m, d, _), times in self.history.items() if m == model and d == dataset for s in times]
         if same_dataset:
             return Estimate(statistics.median(same_dataset), "last run")
+        if model in self.scaled:
+            return Estimate(max(0.1, self.scaled[model] * cells / 1e6), "last run, scaled")
         per_million = self.costs.get(model, self.costs.get(name))
         if per_million is not None:
             return Estimate(max(0.1, per_million * cells / 1e6), "measured")
