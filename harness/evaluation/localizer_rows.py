@@ -5,7 +5,9 @@ every detector that is a Localizer) sees the same labelled fault segments of the
 each with the fault-free steps before it as its normal period; a detector-localizer is first
 fitted on the dataset's train part. Rows have ``kind = "localizer"``, protocol
 ``labelled-segments`` (services) or ``labelled-segments (metric level)`` (``service:metric``
-columns, where the method ranks them), breakdowns ``all``, ``fault_type=...``, ``target=...``.
+columns, where the method ranks them), breakdowns ``all``, ``fault_type=...``, ``target=...``;
+info rows (protocol ``training``) give its ``fit_time_s`` on the train part and its
+``localize_s_per_segment`` on the labelled segments, wall seconds.
 
 Each localizer is also scored **from the alarm** (protocol ``from-alarm``, see
 :mod:`.segment_scores`): a detector-localizer from its own first alarm inside each fault (its own
@@ -27,6 +29,7 @@ as detectors that cannot run do; unknown names and parameters fail before anythi
 from __future__ import annotations
 
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -45,7 +48,7 @@ from faultlab.harness.evaluation.segment_scores import (
     localize_from_alarms,
     segment_scores,
 )
-from faultlab.harness.evaluation.table import ALL, FROM_ALARM, SEGMENTS, MethodSpec, as_specs, row
+from faultlab.harness.evaluation.table import ALL, FROM_ALARM, SEGMENTS, TRAINING, MethodSpec, as_specs, row
 from faultlab.harness.scoring import Metric
 
 KIND = "localizer"
@@ -65,9 +68,19 @@ def labelled_segments(dataset: Dataset) -> list[FaultSegment]:
     return [s for s in fault_segments(dataset) if s.root_cause and s.start >= first_test]
 
 
-def rank(dataset: Dataset, localizer: AnyLocalizer, segments: Sequence[FaultSegment]) -> list[RootCauseRanking]:
-    """The localizer's rankings of ``segments`` (fitted on the train part first)."""
-    return localizer.fit(dataset.train()).localize(dataset, [(s.start, s.end) for s in segments])
+def rank(dataset: Dataset, localizer: AnyLocalizer, segments: Sequence[FaultSegment],
+         times: dict[str, float] | None = None) -> list[RootCauseRanking]:
+    """The localizer's rankings of ``segments`` (fitted on the train part first); ``times`` gets
+    ``fit_time_s`` and ``localize_s_per_segment`` (wall seconds) added."""
+    started = time.perf_counter()
+    fitted = localizer.fit(dataset.train())
+    fitted_at = time.perf_counter()
+    rankings = fitted.localize(dataset, [(s.start, s.end) for s in segments])
+    if times is not None:
+        per_segment = (time.perf_counter() - fitted_at) / max(len(segments), 1)
+        times["fit_time_s"] = times.get("fit_time_s", 0.0) + fitted_at - started
+        times["localize_s_per_segment"] = times.get("localize_s_per_segment", 0.0) + per_segment
+    return rankings
 
 
 def alarms_of(dataset: Dataset, localizer: AnyLocalizer, seed: int) -> np.ndarray:
@@ -105,11 +118,12 @@ def score_localizer(dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequ
     values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     starts: list[AlarmStart] | None = None
     failed: dict[str, str] = {}
+    times: dict[str, float] = {}
     for r in range(repeats):
         if repeats > 1:
             localizer = make_localizer(spec.name, spec.params, seed * repeats + r)
         try:
-            found = segment_scores(dataset, rank(dataset, localizer, segments), segments, rankers)
+            found = segment_scores(dataset, rank(dataset, localizer, segments, times), segments, rankers)
         except (BadInput, RunFailed) as exc:  # the data cannot answer, or the method failed: n/a, say why
             print(f"faultlab: {exc} (its AC@k rows are n/a)", file=sys.stderr)
             return _failed_rows(dataset, spec, seed, rankers, segments, str(exc), (SEGMENTS, FROM_ALARM))
@@ -126,6 +140,8 @@ def score_localizer(dataset: Dataset, spec: MethodSpec, seed: int, metrics: Sequ
             for (metric, protocol, where), v in values.items()]
     if FROM_ALARM in failed:
         rows += _failed_rows(dataset, spec, seed, rankers, segments, failed[FROM_ALARM], (FROM_ALARM,))
+    # what the method costs (info rows, never ranked or gated): per repeat, on the labelled segments
+    rows += [row(KIND, spec, dataset.name, seed, metric, TRAINING, ALL, value / repeats) for metric, value in times.items()]
     return rows
 
 

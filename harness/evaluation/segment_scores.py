@@ -23,7 +23,9 @@ counts it; ``rca_delay_s`` is the median delay from the fault's start to the ala
 localization started from (detected faults only). Labels are read for two things only: where the
 fault windows are (to score and to know which alarm belongs to which fault) and which steps
 before the alarm are fault-free (the normal period, as in the oracle protocol). ``n_faults`` gives
-each breakdown's number of faults, printed next to every per-type AC@k.
+each breakdown's number of faults, printed next to every per-type AC@k. On a dataset with an
+intensity ladder both protocols also break down by ``intensity=<type>@<value> <unit>`` and
+``level=<k>``, as the detection limits do: where a weak fault is missed or mislocalized.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numpy as np
 from faultlab.dataset import Dataset
 from faultlab.detectors import FaultSegment
 from faultlab.detectors.base import RootCauseRanking
+from faultlab.harness.datasets.labels import fault_intensities
 from faultlab.harness.evaluation.table import ALL, FROM_ALARM, SEGMENTS, SEGMENTS_METRIC
 from faultlab.harness.scoring import Metric, breakdown_items
 
@@ -51,6 +54,7 @@ def segment_scores(dataset: Dataset, rankings: Sequence[RootCauseRanking], segme
     ranked = [[s for s in r.top_services(len(r.services)) if s in candidates] for r in rankings]
     truth = [set(s.root_cause) for s in segments]
     types = [s.fault_type for s in segments]
+    levels = ladder_groups(dataset, segments)
     out: dict[tuple[str, str, str], float] = {}
     for metric in metrics:
         out[(metric.name, SEGMENTS, ALL)] = metric(ranked, truth)
@@ -59,9 +63,25 @@ def segment_scores(dataset: Dataset, rankings: Sequence[RootCauseRanking], segme
         for target in sorted(set().union(*truth)):
             idx = [i for i, t in enumerate(truth) if target in t]
             out[(metric.name, SEGMENTS, f"target={target}")] = metric([ranked[i] for i in idx], [truth[i] for i in idx])
+        for where, idx in levels.items():
+            out[(metric.name, SEGMENTS, where)] = metric([ranked[i] for i in idx], [truth[i] for i in idx])
     out |= fault_counts(SEGMENTS, types)
+    out |= {(N_FAULTS, SEGMENTS, where): float(len(idx)) for where, idx in levels.items()}
     out |= metric_level_scores(dataset, rankings, segments, metrics, candidates)
     return out
+
+
+def ladder_groups(dataset: Dataset, segments: Sequence[FaultSegment]) -> dict[str, list[int]]:
+    """On a dataset with an intensity ladder, the segments' indices per ``intensity=<type>@<value> <unit>``
+    and ``level=<k>`` (the breakdowns of the detection limits, :func:`~faultlab.harness.datasets.labels.fault_intensities`)."""
+    intensities = fault_intensities(dataset.meta.get("faults", []) or [])
+    groups: dict[str, list[int]] = {}
+    for i, segment in sorted(enumerate(segments), key=lambda kv: (kv[1].fault_type, getattr(intensities.get(kv[1].fault_id), "value", 0))):
+        level = intensities.get(segment.fault_id)
+        if level is not None:
+            for name in (f"intensity={level.label}", f"level={level.level}"):
+                groups.setdefault(name, []).append(i)
+    return groups
 
 
 def fault_counts(protocol: str, types: Sequence[str]) -> dict[tuple[str, str, str], float]:
@@ -122,18 +142,21 @@ def from_alarm_scores(dataset: Dataset, starts: Sequence[AlarmStart], rankings: 
     ranked = [[] if r is None else [s for s in r.top_services(len(r.services)) if s in candidates] for r in rankings]
     truth = [set(s.segment.root_cause) for s in starts]
     types = [s.segment.fault_type for s in starts]
+    levels = ladder_groups(dataset, [s.segment for s in starts])
     out: dict[tuple[str, str, str], float] = {}
     for metric in metrics:
         out[(metric.name, FROM_ALARM, ALL)] = metric(ranked, truth)
         for key, value in breakdown_items(metric, types, ranked, truth).items():
             out[(metric.name, FROM_ALARM, f"fault_type={key}")] = value
+        for where, idx in levels.items():
+            out[(metric.name, FROM_ALARM, where)] = metric([ranked[i] for i in idx], [truth[i] for i in idx])
     groups = {ALL: list(range(len(starts)))} | {f"fault_type={t}": [i for i, x in enumerate(types) if x == t]
-                                                for t in sorted(set(types))}
+                                                for t in sorted(set(types))} | levels
     for where, idx in groups.items():
         delays = [starts[i].delay_s for i in idx if starts[i].alarm is not None]
         out[(MISSED, FROM_ALARM, where)] = float(sum(starts[i].alarm is None for i in idx))
         out[(DELAY, FROM_ALARM, where)] = float(np.median(delays)) if delays else float("nan")
-    return out | fault_counts(FROM_ALARM, types)
+    return out | fault_counts(FROM_ALARM, types) | {(N_FAULTS, FROM_ALARM, where): float(len(idx)) for where, idx in levels.items()}
 
 
 def metric_level_scores(dataset: Dataset, rankings: Sequence[RootCauseRanking], segments: Sequence[FaultSegment],

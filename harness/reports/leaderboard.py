@@ -66,7 +66,8 @@ CLASSIFIER_HEADLINE = [("accuracy", EVENT_SPLIT), ("macro_f1", EVENT_SPLIT)] + [
 #: next to it from the trigger's first alarm (the pipeline's answer), with the faults missed and the median delay
 LOCALIZER_HEADLINE = [("ac@1", SEGMENTS), ("ac@1", FROM_ALARM), ("ac@3", SEGMENTS), ("ac@3", FROM_ALARM),
                       ("ac@5", SEGMENTS), ("avg@5", SEGMENTS), ("avg@5", FROM_ALARM), ("rca_missed", FROM_ALARM),
-                      ("rca_delay_s", FROM_ALARM), ("ac@1", SEGMENTS_METRIC), ("ac@3", SEGMENTS_METRIC)]
+                      ("rca_delay_s", FROM_ALARM), ("ac@1", SEGMENTS_METRIC), ("ac@3", SEGMENTS_METRIC),
+                      ("localize_s_per_segment", TRAINING)]
 #: The one ranking key per kind, on every page and the index (the first headline column present when absent).
 RANKING = {"detector": ("vus_pr", FREE), "classifier": ("macro_f1", EVENT_SPLIT), "localizer": ("ac@1", SEGMENTS)}
 HEADLINES = {"detector": DETECTOR_HEADLINE, "classifier": CLASSIFIER_HEADLINE, "localizer": LOCALIZER_HEADLINE}
@@ -239,7 +240,8 @@ def display_frame(head: pd.DataFrame, reasons: Mapping[tuple[str, str, str], str
     An n/a with a reason in ``reasons`` gets a footnote number; the texts are appended to ``notes``.
     """
     labels = [c[: -len(" mean")] for c in head.columns if c.endswith(" mean")]
-    refs = {(dataset, label): floor_reference(part, label, higher_is_better(_metric_of(label)))
+    info = f" [{SHORT[TRAINING]}]"  # how a method trained or what it cost: no floor to beat
+    refs = {(dataset, label): None if label.endswith(info) else floor_reference(part, label, higher_is_better(_metric_of(label)))
             for dataset, part in head.groupby("dataset") for label in labels}
     notes = notes if notes is not None else []
     rows = []

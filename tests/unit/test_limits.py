@@ -60,3 +60,17 @@ def test_a_dataset_without_a_ladder_has_no_limits_section():
     table = run_evaluation([data], ["zscore"], [], [0]).table
     assert not any(b.startswith(("intensity=", "level=")) for b in table["breakdown"])
     assert "Detection limits" not in markdown(table)
+
+
+def test_root_cause_is_broken_down_by_intensity_too():
+    """Where a weak fault is mislocalized (or, from the alarm, missed): AC@k per intensity and level."""
+    data = _ladder()
+    table = run_evaluation([data], [], [], [0], ["ac@1"], localizers=["cpu_change"]).table
+    for protocol in ("labelled-segments", "from-alarm"):
+        part = table[table["protocol"] == protocol].set_index(["metric", "breakdown"])["value"]
+        for load in LOADS:
+            assert part[("n_faults", f"intensity=cpu@{load} % load")] == 1.0
+            assert 0.0 <= part[("ac@1", f"intensity=cpu@{load} % load")] <= 1.0
+        assert part[("n_faults", "level=2")] == 1.0
+    from_alarm = table[table["protocol"] == "from-alarm"].set_index(["metric", "breakdown"])["value"]
+    assert ("rca_missed", "level=1") in from_alarm.index

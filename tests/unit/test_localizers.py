@@ -6,6 +6,7 @@ import ast
 import json
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -209,6 +210,15 @@ def test_run_evaluation_with_localizers_only_gives_localizer_rows(data):
     assert {"all", "fault_type=cpu", "fault_type=memory_leak", "target=cart", "target=catalog"} <= set(rows.index)
 
 
+def test_every_localizer_reports_its_cost_per_segment_as_info_rows(data, monkeypatch):
+    clock = iter(range(0, 1000, 4))  # every perf_counter call 4 s later: fit 4 s, 2 segments localized in 4 s
+    monkeypatch.setattr("faultlab.harness.evaluation.localizer_rows.time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    rows = score_localizer(data, MethodSpec("cpu_change"), 0, RCA_METRICS)
+    info = {r["metric"]: r["value"] for r in rows if r["protocol"] == "training"}
+    assert info == {"fit_time_s": 4.0, "localize_s_per_segment": 2.0}
+    assert len(labelled_segments(data)) == 2
+
+
 def test_unknown_localizer_or_parameter_fails_before_anything_is_fitted(data):
     with pytest.raises(BadInput, match="unknown localizer"):
         run_evaluation(data, ["zscore"], [], [0], localizers=["nope"])
@@ -246,5 +256,7 @@ def test_bench_localizers_reach_the_leaderboard(data, tmp_path, capsys):
     board = (out / "leaderboard.md").read_text()
     section = board.split("### Root-cause localizers", 1)[1]
     assert "| cpu_change |" in section and "random (floor)" in section
+    assert "localize_s_per_segment [training]" in section
+    assert "localize_s_per_segment [training] (floor" not in section, "a cost column has no floor to beat"
     assert "Root-cause localizers" in (out / "leaderboard.html").read_text()
     capsys.readouterr()
