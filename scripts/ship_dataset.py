@@ -11,7 +11,8 @@ What it does, so that a shipped recording is exactly its run, minus what is not 
   ``harness/datasets/labels.py``'s ``relabel_dataset``; ``meta.json`` gets ``name``, and
   ``candidates`` (the graph's nodes that have series) where the run's meta lacks them;
 - parquet files are written with zstd; ``provenance/`` keeps the run's scenario, plan, journal
-  and manifest as they were recorded;
+  and manifest as they were recorded, and a live run's alerts, score log and live report
+  (``faultlab.harness.live.report.build_report`` rebuilds the live board from that folder);
 - a run whose host was loaded by work outside the testbed (``meta.json`` ``host_load``
   warnings, see ``harness/runs/hostload.py``) is refused: record it again on a quiet machine, or
   pass ``--allow-loaded-host`` and say so where the dataset is described.
@@ -32,6 +33,10 @@ from faultlab.harness.collect import MONITORING_SERVICES as MONITORING
 from faultlab.harness.datasets.labels import relabel_dataset
 
 PROVENANCE = ("scenario.yaml", "plan.yaml", "ground_truth.jsonl", "manifest.json")
+#: a run with live detectors (``evaluate.live``) also keeps what its live board is built from
+#: (``harness/live/report.py`` reads them from ``provenance/`` as from the run folder); models stay out
+LIVE = ("alerts.jsonl", "live/scores.jsonl", "live/status.json", "live/usage.json", "live/config.json",
+        "live/report.json", "live/report.md")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -53,6 +58,10 @@ def ship(run: Path, name: str, out_root: Path = ROOT / "harness" / "datasets" / 
     (dest / "provenance").mkdir()
     for file in PROVENANCE:
         shutil.copy2(run / file, dest / "provenance" / file)
+    for file in LIVE:
+        if (run / file).exists():
+            (dest / "provenance" / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(run / file, dest / "provenance" / file)
     relabel_dataset(dest, strict=False)  # from provenance/ground_truth.jsonl, under today's labelling rules
     for file in ("metrics.parquet", "mask.parquet", "labels.parquet"):  # recompress: zstd
         path = dest / file

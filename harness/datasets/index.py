@@ -76,6 +76,12 @@ def ladder() -> Dataset:
     return _recorded("ladder")
 
 
+@DATASETS.register("live")
+def live() -> Dataset:
+    """Real testbed with live detectors (scenarios/live.yaml): 6 CPU/memory/disk faults, 2 s scrape; live board in provenance/."""
+    return _recorded("live")
+
+
 def resolve_dataset(name_or_path: str | Path) -> Dataset:
     """A registered dataset by name, else a dataset folder or run folder on disk."""
     text = str(name_or_path)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from faultlab.errors import BadInput
-from faultlab.harness.datasets.index import DATASETS, resolve_dataset
+from faultlab.harness.datasets.index import DATASETS, RECORDED_DIR, resolve_dataset
 from faultlab.harness.datasets.synthetic import generate
 
 
@@ -16,6 +16,14 @@ def test_synthetic_datasets_are_registered_by_name():
     assert small.name == "synthetic" and large.name == "synthetic-large"
     assert len(large.metrics) > 3 * len(small.metrics)
     assert len(large.meta["faults"]) == 60
+
+
+def test_every_shipped_recording_is_registered_and_every_registered_recording_ships():
+    shipped = {p.name for p in RECORDED_DIR.iterdir() if (p / "meta.json").exists()}
+    recorded = set(DATASETS.names()) - {"synthetic", "synthetic-large"}
+    assert shipped == recorded
+    for name in sorted(recorded):
+        assert (RECORDED_DIR / name / "provenance" / "ground_truth.jsonl").exists(), name
 
 
 @pytest.fixture(scope="module")

@@ -84,3 +84,16 @@ def test_shipping_goes_through_relabel_dataset(ship, tmp_path, monkeypatch):
     monkeypatch.setitem(ship.__globals__, "relabel_dataset", lambda path, **kw: seen.append((Path(path), kw)))
     dest = ship(recorded_run(tmp_path / "run", [], JOURNAL), "demo", out_root=tmp_path / "data")
     assert seen == [(dest, {"strict": False})]
+
+
+def test_a_live_run_keeps_what_its_live_board_is_built_from(ship, tmp_path):
+    run = recorded_run(tmp_path / "run", [], JOURNAL)
+    (run / "alerts.jsonl").write_text('{"detector": "zscore"}\n')
+    (run / "live" / "models" / "zscore").mkdir(parents=True)
+    (run / "live" / "models" / "zscore" / "model.json").write_text("{}")
+    for file in ("scores.jsonl", "status.json", "report.json"):
+        (run / "live" / file).write_text("{}\n")
+    dest = ship(run, "demo", out_root=tmp_path / "data")
+    kept = sorted(str(p.relative_to(dest / "provenance")) for p in (dest / "provenance").rglob("*") if p.is_file())
+    assert kept == ["alerts.jsonl", "ground_truth.jsonl", "live/report.json", "live/scores.jsonl", "live/status.json",
+                    "manifest.json", "plan.yaml", "scenario.yaml"], "the saved models stay out"
