@@ -47,7 +47,10 @@ INFO_METRICS = {
     "fit_time_s": "wall time of the fit (every fold), seconds",
     "train_loss": "training loss per epoch (breakdown epoch=<k>, first seed, first fold)",
     "val_loss": "validation loss per epoch (breakdown epoch=<k>, first seed, first fold)",
+    "localize_s_per_segment": "a localizer's wall time per labelled segment, seconds",
 }
+#: Info metrics measured on the wall clock: the only rows two runs of the same seeds do not repeat.
+WALL_CLOCK_METRICS = frozenset({"fit_time_s", "localize_s_per_segment"})
 
 
 @dataclass(frozen=True)
