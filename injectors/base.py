@@ -123,6 +123,9 @@ class Fault(ABC):
         self.ctx = ctx
         self.params = params
         self.mechanism_: str | None = None
+        #: What the revert did beyond undoing ``apply`` (e.g. page cache reclaimed); written to
+        #: the ground truth's ``detail.revert`` so a recording says how each fault was cleaned.
+        self.revert_notes: dict[str, Any] = {}
 
     @classmethod
     def validate_params(cls, raw: dict[str, Any] | None) -> FaultParams:

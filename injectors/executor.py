@@ -171,6 +171,9 @@ class Executor:
         returns = [r.returned_t for _, _, r in results if r.returned_t is not None]
         detail = {"returned_to_baseline_at": iso_ms(max(returns)) if returns else None,
                   "baseline_s": self.config.baseline_s, "interrupted": active.interrupted}
+        notes = {f.ctx.target.service: f.revert_notes for f in active.faults if f.revert_notes}
+        if notes:
+            detail["revert"] = notes
         active.error = "; ".join(errors) or None
         return self._record("reverted", active, outcome=outcome,
                             effect_onset=iso_ms(min(onsets)) if onsets else None,
