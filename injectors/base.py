@@ -111,7 +111,7 @@ class Fault(ABC):
     tools: ClassVar[tuple[str, ...]] = ()  # programs that must exist inside the target
     #: Dataset metrics (``harness/collect/catalog.py`` names) of the *target* that carry this
     #: fault's effect: the metric-level root-cause truth. Empty where no single metric is the
-    #: cause (packet loss, pause and kill show up in the callers' latency and errors).
+    #: cause (pause and kill show up in the callers' latency and errors).
     dataset_metrics: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
     #: The parameter that sets how strong the fault is, and its unit (an intensity ladder's axis,
@@ -150,6 +150,12 @@ class Fault(ABC):
             return None
         value = getattr(cls.validate_params(raw), cls.intensity_param)
         return (float(value), cls.intensity_unit) if value is not None else None
+
+    @property
+    def runs_in_target(self) -> bool:
+        """Whether the fault runs a program inside its target (whose files then sit in the
+        target's page cache: the executor reclaims them at the revert, ``page_cache.py``)."""
+        return "exec" in self.needs
 
     def active_needs(self) -> tuple[Need, ...]:
         """The needs for these params (a subclass drops what its params do not use)."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faultlab.errors import RunFailed
-from faultlab.injectors import FAULTS
+from faultlab.injectors import FAULTS, page_cache
 from faultlab.injectors.base import EffectSpec, Fault, FaultContext
 from faultlab.injectors.counters import Sampler
 from faultlab.injectors.docker_ops import DockerOps
@@ -45,6 +45,7 @@ class Active:
     interrupted: bool = False  # reverted early because the run was interrupted
     specs: list[EffectSpec] = field(default_factory=list)
     measured: list[dict[str, float] | None] = field(default_factory=list)
+    cache_before: dict[int, int | None] = field(default_factory=dict)  # fault index -> page cache at apply
 
 
 @dataclass
@@ -109,8 +110,10 @@ class Executor:
         self._record("intent", active, outcome=None)
         try:
             mechanisms = set()
-            for fault in active.faults:
+            for i, fault in enumerate(active.faults):
                 active.specs.append(fault.effect(duration_s))
+                if fault.runs_in_target:
+                    active.cache_before[i] = page_cache.cache_bytes(self.sampler.layout, fault.ctx.target.container_id)
                 mechanisms.add(fault.apply(duration_s))
                 if active.applied_at is None:
                     active.applied_at = self.clock()
@@ -124,7 +127,7 @@ class Executor:
 
     def _revert_faults(self, active: Active) -> None:
         errors = []
-        for fault in active.faults:
+        for i, fault in enumerate(active.faults):
             try:
                 active.measured.append(fault.measure() if active.applied_at else None)
             except Exception as exc:
@@ -135,6 +138,10 @@ class Executor:
             except Exception as exc:
                 active.revert_failed = True
                 errors.append(f"revert on {fault.ctx.target.service}: {exc}")
+            else:
+                if i in active.cache_before:
+                    fault.revert_notes.update(page_cache.reclaim_growth(
+                        self.sampler.layout, fault.ctx.target.container_id, active.cache_before.pop(i)))
         if errors:
             active.error = "; ".join(filter(None, [active.error, *errors]))
 

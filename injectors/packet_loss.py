@@ -25,6 +25,8 @@ class PacketLossParams(FaultParams):
 
 @FAULTS.register("packet_loss")
 class PacketLossFault(Fault):
+    # lost segments are resent: the target's retransmissions (recordings from 2026-12-06 on)
+    dataset_metrics = ("tcp_retrans_per_s",)
     Params = PacketLossParams
     mechanisms = ("netem", "iptables-statistic")
     needs = ("net_admin", "iptables")

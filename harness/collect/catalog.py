@@ -116,6 +116,9 @@ def _container_specs() -> list[MetricSpec]:
                     unit,
                 )
             )
+    # packet loss shows here, not in the interface counters: TCP resends what was dropped
+    specs.append(MetricSpec("tcp_retrans_per_s", "container_network_tcp_retransmitted_segments_total", "network",
+                            "counter", "segments/s"))
     return specs
 
 

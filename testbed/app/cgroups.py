@@ -331,6 +331,38 @@ def read_network(proc_root: str | Path, pids: tuple[int, ...]) -> NetCounters | 
     return None
 
 
+def parse_snmp_tcp(text: str) -> dict[str, int]:
+    """The ``Tcp:`` counters of a ``/proc/<pid>/net/snmp`` table (a line of names, then one of values)."""
+    rows = [line.split()[1:] for line in text.splitlines() if line.startswith("Tcp:")]
+    if len(rows) < 2:
+        return {}
+    out: dict[str, int] = {}
+    for name, value in zip(rows[0], rows[1], strict=False):
+        try:
+            out[name] = int(value)
+        except ValueError:
+            continue
+    return out
+
+
+def read_tcp(proc_root: str | Path, pids: tuple[int, ...]) -> dict[str, int] | None:
+    """The network namespace's TCP counters (``RetransSegs``, ``OutSegs``, ...) from the first of
+    ``pids`` whose ``net/snmp`` can be read.
+
+    Why: dropped packets do not show in the interface counters (``net/dev`` counts what the NIC
+    saw; an iptables DROP or netem loss happens above it), but TCP resends what was lost, so the
+    retransmitted segments of the namespace are the direct, per-container symptom of packet loss
+    (node_exporter publishes the same counter host-wide as ``node_netstat_Tcp_RetransSegs``).
+    """
+    for pid in pids:
+        try:
+            text = _read(Path(proc_root) / str(pid) / "net" / "snmp")
+        except OSError:
+            continue
+        return parse_snmp_tcp(text)
+    return None
+
+
 def _read(path: Path) -> str:
     with open(path, encoding="ascii", errors="replace") as fh:
         return fh.read()

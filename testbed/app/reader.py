@@ -34,7 +34,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from . import containermap
-from .cgroups import NET_FIELDS, Layout, detect_layout, read_cgroup_stats, read_network, read_process_io
+from .cgroups import NET_FIELDS, Layout, detect_layout, read_cgroup_stats, read_network, read_process_io, read_tcp
 from .containermap import Container
 
 __all__ = ["Container", "ContainerCollector", "ReaderServer", "main"]
@@ -105,6 +105,9 @@ class ContainerCollector(Collector):
                 for field in NET_FIELDS:
                     fam.net[("receive", field)].add_metric(labels, net.receive[field])
                     fam.net[("transmit", field)].add_metric(labels, net.transmit[field])
+            tcp = read_tcp(self.proc_root, stats.pids)
+            if tcp and "RetransSegs" in tcp:
+                fam.tcp_retrans.add_metric(labels, tcp["RetransSegs"])
         yield from fam.all()
 
 
@@ -142,10 +145,17 @@ class _Families:
             for field in NET_FIELDS
         }
 
+        self.tcp_retrans = CounterMetricFamily(
+            "container_network_tcp_retransmitted_segments",
+            "TCP segments retransmitted in the container's network namespace (net/snmp RetransSegs)",
+            labels=LABELS,
+        )
+
     def all(self) -> Iterator[Metric]:
         yield from (self.cpu, self.working_set, self.usage, self.rss, self.cache, self.procs, self.quota, self.limit,
                     self.fs_read, self.fs_write, self.fs_unreadable)
         yield from self.net.values()
+        yield self.tcp_retrans
 
 
 def exposition(collector: Collector) -> Callable[[], bytes]:

@@ -44,6 +44,9 @@ def test_catalogue_covers_the_testbed_contract():
     }
     assert all((s.group, s.kind, s.unit) == ("memory", "gauge", "bytes") for s in memory.values())
     assert by_query[(None, "rx_dropped_per_s")].query == "container_network_receive_dropped_total"
+    retrans = by_query[(None, "tcp_retrans_per_s")]  # where packet loss shows (not in the NIC's drops)
+    assert (retrans.query, retrans.kind, retrans.group) == (
+        "container_network_tcp_retransmitted_segments_total", "counter", "network")
     assert by_query[(None, "disk_write_bytes_per_s")].query == "container_fs_write_bytes_total"
     assert by_query[(None, "error_rate")].query == "http_request_errors_total"
     assert by_query[("locust", "users")].query == "locust_users"

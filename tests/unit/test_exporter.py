@@ -34,9 +34,11 @@ from faultlab.testbed.app.cgroups import (
     parse_flat_keyed,
     parse_memory_limit,
     parse_net_dev,
+    parse_snmp_tcp,
     read_cgroup_stats,
     read_network,
     read_process_io,
+    read_tcp,
     reclaim_page_cache,
     sum_interfaces,
     working_set_bytes,
@@ -292,6 +294,7 @@ def test_collector_serves_readme_metrics_and_skips_gone_containers() -> None:
         "container_network_transmit_errors_total": 1,
         "container_network_transmit_dropped_total": 5,
         "container_fs_unreadable_processes": 0,
+        "container_network_tcp_retransmitted_segments_total": 273,  # net/snmp Tcp: RetransSegs
     }
     for name, value in expected.items():
         assert samples[(name, key)] == pytest.approx(value), name
@@ -481,3 +484,11 @@ def test_reclaim_page_cache_does_nothing_without_excess_and_names_a_missing_cgro
     assert not (found.container_dir(CID) / "memory.reclaim").exists()
     with pytest.raises(FileNotFoundError, match="no memory cgroup"):
         reclaim_page_cache(found, "0" * 64, 1)
+
+
+def test_tcp_counters_from_net_snmp() -> None:
+    tcp = read_tcp(PROC, (999999, 2314))  # a vanished pid is skipped
+    assert tcp is not None and (tcp["RetransSegs"], tcp["OutSegs"]) == (273, 39802)
+    assert read_tcp(PROC, (5106,)) is None  # no snmp table readable: no counter, not zero
+    assert parse_snmp_tcp("Udp: InDatagrams\nUdp: 3\n") == {}
+    assert parse_snmp_tcp("Tcp: RetransSegs MaxConn\nTcp: 12 x\n") == {"RetransSegs": 12}

@@ -93,44 +93,6 @@ def test_disk_expectation_and_command():
     assert "/tmp/faultlab-f1.fio" in cmd and "oflag=direct" in cmd  # laid out without the page cache
 
 
-def _disk_with_cache(monkeypatch, cache_mb, reclaim):
-    import faultlab.injectors.disk as disk
-
-    readings = iter(None if mb is None else int(mb * MB) for mb in cache_mb)
-    monkeypatch.setattr(disk.DiskFault, "cache_bytes", lambda self: next(readings))
-    monkeypatch.setattr(disk, "reclaim_page_cache", reclaim)
-    monkeypatch.setattr(disk.procs, "start", lambda *a: None)
-    monkeypatch.setattr(disk.procs, "kill", lambda *a: None)
-    fault = make("disk")
-    fault.ctx.ops = SimpleNamespace(sh=lambda *a, **k: (0, ""))
-    return fault
-
-
-def test_disk_revert_reclaims_the_page_cache_its_io_left_and_says_so(monkeypatch):
-    asked = []
-    fault = _disk_with_cache(monkeypatch, [1.0, 11.0, 1.5], lambda layout, cid, excess: asked.append(excess))
-    fault.revert()  # before apply (a cleanup): nothing to reclaim, nothing said
-    assert asked == [] and fault.revert_notes == {}
-    fault.apply(20)
-    fault.revert()
-    assert asked == [10 * MB]
-    assert fault.revert_notes == {"cache_before_mb": 1.0, "cache_at_revert_mb": 11.0, "cache_after_mb": 1.5}
-
-
-def test_disk_revert_that_cannot_reclaim_writes_why(monkeypatch):
-    def refuse(layout, cid, excess):
-        raise PermissionError("memory.force_empty: permission denied")
-
-    fault = _disk_with_cache(monkeypatch, [1.0, 11.0], refuse)
-    fault.apply(20)
-    fault.revert()
-    assert fault.revert_notes == {"page_cache": "not reclaimed: memory.force_empty: permission denied"}
-    fault = _disk_with_cache(monkeypatch, [None, 11.0], refuse)
-    fault.apply(20)
-    fault.revert()
-    assert "not readable" in fault.revert_notes["page_cache"]
-
-
 # --- target guard ----------------------------------------------------------------------
 def test_guard_accepts_service_or_container_name_and_refuses_others():
     cands = [target("cart"), target("catalog")]

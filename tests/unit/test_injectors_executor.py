@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
+from faultlab.injectors import FAULTS, page_cache
 from faultlab.injectors import executor as executor_mod
 from faultlab.injectors.executor import Executor, ExecutorConfig
 from faultlab.injectors.ground_truth import GroundTruthLog, read_records
 from faultlab.injectors.schedule import Plan, PlannedFault
 from faultlab.injectors.targets import Target
+from faultlab.testbed.app.cgroups import detect_layout
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cgroup"
+CID = "3f2b9c1d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c"
 
 
 class FakeOps:
@@ -152,3 +160,45 @@ def test_a_failed_revert_is_failed_whatever_the_error_text(tmp_path, monkeypatch
     Executor(StuckPause(), log, config()).run(plan())
     last = read_records(log.path)[-1]
     assert last["outcome"] == "failed" and "container is gone" in last["error"]
+
+
+def test_a_fault_that_runs_in_its_target_has_its_page_cache_reclaimed_and_journalled(tmp_path, monkeypatch):
+    asked = []
+
+    def reclaim(layout, cid, before):
+        asked.append((cid, before))
+        return {"cache_before_mb": 1.0, "cache_at_revert_mb": 31.0, "cache_after_mb": 0.0}
+
+    monkeypatch.setattr(FAULTS.get("pause"), "runs_in_target", property(lambda self: True))
+    monkeypatch.setattr(executor_mod.page_cache, "cache_bytes", lambda layout, cid: 2**20)
+    monkeypatch.setattr(executor_mod.page_cache, "reclaim_growth", reclaim)
+    log = GroundTruthLog(tmp_path / "gt.jsonl")
+    Executor(FakeOps(), log, config()).run(plan())
+    assert asked == [("0" * 64, 2**20)]  # once, with the cache read before the apply
+    revert = read_records(log.path)[-1]["detail"]["revert"]
+    assert revert == {"cart": {"cache_before_mb": 1.0, "cache_at_revert_mb": 31.0, "cache_after_mb": 0.0}}
+
+
+def test_a_fault_outside_its_target_is_not_reclaimed(tmp_path, monkeypatch):
+    monkeypatch.setattr(executor_mod.page_cache, "reclaim_growth", lambda *a: pytest.fail("reclaimed"))
+    log = GroundTruthLog(tmp_path / "gt.jsonl")
+    Executor(FakeOps(), log, config()).run(plan())  # pause runs nothing in the target
+    assert "revert" not in read_records(log.path)[-1]["detail"]
+
+
+def test_reclaim_growth_writes_the_cgroup_file_and_reports_or_says_why_not(tmp_path, monkeypatch):
+    root = tmp_path / "cgroup"
+    shutil.copytree(FIXTURES / "v1_cgroupfs" / "sys" / "fs" / "cgroup", root)
+    layout = detect_layout(root)
+    notes = page_cache.reclaim_growth(layout, CID, 10 * 2**20)
+    assert (layout.container_dir(CID) / "memory.force_empty").read_text() == "0"
+    cache_mb = round(52809728 / 2**20, 2)  # the fixture's total_cache (its files do not change)
+    assert notes == {"cache_before_mb": 10.0, "cache_at_revert_mb": cache_mb, "cache_after_mb": cache_mb}
+    assert "not readable" in page_cache.reclaim_growth(layout, CID, None)["page_cache"]
+    assert "not readable" in page_cache.reclaim_growth(layout, "9" * 64, 0)["page_cache"]
+
+    def refuse(*a):
+        raise PermissionError("memory.force_empty: permission denied")
+
+    monkeypatch.setattr(page_cache, "reclaim_page_cache", refuse)
+    assert page_cache.reclaim_growth(layout, CID, 0) == {"page_cache": "not reclaimed: memory.force_empty: permission denied"}

@@ -1,0 +1,47 @@
+"""The page cache a fault's tools leave in its target, taken back at the revert.
+
+A fault that runs a program inside its target (stress-ng, fio and dd, iperf3, python3) has the
+program's files read into the page cache, and the kernel charges those pages to the *target's*
+cgroup. They outlive the fault: part of them sits on the active list, so it counts in the
+working set (the dataset's ``memory_bytes``) and drains only under memory pressure, over 10-20
+minutes or never. Every such fault then ratcheted its target's memory up for the rest of a
+recording, which detectors that compare memory with training read as an anomaly in fault-free
+test steps. Measured on the 2026-12-06 ladder recording: a disk fault took catalog's page cache
+from 0.8 to 32 MB whatever its rate (1-20 MB/s for 20 s), a CPU fault left 12-13 MB; reading the
+tools from the host first (``preflight.prewarm_tools``) does not prevent it.
+
+So the executor reads the target's page cache before the fault is applied and, after its revert,
+asks the kernel to reclaim what grew (:func:`faultlab.testbed.app.cgroups.reclaim_page_cache`:
+cgroup v2 reclaims exactly that many bytes; v1 can only drop all of the target's cache, a few MB
+of its own that the service reads back). What was freed, or why nothing could be, goes into the
+ground truth's ``detail.revert``: the cgroup files must be writable, so this needs root on the
+Docker host (it is skipped, and said so, with a remote engine or without root).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faultlab.testbed.app.cgroups import Layout, read_cgroup_stats, reclaim_page_cache
+
+MB = 2**20
+
+
+def cache_bytes(layout: Layout, container_id: str) -> int | None:
+    """The container's page cache now (None when its cgroup cannot be read from here)."""
+    stats = read_cgroup_stats(layout, container_id)
+    return None if stats is None else stats.memory.cache_bytes
+
+
+def reclaim_growth(layout: Layout, container_id: str, before: int | None) -> dict[str, Any]:
+    """Reclaim the page cache that grew since ``before``; return what to write to the ground truth."""
+    now = cache_bytes(layout, container_id)
+    if before is None or now is None:
+        return {"page_cache": "not reclaimed: the target's cgroup is not readable here"}
+    try:
+        reclaim_page_cache(layout, container_id, now - before)
+    except OSError as exc:
+        return {"page_cache": f"not reclaimed: {exc}"}
+    after = cache_bytes(layout, container_id)
+    return {"cache_before_mb": round(before / MB, 2), "cache_at_revert_mb": round(now / MB, 2),
+            "cache_after_mb": None if after is None else round(after / MB, 2)}
