@@ -173,10 +173,17 @@ class GraphErrorDetector(Detector, Localizer):
         cache = getattr(self, "_cache", None)
         if cache is not None and cache[0] == key:
             return cache[1]
-        raw, first = self._raw_errors(self.layout_.tensor(values))
+        x = self.layout_.tensor(values)
+        # Data shorter than one window (a from-alarm cut that ends a few steps into a test part
+        # that starts with a fault): the first step repeated in front fills the window, as the
+        # first window's steps take the first judged step's errors below; the filler is dropped.
+        fill = max(self._score_window - len(x), 0) if len(x) else 0
+        if fill:
+            x = np.concatenate([np.repeat(x[:1], fill, axis=0), x])
+        raw, first = self._raw_errors(x)
         if len(raw) == 0:
             raise BadInput(f"detector {self.name!r}: dataset {data.name!r} has {len(values)} steps, too few for one window")
-        out = self._padded(raw, first)
+        out = self._padded(raw, first)[fill:]
         self._cache = (key, out)
         return out
 

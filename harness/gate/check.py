@@ -51,6 +51,8 @@ MATCH = ["kind", "method", "metric", "protocol"]  # how a current score finds it
 NOT_GATED = {"confusion"}  # counts, not scores
 DIFF_COLUMNS = ["status", "kind", "model", "metric", "protocol", "baseline", "current", "delta", "tolerance"]
 FAILING = ("regressed", "missing", "not run")
+#: the score each kind is ranked by; a gated method without a finite one cannot be held to anything
+HEADLINE = {"detector": "vus_pr", "classifier": "macro_f1"}
 
 
 def method_name(model: str) -> str:
@@ -317,11 +319,31 @@ def run_check(
     finished = set(table["model"]) if not table.empty else set()
     not_run = {p.task.spec.label for p in plan.tasks} - finished if result.interrupted else set()
     if update and not result.interrupted:
+        unscored = unscored_methods(current)
+        if unscored:
+            raise BadInput(f"baseline {path} not written: no {' or '.join(sorted(set(HEADLINE.values())))} for "
+                           f"{', '.join(unscored)} on {data.name}: a gate cannot catch their regressions "
+                           "(faultlab bench on that dataset shows why they are n/a)")
         baseline.scores = current
         save_baseline(baseline, path)
     outcome = compare_to_baseline(current, baseline, data.name, not_run)
     outcome.interrupted = result.interrupted
     return outcome
+
+
+def unscored_methods(scores: pd.DataFrame) -> list[str]:
+    """Gated methods (model labels) whose headline score (:data:`HEADLINE`) is n/a everywhere.
+
+    Why: a baseline stores n/a as null and a check passes a null baseline whatever comes back, so
+    a method that failed when the gate was written is never checked again (dcrnn sat in two
+    gates that way, 2026-12-06). ``check --update`` refuses to write such a baseline.
+    """
+    out = []
+    for (kind, model), group in scores.groupby(["kind", "model"]):
+        head = pd.to_numeric(group.loc[group["metric"] == HEADLINE.get(str(kind), ""), "value"], errors="coerce")
+        if len(head) and not np.isfinite(head.to_numpy(dtype=float)).any():
+            out.append(str(model))
+    return sorted(out)
 
 
 # ---- reports -------------------------------------------------------------------------------

@@ -13,7 +13,15 @@ import pytest
 
 from faultlab.errors import BadInput
 from faultlab.harness.cli import main
-from faultlab.harness.gate.check import KEY, Baseline, compare_to_baseline, junit_xml, load_baseline, render_diff
+from faultlab.harness.gate.check import (
+    KEY,
+    Baseline,
+    compare_to_baseline,
+    junit_xml,
+    load_baseline,
+    render_diff,
+    unscored_methods,
+)
 
 CI_BASELINE = Path(__file__).resolve().parents[2] / "ci" / "baselines" / "synthetic.json"
 
@@ -60,6 +68,24 @@ def test_missing_undefined_and_new_scores():
     assert status(result, "vus_pr") == "ok"  # was undefined: nothing to hold it to
     assert status(result, "ac@1") == "new"  # not in the baseline: reported, never failing
     assert sorted(result.failures["metric"]) == ["f1", "recall"]
+
+
+def test_a_method_without_a_headline_score_is_named_unscored():
+    frame = pd.DataFrame([("detector", "dcrnn", "vus_pr", "free", math.nan), ("detector", "dcrnn", "alarm_rate", "own", 0.1),
+                          ("detector", "zscore", "vus_pr", "free", 0.8), ("classifier", "gin", "macro_f1", "folds", math.nan),
+                          ("classifier", "rf", "macro_f1", "folds", 1.0), ("detector", "lone", "f1", "own", math.nan)],
+                         columns=[*KEY, "value"])
+    assert unscored_methods(frame) == ["dcrnn", "gin"]  # "lone" gates no headline at all: not judged
+
+
+def test_update_refuses_to_write_a_gate_that_cannot_hold_a_method(tmp_path, monkeypatch):
+    import faultlab.harness.gate.check as check
+
+    monkeypatch.setattr(check, "unscored_methods", lambda current: ["zscore"])
+    path = tmp_path / "gate.json"
+    with pytest.raises(BadInput, match="not written: no .*vus_pr.* for zscore"):
+        check.run_check(path, "synthetic", update=True, detectors=["zscore"], classifiers=[], log=lambda line: None)
+    assert not path.exists()
 
 
 def test_diff_text_and_junit_report_name_the_failure():

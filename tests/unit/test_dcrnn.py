@@ -86,3 +86,15 @@ def test_edges_are_weighted_by_traffic_where_the_dataset_has_it(tmp_path):
     assert_reloads_identically(det, data.test(), tmp_path / "m")
     unweighted = make_detector("dcrnn", {**FAST, "max_epochs": 1, "edge_weight": "none"}, seed=0).fit(data.train())
     assert not unweighted.layout_.weighted and unweighted.notes_ == []
+
+
+def test_data_shorter_than_one_window_is_scored_step_by_step(data, fitted):
+    """A from-alarm cut can end a few steps into the test part (the ladder's starts with a fault)."""
+    test = data.test()
+    short = replace(test, metrics=test.metrics.iloc[:5], labels=test.labels.iloc[:5],
+                    mask=None if test.mask is None else test.mask.iloc[:5])
+    assert len(fitted.score(short)) == 5
+    assert len(fitted.localize(short, [(2, 5)])[0].services) == len(graphdata.SERVICES)
+    with pytest.raises(BadInput, match="0 steps"):
+        fitted.score(replace(short, metrics=short.metrics.iloc[:0], labels=short.labels.iloc[:0],
+                             mask=None if short.mask is None else short.mask.iloc[:0]))
