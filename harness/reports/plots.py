@@ -70,6 +70,9 @@ class ScoreAxis:
         return (forward(value) - forward(self.low)) / (forward(self.high) - forward(self.low))
 
 
+AXIS_LIMIT = 1e150  # the largest score magnitude an axis is fitted to
+
+
 def score_axis(scores: Sequence[float] | np.ndarray, threshold: float) -> ScoreAxis:
     """The y axis that fits the scores actually present (pure: what the panel is drawn with).
 
@@ -80,7 +83,11 @@ def score_axis(scores: Sequence[float] | np.ndarray, threshold: float) -> ScoreA
     edge to mark.
     """
     values = np.asarray(scores, dtype=np.float64)
-    values = values[np.isfinite(values)]
+    # finite, and within +-AXIS_LIMIT: a model that scores 1e308 (seen from a TSB-AD model) would
+    # overflow the axis arithmetic; beyond the limit the line simply leaves the panel
+    values = np.clip(values[np.isfinite(values)], -AXIS_LIMIT, AXIS_LIMIT)
+    if math.isfinite(threshold):
+        threshold = float(np.clip(threshold, -AXIS_LIMIT, AXIS_LIMIT))
     if not len(values):
         values = np.array([0.0, 1.0]) if not math.isfinite(threshold) else np.array([threshold])
     scale, linthresh = _scale(values)

@@ -100,4 +100,11 @@ def test_a_panel_with_the_threshold_off_the_scores_renders():
     far = ScoreTimeline("d", "far", 0, index, scores, 2.6e36, anomaly, np.where(anomaly > 0, "cpu", ""))
     spiky = ScoreTimeline("d", "spiky", 0, index, quiet_with_spike(np.abs(scores - 1), 400.0, 80), 4.0, anomaly,
                           np.where(anomaly > 0, "cpu", ""))
-    assert timelines_png([far, spiky], "t").startswith(b"\x89PNG")
+    huge = ScoreTimeline("d", "huge", 0, index, np.where(anomaly > 0, 1e308, -1e308), 1e308, anomaly,
+                         np.where(anomaly > 0, "cpu", ""))  # a TSB-AD model's scores on a real recording
+    assert timelines_png([far, spiky, huge], "t").startswith(b"\x89PNG")
+
+
+def test_scores_near_the_float_limit_still_give_a_finite_axis():
+    axis = score_axis(np.array([0.0, 1e308, -1e308]), 1e308)
+    assert np.isfinite([axis.low, axis.high]).all() and axis.low < 0 < axis.high
