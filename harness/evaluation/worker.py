@@ -11,8 +11,10 @@ is the parent's, so results equal an in-process run.
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing as mp
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,6 +35,37 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+def user_modules() -> list[tuple[str, str]]:
+    """``(module name, file)`` of modules outside faultlab that registered a method in this process.
+
+    Why: the worker is a fresh interpreter (``spawn``); it knows the package's methods, but not a
+    user's own detector imported from a file of theirs, which then failed every task as
+    "unknown detector". The worker imports these files too.
+    """
+    from faultlab.detectors import CLASSIFIERS, DETECTORS
+
+    found: dict[str, str] = {}
+    for registry in (DETECTORS, CLASSIFIERS):
+        for _, method in registry.items():
+            module = sys.modules.get(getattr(method, "__module__", "") or "")
+            path = getattr(module, "__file__", None)
+            if module is not None and path and module.__name__.split(".")[0] not in ("faultlab", "builtins"):
+                found[module.__name__] = str(path)
+    return sorted(found.items())
+
+
+def _import_files(modules: Sequence[tuple[str, str]]) -> None:
+    for name, path in modules:
+        if name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
 def _serve(conn: Any) -> None:
     """The child: datasets arrive once, then tasks; each answer is (status, payload, seconds)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; a Ctrl-C reaches both
@@ -44,6 +77,12 @@ def _serve(conn: Any) -> None:
             return
         if message[0] == "dataset":
             datasets[message[1]] = message[2]
+            continue
+        if message[0] == "modules":
+            try:
+                _import_files(message[1])
+            except Exception:  # noqa: BLE001 - the tasks that need it fail with their own "unknown" error
+                traceback.print_exc()
             continue
         _, task, metrics, options = message
         start = time.monotonic()
@@ -71,6 +110,9 @@ class LocalExecutor:
         self._process.start()
         child.close()
         self._conn, self._sent = parent, set()
+        modules = user_modules()
+        if modules:
+            self._conn.send(("modules", modules))
 
     def close(self) -> None:
         """Stop the worker now (SIGKILL: a task in progress is abandoned, nothing to clean up)."""
