@@ -11,7 +11,7 @@ from 0.8 to 32 MB whatever its rate (1-20 MB/s for 20 s), a CPU fault left 12-13
 tools from the host first (``preflight.prewarm_tools``) does not prevent it.
 
 So the executor reads the target's page cache before the fault is applied and, after its revert,
-asks the kernel to reclaim what grew (:func:`faultlab.testbed.app.cgroups.reclaim_page_cache`:
+asks the kernel to reclaim what grew (:func:`reclaim_page_cache`:
 cgroup v2 reclaims exactly that many bytes; v1 can only drop all of the target's cache, a few MB
 of its own that the service reads back). What was freed, or why nothing could be, goes into the
 ground truth's ``detail.revert``: the cgroup files must be writable, so this needs root on the
@@ -22,9 +22,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from faultlab.testbed.app.cgroups import Layout, read_cgroup_stats, reclaim_page_cache
+from faultlab.testbed.app.cgroups import Layout, read_cgroup_stats
 
 MB = 2**20
+
+
+def reclaim_page_cache(layout: Layout, container_id: str, excess_bytes: int) -> None:
+    """Ask the kernel to drop page cache charged to a container (needs root on the host).
+
+    v2 reclaims ``excess_bytes`` exactly (``memory.reclaim``, kernel 5.19+). v1 has no amount:
+    ``memory.force_empty`` drops every reclaimable page of the cgroup, so the service's own cache
+    goes too (a few MB for this testbed's services; they read it back). Without swap, anonymous
+    memory is never touched. Raises OSError when the files are missing or not writable.
+    """
+    if excess_bytes <= 0:
+        return
+    folder = layout.container_dir(container_id, "memory")
+    if folder is None:
+        raise FileNotFoundError(f"no memory cgroup for container {container_id[:12]}")
+    if layout.version == 2:
+        (folder / "memory.reclaim").write_text(str(int(excess_bytes)))
+    else:
+        (folder / "memory.force_empty").write_text("0")
 
 
 def cache_bytes(layout: Layout, container_id: str) -> int | None:

@@ -176,25 +176,6 @@ def container_cpu_seconds(layout: Layout) -> dict[str, float]:
 
 
 # ---- parsers (pure text -> values) -----------------------------------------------------------
-def reclaim_page_cache(layout: Layout, container_id: str, excess_bytes: int) -> None:
-    """Ask the kernel to drop page cache charged to a container (needs root on the host).
-
-    v2 reclaims ``excess_bytes`` exactly (``memory.reclaim``, kernel 5.19+). v1 has no amount:
-    ``memory.force_empty`` drops every reclaimable page of the cgroup, so the service's own cache
-    goes too (a few MB for this testbed's services; they read it back). Without swap, anonymous
-    memory is never touched. Raises OSError when the files are missing or not writable.
-    """
-    if excess_bytes <= 0:
-        return
-    folder = layout.container_dir(container_id, "memory")
-    if folder is None:
-        raise FileNotFoundError(f"no memory cgroup for container {container_id[:12]}")
-    if layout.version == 2:
-        (folder / "memory.reclaim").write_text(str(int(excess_bytes)))
-    else:
-        (folder / "memory.force_empty").write_text("0")
-
-
 def memory_stats(usage_bytes: int, stat: dict[str, int], version: int) -> MemoryStats:
     """Working set, RSS and page cache from the usage counter and ``memory.stat``, as cAdvisor
     computes them (v1 reads the hierarchical ``total_*`` keys, falling back to the local ones)."""

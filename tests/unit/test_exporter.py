@@ -39,7 +39,6 @@ from faultlab.testbed.app.cgroups import (
     read_network,
     read_process_io,
     read_tcp,
-    reclaim_page_cache,
     sum_interfaces,
     working_set_bytes,
 )
@@ -463,27 +462,6 @@ def test_scraper_timeout_header_shortens_the_wait() -> None:
     assert scraper_timeout_s("1") == pytest.approx(0.8)
     assert scraper_timeout_s("0.05") == pytest.approx(0.1)
     assert scraper_timeout_s(None) is None and scraper_timeout_s("soon") is None and scraper_timeout_s("0") is None
-
-
-@pytest.mark.parametrize(("layout", "written"), [("v1_cgroupfs", ("memory.force_empty", "0")),
-                                                  ("v2_cgroupfs", ("memory.reclaim", "5242880"))])
-def test_reclaim_page_cache_writes_the_layouts_file(tmp_path: Path, layout: str, written: tuple[str, str]) -> None:
-    root = tmp_path / "cgroup"
-    shutil.copytree(_root(layout), root)
-    found = detect_layout(root)
-    reclaim_page_cache(found, CID, 5 * 2**20)
-    name, value = written
-    assert (found.container_dir(CID) / name).read_text() == value
-
-
-def test_reclaim_page_cache_does_nothing_without_excess_and_names_a_missing_cgroup(tmp_path: Path) -> None:
-    root = tmp_path / "cgroup"
-    shutil.copytree(_root("v2_cgroupfs"), root)
-    found = detect_layout(root)
-    reclaim_page_cache(found, CID, 0)
-    assert not (found.container_dir(CID) / "memory.reclaim").exists()
-    with pytest.raises(FileNotFoundError, match="no memory cgroup"):
-        reclaim_page_cache(found, "0" * 64, 1)
 
 
 def test_tcp_counters_from_net_snmp() -> None:

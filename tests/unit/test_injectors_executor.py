@@ -202,3 +202,24 @@ def test_reclaim_growth_writes_the_cgroup_file_and_reports_or_says_why_not(tmp_p
 
     monkeypatch.setattr(page_cache, "reclaim_page_cache", refuse)
     assert page_cache.reclaim_growth(layout, CID, 0) == {"page_cache": "not reclaimed: memory.force_empty: permission denied"}
+
+
+@pytest.mark.parametrize(("layout", "written"), [("v1_cgroupfs", ("memory.force_empty", "0")),
+                                                  ("v2_cgroupfs", ("memory.reclaim", "5242880"))])
+def test_reclaim_page_cache_writes_the_layouts_file(tmp_path: Path, layout: str, written: tuple[str, str]) -> None:
+    root = tmp_path / "cgroup"
+    shutil.copytree(FIXTURES / layout / "sys" / "fs" / "cgroup", root)
+    found = detect_layout(root)
+    page_cache.reclaim_page_cache(found, CID, 5 * 2**20)
+    name, value = written
+    assert (found.container_dir(CID) / name).read_text() == value
+
+
+def test_reclaim_page_cache_does_nothing_without_excess_and_names_a_missing_cgroup(tmp_path: Path) -> None:
+    root = tmp_path / "cgroup"
+    shutil.copytree(FIXTURES / "v2_cgroupfs" / "sys" / "fs" / "cgroup", root)
+    found = detect_layout(root)
+    page_cache.reclaim_page_cache(found, CID, 0)
+    assert not (found.container_dir(CID) / "memory.reclaim").exists()
+    with pytest.raises(FileNotFoundError, match="no memory cgroup"):
+        page_cache.reclaim_page_cache(found, "0" * 64, 1)
