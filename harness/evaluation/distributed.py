@@ -8,7 +8,9 @@ each task as it finishes and merges them in plan order, so the table equals the 
 for row; a task that fails is reported with its method, dataset and seed, and the others go on.
 
 Every worker needs the same Faultlab, Python packages and data paths as the client: datasets
-are sent to the workers (``scatter``), methods are looked up by name there.
+are sent to the workers (``scatter``), methods are looked up by name there, and the files of a
+user's own methods (registered from outside the package) are imported on every worker first
+(:mod:`.dask_plugins`), as the local worker does.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput, RunFailed
 from faultlab.harness.evaluation.tasks import Task, TaskOutcome, run_task
+from faultlab.harness.evaluation.worker import user_modules
 
 
 def _timed(dataset: Dataset, task: Task, metrics: Sequence[str] | None, options: dict[str, Any]) -> tuple[Any, float]:
@@ -51,9 +54,15 @@ class DaskExecutor:
                 self._client = Client(self.scheduler, timeout="30s")
             except OSError as exc:
                 raise RunFailed(f"cannot reach the Dask scheduler at {self.scheduler} ({exc})") from None
-            return
-        self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        self._client = Client(self._cluster)
+        else:
+            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                         dashboard_address=None)
+            self._client = Client(self._cluster)
+        modules = user_modules()
+        if modules:
+            from faultlab.harness.evaluation.dask_plugins import PLUGIN_NAME, UserModules
+
+            self._client.register_plugin(UserModules(modules), name=PLUGIN_NAME)
 
     def close(self) -> None:
         if self._client is not None:

@@ -54,7 +54,8 @@ def user_modules() -> list[tuple[str, str]]:
     return sorted(found.items())
 
 
-def _import_files(modules: Sequence[tuple[str, str]]) -> None:
+def import_files(modules: Sequence[tuple[str, str]]) -> None:
+    """Import each ``(module name, file)`` not imported yet, as :func:`user_modules` found them."""
     for name, path in modules:
         if name in sys.modules:
             continue
@@ -80,7 +81,7 @@ def _serve(conn: Any) -> None:
             continue
         if message[0] == "modules":
             try:
-                _import_files(message[1])
+                import_files(message[1])
             except Exception:  # noqa: BLE001 - the tasks that need it fail with their own "unknown" error
                 traceback.print_exc()
             continue

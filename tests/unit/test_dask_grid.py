@@ -6,15 +6,17 @@ import distributed  # noqa: F401  the dask extra, which scripts/setup.sh install
 import pandas as pd
 import pytest
 
+from faultlab.detectors import DETECTORS
 from faultlab.errors import BadInput
 from faultlab.harness.cli import main
 from faultlab.harness.datasets.index import resolve_dataset
-from faultlab.harness.datasets.synthetic import generate
+from faultlab.harness.datasets.synthetic import SyntheticSpec, generate
 from faultlab.harness.evaluation import run_evaluation
 from faultlab.harness.evaluation.bench import plan_bench, run_bench
 from faultlab.harness.evaluation.distributed import DaskExecutor
 from faultlab.harness.evaluation.table import WALL_CLOCK_METRICS, as_specs
 from faultlab.harness.evaluation.tasks import plan_tasks
+from tests.repofiles import import_file
 
 DETECTORS = ["zscore", {"name": "iforest", "params": {"n_estimators": 20}}]
 CLASSIFIERS = [{"name": "random_forest", "params": {"n_estimators": 20}}]
@@ -63,6 +65,20 @@ def test_cli_bench_on_a_cluster_writes_the_reports(scheduler, tmp_path, capsys):
                  "--scheduler", scheduler, "--out", str(tmp_path / "ok")])
     assert code == 0 and (tmp_path / "ok" / "scores.json").exists()
     assert "done detector 'zscore' on dataset 'synthetic' with seed 0" in capsys.readouterr().err
+
+
+def test_a_users_own_detector_runs_on_the_workers(scheduler):
+    """The workers are fresh interpreters: they import the file the user's detector registered from."""
+    if "template_graph_ae" not in DETECTORS:
+        import_file("docs/detector_template.py", "faultlab_detector_template")
+    data = generate(SyntheticSpec(name="template-data", train_steps=400, faults_per_type=2, seed=3))
+    spec = {"name": "template_graph_ae", "params": {"window": 6, "hidden": 6, "max_epochs": 2, "device": "cpu"}}
+    plan = plan_bench([data], [spec], (), (), [0], floors=False)
+    result = run_bench(plan, DaskExecutor(scheduler=scheduler), log=lambda line: None)
+    table = result.evaluation.table
+    vus = table[table["metric"] == "vus_pr"]
+    assert not result.failures and len(vus) > 0, table[["model", "reason"]].drop_duplicates()
+    assert vus["value"].notna().all(), vus["reason"].unique()
 
 
 def test_localizers_are_tasks_too(scheduler):
