@@ -48,7 +48,8 @@ def _segments(data):
 def test_the_layout_reads_as_rcaeval_main_reads_it(bench, cases):
     paths = sorted(cases.glob("**/data.csv"))
     services, candidates = set(bench.services), set(bench.candidates)  # (each is computed from the column table)
-    assert len(paths) == 12 and sorted(p.parent.parent.name for p in paths)[:2] == ["cart_packet-loss", "cart_pause"]
+    assert len(paths) == len(fault_segments(bench)) == 46  # one case per labelled fault
+    assert sorted({p.parent.parent.name for p in paths})[:3] == ["cart_kill", "cart_packet-loss", "cart_pause"]
     for path in paths:
         service, fault = path.parent.parent.name.split("_")  # exactly as RCAEval's main.py splits it
         assert service in candidates and "_" not in fault and path.parent.name.isdigit()
@@ -59,8 +60,8 @@ def test_the_layout_reads_as_rcaeval_main_reads_it(bench, cases):
         normal = frame[frame["time"] < inject_time]
         assert 2 <= len(normal) and frame["time"].iloc[-1] - inject_time < 600  # normal period, then the fault only
         assert normal["time"].iloc[0] >= inject_time - 600
-    first = pd.read_csv(cases / "shipping_packet-loss" / "1" / "data.csv")
-    assert len(first) == 301 + 20  # the 301 fault-free steps before the first fault, its 20 fault steps
+    first = pd.read_csv(cases / "gateway_http-flood" / "1" / "data.csv")
+    assert len(first) == 600 + 20  # the first fault: 600 s of the fault-free steps before it (RCAEval's cap), its 20 steps
 
 
 def test_round_trip_gives_back_services_faults_root_causes_and_inject_times(bench, cases):
@@ -71,7 +72,7 @@ def test_round_trip_gives_back_services_faults_root_causes_and_inject_times(benc
     assert [pd.Timestamp(c["inject_time"], unit="s", tz="UTC") for c in side["cases"]] == [s[3] for s in _segments(bench)]
     assert back.columns.set_index("name").loc["cart:memory_bytes", "group"] == "memory"
     summary = back.meta["import"]["summary"]
-    assert summary["train_source"] == "file" and summary["train_rows"] == 301
+    assert summary["train_source"] == "file" and summary["train_rows"] == 600
 
 
 def test_without_the_sidecar_names_come_from_rcaeval_conventions(cases, tmp_path):
@@ -83,7 +84,7 @@ def test_without_the_sidecar_names_come_from_rcaeval_conventions(cases, tmp_path
     assert row == ["cart", "memory_bytes", "memory", "bytes"]
     assert cols.loc["gateway_latency_p95_s", ["group", "unit"]].tolist() == ["application", "s"]
     first = fault_segments(back)[0]
-    assert (first.fault_id, first.fault_type, first.root_cause) == ("shipping_packet-loss/1", "packet-loss", ("shipping",))
+    assert (first.fault_id, first.fault_type, first.root_cause) == ("gateway_http-flood/1", "http-flood", ("gateway",))
     assert len(back.candidates) == 11  # every service with columns: RCAEval has no candidate list
 
 
@@ -91,12 +92,14 @@ def test_one_case_alone_and_a_duration(cases):
     one = import_dataset("rcaeval", cases / "gateway_bot-burst" / "2")
     (seg,) = fault_segments(one)
     # the sidecar two levels up gives the exact id and type back
-    assert (seg.fault_id, seg.fault_type, seg.root_cause) == ("f008-bot_burst", "bot_burst", ("gateway",))
+    assert (seg.fault_id, seg.fault_type, seg.root_cause) == ("f005-bot_burst", "bot_burst", ("gateway",))
     assert seg.end == len(one.metrics) and seg.end - seg.start == 20
     short = import_dataset("rcaeval", cases / "gateway_bot-burst" / "2" / "data.csv", {"duration_s": "5"})
     assert short.y.sum() == 5
     both = import_dataset("rcaeval", cases / "gateway_bot-burst")  # one fault's cases: the sidecar is found above them
-    assert [s.fault_id for s in fault_segments(both)] == ["f006-bot_burst", "f008-bot_burst"]
+    assert [s.fault_id for s in fault_segments(both)] == [
+        "f004-bot_burst", "f005-bot_burst", "f009-bot_burst", "f014-bot_burst", "f026-bot_burst", "f030-bot_burst",
+        "f032-bot_burst", "f035-bot_burst"]
 
 
 @pytest.mark.parametrize("files, message", [

@@ -50,7 +50,7 @@ def test_bench_mixed_round_trip_keeps_its_structure(bench, exported, fmt):
     files = exported[fmt]
     back = import_dataset(fmt, _target(fmt, files))
     _same_structure(back, bench)
-    assert back.timestamps[0] == pd.Timestamp("2026-12-02T06:05:28Z")
+    assert back.timestamps[0] == pd.Timestamp("2026-12-06T07:56:31Z")
     assert back.meta["import"]["sidecar"] == str(files[-1])
 
 
@@ -58,9 +58,9 @@ def test_bench_mixed_round_trip_keeps_its_structure(bench, exported, fmt):
 def test_the_foreign_files_stay_plain_and_import_without_the_sidecar(exported, fmt):
     files = exported[fmt]
     csv = pd.read_csv(_target(fmt, files))
-    assert list(csv.columns)[-1] in ("is_anomaly", "Label") and csv.shape[1] in (243 + 1, 243 + 2)
+    assert list(csv.columns)[-1] in ("is_anomaly", "Label") and csv.shape[1] in (275 + 1, 275 + 2)
     plain = import_dataset(fmt, _target(fmt, files), {"sidecar": "false"})
-    assert len(plain.candidates) == 243 and not plain.graph.edges  # what other tools' files give: one entity per series
+    assert len(plain.candidates) == 275 and not plain.graph.edges  # what other tools' files give: one entity per series
 
 
 def test_an_edited_file_refuses_its_sidecar(bench, tmp_path):
@@ -69,10 +69,10 @@ def test_an_edited_file_refuses_its_sidecar(bench, tmp_path):
         pd.read_csv(file).drop(columns=["cart:cpu_cores"]).to_csv(file, index=False)
     with pytest.raises(BadInput, match="its column table does not describe the series of .*--option sidecar=false"):
         import_dataset("timeeval", files[1])
-    files[0].unlink()  # now 301 rows fewer
-    with pytest.raises(BadInput, match=r"describes 1305 rows, .*bench-mixed.test.csv has 1004; ignore it with"):
+    files[0].unlink()  # now 1801 rows fewer
+    with pytest.raises(BadInput, match=r"describes 5829 rows, .*bench-mixed.test.csv has 4028; ignore it with"):
         import_dataset("timeeval", files[1])
-    assert len(import_dataset("timeeval", files[1], {"sidecar": "false"}).metrics) == 1004
+    assert len(import_dataset("timeeval", files[1], {"sidecar": "false"}).metrics) == 4028
 
 
 def test_a_sidecar_of_another_format_is_refused(bench, tmp_path):
