@@ -60,7 +60,7 @@ def bench_telesto() -> Dataset:
 
 @DATASETS.register("bench-mixed")
 def bench_mixed() -> Dataset:
-    """Real testbed (scenarios/bench-mixed.yaml): packet loss, pause, kill and traffic attacks, 8 each, 30 min fault-free, 1 s scrape, stepped load."""
+    """Real testbed (scenarios/bench-mixed.yaml): packet loss, pause, kill, traffic attacks, 8 each, 30 min fault-free, stepped load."""
     return _recorded("bench-mixed")
 
 

@@ -6,7 +6,7 @@ import distributed  # noqa: F401  the dask extra, which scripts/setup.sh install
 import pandas as pd
 import pytest
 
-from faultlab.detectors import DETECTORS
+from faultlab.detectors import DETECTORS as REGISTRY
 from faultlab.errors import BadInput
 from faultlab.harness.cli import main
 from faultlab.harness.datasets.index import resolve_dataset
@@ -69,7 +69,7 @@ def test_cli_bench_on_a_cluster_writes_the_reports(scheduler, tmp_path, capsys):
 
 def test_a_users_own_detector_runs_on_the_workers(scheduler):
     """The workers are fresh interpreters: they import the file the user's detector registered from."""
-    if "template_graph_ae" not in DETECTORS:
+    if "template_graph_ae" not in REGISTRY:
         import_file("docs/detector_template.py", "faultlab_detector_template")
     data = generate(SyntheticSpec(name="template-data", train_steps=400, faults_per_type=2, seed=3))
     spec = {"name": "template_graph_ae", "params": {"window": 6, "hidden": 6, "max_epochs": 2, "device": "cpu"}}
