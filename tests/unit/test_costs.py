@@ -54,6 +54,22 @@ def test_estimates_prefer_the_same_run_then_scaled_history_then_measured_then_a_
     assert est.estimate("gnn_lstm_vae", "gnn_lstm_vae", "seed", "ladder", 0, 300_000).source == "guess"
 
 
+def test_a_dataset_shipped_again_at_another_size_scales_its_old_times(tmp_path):
+    history = _write(tmp_path / "t.jsonl", [
+        _record("dcrnn", "bench-mixed", 10.0, cells=1_000_000),  # the old, short recording
+        _record("dcrnn", "bench-mixed", 30.0, cells=1_000_000, seed=1),
+        _record("zscore", "bench-mixed", 2.0),  # of unknown size: taken as it is
+    ])
+    est = Estimator([history], costs={}, machine_history=False)
+    grown = est.estimate("dcrnn", "dcrnn", "seed", "bench-mixed", 0, 4_000_000)
+    assert (grown.seconds, grown.source) == (40.0, "last run, scaled")  # 10 s x 4
+    other_seed = est.estimate("dcrnn", "dcrnn", "seed", "bench-mixed", 5, 4_000_000)
+    assert (other_seed.seconds, other_seed.source) == (80.0, "last run, scaled")  # median of 40 and 120
+    same = est.estimate("dcrnn", "dcrnn", "seed", "bench-mixed", 0, 1_000_000)
+    assert (same.seconds, same.source) == (10.0, "last run")
+    assert est.estimate("zscore", "zscore", "baseline", "bench-mixed", 0, 4_000_000).seconds == 2.0
+
+
 def test_measured_costs_round_trip_and_use_the_known_size_of_old_records(tmp_path):
     records = [_record("zscore", "ladder", 3.0), _record("zscore", "ladder", 5.0, cells=1_000_000), _record("zscore", "toy", 1.0)]
     costs = per_million_cells(records, {"ladder": 2_000_000}.get)
