@@ -45,7 +45,7 @@ def drift(data: Dataset, margin: float = 0.1) -> pd.DataFrame:
     outside = (values.lt(low - margin * span) | values.gt(high + margin * span)) & values.notna()
     counted = values.notna().sum()
     table = data.columns.set_index("name")
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "dataset": data.name,
         "group": table["group"],
         "service": table["service"],
@@ -56,6 +56,8 @@ def drift(data: Dataset, margin: float = 0.1) -> pd.DataFrame:
         "test_median": values.median(),
         "fault_free_steps": int(free.sum()),
     })
+    order = {g: i for i, g in enumerate(METRIC_GROUPS)}  # cpu, memory, network, disk, application
+    return frame.sort_values("group", key=lambda s: s.map(order), kind="stable")
 
 
 def group_table(frame: pd.DataFrame) -> str:
@@ -89,8 +91,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     frames = [drift(resolve_dataset(name), args.margin) for name in args.datasets]
     for frame in frames:
-        order = {g: i for i, g in enumerate(METRIC_GROUPS)}
-        frame = frame.sort_values("group", key=lambda s: s.map(order), kind="stable")
         print(group_table(frame))
         print()
         print(top_table(frame, args.top))
