@@ -46,11 +46,26 @@ class Sample:
     fs_read_bytes: int = 0
     fs_write_bytes: int = 0
     tcp_established: int = 0
+    tcp_inbound: int = 0  # ESTABLISHED sockets on the service port: clients held, not the service's own pools
 
 
-def count_established(text: str) -> int:
-    """ESTABLISHED (state 01) sockets in a ``/proc/net/tcp`` table."""
-    return sum(1 for line in text.splitlines()[1:] if len(line.split()) > 3 and line.split()[3] == "01")
+SERVICE_PORT = 8080  # every testbed service listens here (testbed/compose.yaml, PORT)
+
+
+def count_established(text: str, local_port: int | None = None) -> int:
+    """ESTABLISHED (state 01) sockets in a ``/proc/net/tcp`` table, optionally only on ``local_port``.
+
+    Counting only the service port separates connections clients hold open from the service's
+    own keep-alive pools to its callees, which grow and expire with its traffic.
+    """
+    count = 0
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) <= 3 or fields[3] != "01":
+            continue
+        if local_port is None or int(fields[1].rsplit(":", 1)[1], 16) == local_port:
+            count += 1
+    return count
 
 
 def read_frozen(layout: Layout, container_id: str) -> bool:
@@ -62,12 +77,12 @@ def read_frozen(layout: Layout, container_id: str) -> bool:
     return text.strip() == "1" if layout.version == 2 else text.strip() in ("FROZEN", "FREEZING")
 
 
-def read_established(pids: tuple[int, ...], proc: Path = PROC) -> int:
+def read_established(pids: tuple[int, ...], proc: Path = PROC, local_port: int | None = None) -> int:
     """ESTABLISHED TCP connections in the netns of the first of ``pids`` whose tables can be read."""
     for pid in pids:
         tables = [_read(proc / str(pid) / "net" / name) for name in ("tcp", "tcp6")]
         if any(t is not None for t in tables):
-            return sum(count_established(t or "") for t in tables)
+            return sum(count_established(t or "", local_port) for t in tables)
     return 0
 
 
@@ -88,6 +103,7 @@ def read_sample(layout: Layout, container_id: str, proc: Path = PROC, now: float
         rx_packets=net.receive["packets"] if net else 0, tx_packets=net.transmit["packets"] if net else 0,
         fs_read_bytes=io.read_bytes, fs_write_bytes=io.write_bytes,
         tcp_established=read_established(stats.pids, proc),
+        tcp_inbound=read_established(stats.pids, proc, SERVICE_PORT),
     )
 
 

@@ -55,6 +55,7 @@ METRICS: dict[str, Callable[[Sample, Sample], float | None]] = {
     "net_mbit_s": _sum_rate(("rx_bytes", "tx_bytes"), 8e-6),
     "rx_packets_per_s": _rate("rx_packets", 1.0),
     "tcp_established": _level("tcp_established"),
+    "tcp_inbound": _level("tcp_inbound"),
     "frozen": lambda prev, cur: 1.0 if (cur.present and cur.frozen) else 0.0,
     "down": lambda prev, cur: 0.0 if cur.present else 1.0,
 }

@@ -93,7 +93,8 @@ class SlowClientsFault(TrafficFault):
     params: SlowClientsParams
 
     def effect(self, duration_s: float) -> EffectSpec:
-        return EffectSpec("tcp_established", "connections", "up",
+        # inbound only: the target's own pools to its callees expire with the previous load
+        return EffectSpec("tcp_inbound", "connections", "up",
                           expected=float(self.params.connections))
 
     def attack_args(self, duration_s: float) -> list[str]:

@@ -248,7 +248,7 @@ def test_kill_and_restart(ops, tmp_path):
 ])
 def test_traffic_anomalies(ops, tmp_path, fault_type, params):
     r = inject(ops, tmp_path, fault_type, "gateway", params)
-    assert r["outcome"] == "reverted", r
+    assert r["outcome"] == "reverted", (r["effect"], r["error"])
     nothing_left(ops)
 
 

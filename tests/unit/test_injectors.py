@@ -180,6 +180,15 @@ def test_established_connections_parser():
     assert count_established(tcp) == 1
 
 
+def test_inbound_connections_count_only_the_service_port():
+    # 0x1F90 = 8080 (a client held on the service port), 0xC350 = 50000 (the service's own pool)
+    tcp = ("  sl  local_address rem_address   st\n"
+           "   0: 0100007F:1F90 0200007F:9C40 01 0\n   1: 0100007F:C350 0300007F:1F90 01 0\n"
+           "   2: 0100007F:1F90 0200007F:9C41 06 0\n")
+    assert count_established(tcp) == 2
+    assert count_established(tcp, local_port=8080) == 1
+
+
 def test_iptables_and_tc_counters():
     listing = (
         "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)\n"

@@ -20,7 +20,8 @@ MB = 2**20
 TCP = ("  sl  local_address rem_address   st tx_queue rx_queue\n"
        "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000\n"
        "   1: 0D0112C6:1F90 0A0112C6:A1B2 01 00000000:00000000\n"
-       "   2: 0D0112C6:1F90 0A0112C6:A1B4 01 00000000:00000000\n")
+       "   2: 0D0112C6:1F90 0A0112C6:A1B4 01 00000000:00000000\n"
+       "   3: 0D0112C6:C350 0B0112C6:1F90 01 00000000:00000000\n")
 
 
 def _tree(tmp_path: Path, layout: str) -> tuple[Path, Path]:
@@ -53,7 +54,7 @@ def test_v1_sample_reads_every_counter(tmp_path: Path) -> None:
     assert (sample.tx_bytes, sample.tx_packets) == (555460, 6210)
     assert sample.fs_read_bytes == 73039872 + 39301120 + 237977600
     assert sample.fs_write_bytes == 146714624 + 28991488 + 43520000
-    assert sample.tcp_established == 2 and not sample.frozen
+    assert sample.tcp_established == 3 and sample.tcp_inbound == 2 and not sample.frozen
 
 
 @pytest.mark.parametrize(("layout", "folder", "file", "frozen_text", "thawed_text"), [
