@@ -272,13 +272,27 @@ class TaskStore:
         return record
 
 
+def not_applicable(outcome: TaskOutcome) -> str:
+    """The method's own reason when it refused this dataset (every row of the task n/a), else ''.
+
+    Why: such a task ends in milliseconds (too few fault-free steps, say); its time says nothing
+    about the method's cost and must not plan the next run (tsbad:CNN planned 0 s on bench-mixed).
+    """
+    ev = outcome.evaluation
+    if ev is None or ev.table.empty or "value" not in ev.table or ev.table["value"].notna().any():
+        return ""
+    reasons = [str(r) for r in ev.table.get("reason", []) if isinstance(r, str) and r]
+    return reasons[0] if reasons else "no values"
+
+
 def task_record(planned: PlannedTask, outcome: TaskOutcome) -> dict[str, Any]:
     task = planned.task
     return {"key": planned.key, "kind": task.kind, "model": task.spec.label, "name": task.spec.name,
             "dataset": task.dataset, "seed": task.seed, "status": outcome.status,
             "elapsed_s": round(outcome.elapsed_s, 3), "estimate_s": round(planned.estimate.seconds, 3),
             "estimate_source": planned.estimate.source, "cells": planned.cells,
-            "reason": outcome.error or "", "finished": datetime.now(UTC).isoformat(timespec="seconds")}
+            "reason": outcome.error or "", "not_applicable": not_applicable(outcome),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 # ---- running ------------------------------------------------------------------------------------

@@ -47,7 +47,10 @@ def history_file() -> Path:
 
 
 def read_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    """The finished (``done``) task records of task-time files (missing files and torn lines: none)."""
+    """The finished (``done``) task records of task-time files (missing files and torn lines: none).
+
+    Tasks the method refused (``not_applicable``: every row n/a) are left out: their time is not a cost.
+    """
     out: list[dict[str, Any]] = []
     for path in paths:
         if not path.exists():
@@ -55,7 +58,8 @@ def read_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
                 rec = json.loads(line)
-                if rec.get("status") == "done" and "model" in rec and "dataset" in rec:
+                if (rec.get("status") == "done" and "model" in rec and "dataset" in rec
+                        and not rec.get("not_applicable")):
                     rec["elapsed_s"] = float(rec["elapsed_s"])
                     out.append(rec)
             except (ValueError, KeyError, TypeError, AttributeError):

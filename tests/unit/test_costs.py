@@ -90,3 +90,15 @@ def test_a_bench_without_an_output_folder_still_records_its_times(tmp_path, monk
     again = plan_bench([data], ["zscore"], floors=False)
     assert again.tasks[0].estimate.source == "last run"
     assert again.tasks[0].estimate.seconds == pytest.approx(rec["elapsed_s"])
+
+
+def test_a_task_the_method_refused_keeps_its_reason_and_plans_nothing(tmp_path, monkeypatch):
+    """A detector that refuses a dataset (too few fault-free steps) ends in milliseconds: that time
+    is not its cost (tsbad:CNN's 0.009 s on a short recording once planned 0 s on bench-mixed)."""
+    monkeypatch.setenv("FAULTLAB_HOME", str(tmp_path / "home"))
+    data = generate(seed=3, train_steps=12, faults_per_type=1, fault_steps=(10, 15), gap_steps=(10, 15))
+    run_bench(plan_bench([data], ["iforest", "static_threshold"], floors=False), log=lambda line: None)
+    lines = {r["model"]: r for r in map(json.loads, history_file().read_text(encoding="utf-8").splitlines())}
+    assert "has 12 fault-free step(s); it needs at least 20" in lines["iforest"]["not_applicable"]
+    assert lines["static_threshold"]["not_applicable"] == ""  # needs 10: it ran
+    assert [r["model"] for r in read_records([history_file()])] == ["static_threshold"]
