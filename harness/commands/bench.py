@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None or args.scheduler is not None:
         from faultlab.harness.evaluation.distributed import DaskExecutor
 
-        executor = DaskExecutor(workers=args.workers, scheduler=args.scheduler)
+        executor = DaskExecutor(workers=args.workers, scheduler=args.scheduler, timeout_s=args.task_timeout)
     result = run_bench(plan, executor, timeout_s=args.task_timeout)
     if result.finished == 0:
         print(f"bench stopped ({result.interrupted}) before any task finished; nothing to report", file=sys.stderr)

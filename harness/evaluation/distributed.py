@@ -17,30 +17,46 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from faultlab.dataset import Dataset
 from faultlab.errors import BadInput, RunFailed
 from faultlab.harness.evaluation.tasks import Task, TaskOutcome, run_task
-from faultlab.harness.evaluation.worker import user_modules
+from faultlab.harness.evaluation.worker import LocalExecutor, user_modules
 
 
-def _timed(dataset: Dataset, task: Task, metrics: Sequence[str] | None, options: dict[str, Any]) -> tuple[Any, float]:
-    """Runs on a worker: the task and its own wall time (not the queue's)."""
-    start = time.monotonic()
-    return run_task(dataset, task, metrics, options), time.monotonic() - start
+def _timed(dataset: Dataset, task: Task, metrics: Sequence[str] | None, options: dict[str, Any],
+           timeout_s: float | None = None) -> TaskOutcome:
+    """Runs on a worker: the task's outcome with its own wall time (not the queue's).
+
+    With a time-out the task runs in a child of the worker (:class:`.worker.LocalExecutor`), which
+    is killed when the time is up: a Dask task cannot be stopped from outside once it runs.
+    """
+    if timeout_s is None:
+        start = time.monotonic()
+        return TaskOutcome(task, run_task(dataset, task, metrics, options), time.monotonic() - start)
+    try:
+        (outcome,) = LocalExecutor(timeout_s).run([task], {task.dataset: dataset}, metrics, options)
+    except AssertionError as exc:  # multiprocessing: "daemonic processes are not allowed to have children"
+        raise RunFailed(f"--task-timeout needs Dask workers that may start processes ({exc}); start the "
+                        "cluster's workers with the config distributed.worker.daemon = False") from None
+    return outcome
 
 
 class DaskExecutor:
     """Runs bench tasks on ``workers`` local processes or on the cluster at ``scheduler``."""
 
-    def __init__(self, *, workers: int | None = None, scheduler: str | None = None) -> None:
+    def __init__(self, *, workers: int | None = None, scheduler: str | None = None,
+                 timeout_s: float | None = None) -> None:
+        """``timeout_s``: stop one task after this long (n/a with the reason), as the local executor does."""
         if (workers is None) == (scheduler is None):
             raise BadInput("the Dask grid needs exactly one of --workers N or --scheduler ADDRESS")
         if workers is not None and workers < 1:
             raise BadInput(f"--workers must be >= 1, got {workers}")
         self.workers = workers
         self.scheduler = scheduler
+        self.timeout_s = timeout_s
         self._client: Any = None
         self._cluster: Any = None
 
@@ -55,8 +71,12 @@ class DaskExecutor:
             except OSError as exc:
                 raise RunFailed(f"cannot reach the Dask scheduler at {self.scheduler} ({exc})") from None
         else:
-            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None)
+            import dask
+
+            # non-daemonic workers: a task under --task-timeout runs in a child process of its worker
+            with dask.config.set({"distributed.worker.daemon": False}):
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None)
             self._client = Client(self._cluster)
         modules = user_modules()
         if modules:
@@ -81,14 +101,14 @@ class DaskExecutor:
             shared = {name: self._client.scatter(d, broadcast=False) for name, d in datasets.items()
                       if any(t.dataset == name for t in tasks)}
             submitted = time.monotonic()
-            futures = {self._client.submit(_timed, shared[t.dataset], t, metrics, options, pure=False): t for t in tasks}
+            futures = {self._client.submit(_timed, shared[t.dataset], t, metrics, options, self.timeout_s, pure=False): t
+                       for t in tasks}
             for future in as_completed(futures):
                 task = futures[future]
                 if future.status == "error":
                     exc = future.exception()
                     yield TaskOutcome(task, None, time.monotonic() - submitted, f"{type(exc).__name__}: {exc}")
-                else:
-                    evaluation, seconds = future.result()
-                    yield TaskOutcome(task, evaluation, seconds)
+                else:  # the worker's copy of the task, swapped back for the one the bench planned
+                    yield replace(future.result(), task=task)
         finally:
             self.close()

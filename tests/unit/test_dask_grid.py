@@ -24,9 +24,12 @@ CLASSIFIERS = [{"name": "random_forest", "params": {"n_estimators": 20}}]
 
 @pytest.fixture(scope="module")
 def scheduler():
+    import dask
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    # as `--workers N` starts it: workers that may start a process for a task under a time-out
+    with dask.config.set({"distributed.worker.daemon": False}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         yield cluster.scheduler_address
 
 
@@ -65,6 +68,19 @@ def test_cli_bench_on_a_cluster_writes_the_reports(scheduler, tmp_path, capsys):
                  "--scheduler", scheduler, "--out", str(tmp_path / "ok")])
     assert code == 0 and (tmp_path / "ok" / "scores.json").exists()
     assert "done detector 'zscore' on dataset 'synthetic' with seed 0" in capsys.readouterr().err
+
+
+def test_a_task_over_its_time_out_on_the_grid_is_n_a_with_the_reason(scheduler):
+    """--task-timeout with --workers: once ignored on the grid, so one slow method held a worker for hours."""
+    small = generate(seed=1, train_steps=150, faults_per_type=1, fault_steps=(10, 20), gap_steps=(10, 20))
+    plan = plan_bench([small], [{"name": "lstm_ae", "params": {"max_epochs": 500}}, "zscore"], (), (), [0], floors=False)
+    result = run_bench(plan, DaskExecutor(scheduler=scheduler, timeout_s=3.0), log=lambda line: None)
+    table = result.evaluation.table
+    slow = table[table["model"].str.startswith("lstm_ae")]
+    assert not slow.empty and slow["value"].isna().all()
+    assert slow["reason"].str.contains("task time-out of 3 s").all()
+    assert table[table["model"] == "zscore"]["value"].notna().any()
+    assert sorted(o.status for o in result.outcomes) == ["done", "timeout"]
 
 
 def test_a_users_own_detector_runs_on_the_workers(scheduler):
