@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"{stamp}-bench-{'+'.join(d.name for d in datasets)}"
     plan = plan_bench(datasets, detectors, classifiers, localizers, seeds, name_list(args.metrics, "--metrics"),
                       floors=not args.no_floors, options=evaluation_options(args), out=out, resume=args.resume,
-                      save_models=args.save_models)
+                      save_models=args.save_models, workers=args.workers or 1, timeout_s=args.task_timeout)
     print(plan.render(), file=sys.stderr, flush=True)
     if args.dry_run:
         return 0

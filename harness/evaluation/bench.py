@@ -12,6 +12,7 @@ serial :func:`~.grid.run_evaluation` of the same methods row for row.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import pickle
@@ -144,22 +145,31 @@ class BenchPlan:
     options: dict[str, Any]
     floors: bool
     out: Path | None
+    workers: int = 1  # tasks running at once (``--workers N``): the wall time is their schedule's length
 
     @property
     def todo(self) -> list[PlannedTask]:
         return [p for p in self.tasks if not p.done]
 
     @property
-    def estimate_s(self) -> float:
+    def serial_s(self) -> float:
+        """The unfinished tasks' estimates, one after the other."""
         return sum(p.estimate.seconds for p in self.todo)
+
+    @property
+    def estimate_s(self) -> float:
+        """The expected wall time: the unfinished tasks handed in plan order to ``workers`` workers."""
+        return makespan([p.estimate.seconds for p in self.todo], self.workers)
 
     def render(self) -> str:
         """The plan as a user reads it before a long bench: per method its tasks and their time."""
         rows: dict[tuple[str, str, str], list[PlannedTask]] = {}
         for p in self.tasks:
             rows.setdefault((p.task.dataset, p.task.kind, p.task.spec.label), []).append(p)
+        spread = f" on {self.workers} workers (one after the other: {clock(self.serial_s)})" if self.workers > 1 else ""
         lines = [f"plan: {len(self.tasks)} tasks (method x dataset x seed) on {len(self.datasets)} dataset(s), "
-                 f"{len(self.tasks) - len(self.todo)} already done, estimated {clock(self.estimate_s)} for the rest"]
+                 f"{len(self.tasks) - len(self.todo)} already done, estimated {clock(self.estimate_s)} for the rest"
+                 + spread]
         for (dataset, kind, label), group in rows.items():
             todo = [p for p in group if not p.done]
             seconds = sum(p.estimate.seconds for p in todo)
@@ -167,6 +177,20 @@ class BenchPlan:
             when = f"~{clock(seconds)} ({', '.join(sorted({p.estimate.source for p in todo}))})" if todo else "done"
             lines.append(f"  {dataset:<20} {kind:<10} {label:<40} seeds {seeds:<8} {when}")
         return "\n".join(lines)
+
+
+def makespan(seconds: Sequence[float], workers: int = 1) -> float:
+    """How long tasks take when each, in this order, goes to the first worker that is free.
+
+    That is how the Dask grid hands out the bench's tasks (submitted in plan order, one thread per
+    worker); with one worker it is the plain sum.
+    """
+    if workers <= 1:
+        return float(sum(seconds))
+    free = [0.0] * workers
+    for s in seconds:
+        heapq.heappush(free, heapq.heappop(free) + s)
+    return max(free)
 
 
 def clock(seconds: float) -> str:
@@ -194,11 +218,14 @@ def plan_bench(
     resume: bool = False,
     estimator: Estimator | None = None,
     save_models: str | Path | None = None,
+    workers: int = 1,
+    timeout_s: float | None = None,
 ) -> BenchPlan:
     """Resolve and check every method (BadInput before anything runs), estimate, find finished tasks.
 
     ``save_models``: a folder where each detector's first seed saves its fitted model (a finished
-    task whose model is not there yet runs again under ``resume``)."""
+    task whose model is not there yet runs again under ``resume``). ``workers``: how many tasks run
+    at once (the plan's wall time). ``timeout_s``: the task time-out, which caps every estimate."""
     from faultlab.detectors import make_classifier, make_detector
     from faultlab.harness.evaluation.classifier_rows import split_augment
     from faultlab.harness.evaluation.localizer_rows import localizer_specs
@@ -231,10 +258,12 @@ def plan_bench(
         key = task_key(task, prints[task.dataset], metric_names, options)
         family = family_of(task.kind, task.spec.name)
         estimate = estimator.estimate(task.spec.label, task.spec.name, family, task.dataset, task.seed, cells[task.dataset])
+        if timeout_s is not None and estimate.seconds > timeout_s:
+            estimate = Estimate(float(timeout_s), f"{estimate.source}, capped by the time-out")
         unsaved = task.save_model is not None and not (Path(task.save_model) / "model.json").exists()
         done = bool(resume and store is not None and store.has(key) and not unsaved)
         planned.append(PlannedTask(task, key, estimate, done, cells[task.dataset]))
-    return BenchPlan({d.name: d for d in data}, planned, metric_names, options, floors, out_path)
+    return BenchPlan({d.name: d for d in data}, planned, metric_names, options, floors, out_path, max(1, int(workers)))
 
 
 # ---- finished tasks on disk ---------------------------------------------------------------------
@@ -318,6 +347,7 @@ class Progress:
         self.start = time.monotonic()
         self.done_est = self.done_real = 0.0
         self.count = 0
+        self.finished_keys: set[str] = set()  # on a grid tasks finish out of plan order
         self.bar = None
         if log is _stderr and sys.stderr.isatty():
             from tqdm import tqdm
@@ -325,12 +355,13 @@ class Progress:
             self.bar = tqdm(total=self.total, unit="task", file=sys.stderr, dynamic_ncols=True)
 
     def eta_s(self) -> float:
-        left = sum(p.estimate.seconds for p in self.plan.todo[self.count:])
+        left = [p.estimate.seconds for p in self.plan.todo if p.key not in self.finished_keys]
         ratio = min(max(self.done_real / self.done_est, 0.2), 5.0) if self.done_est > 0 else 1.0
-        return left * ratio
+        return makespan(left, self.plan.workers) * ratio
 
     def finished(self, planned: PlannedTask, outcome: TaskOutcome) -> None:
         self.count += 1
+        self.finished_keys.add(planned.key)
         self.done_est += planned.estimate.seconds
         self.done_real += outcome.elapsed_s
         what = {"done": "done", "failed": "FAILED", "timeout": "TIMED OUT"}[outcome.status]

@@ -310,7 +310,7 @@ def run_check(
     options = {"window_steps": baseline.window_steps, "folds": baseline.folds,
                "count_recovering": baseline.count_recovering, "vus_window_s": baseline.vus_window_s}
     plan = plan_bench([data], baseline.detectors, baseline.classifiers, (), None, baseline.metrics or None,
-                      floors=baseline.floors, options=options)
+                      floors=baseline.floors, options=options, timeout_s=task_timeout_s)
     say = log or (lambda line: print(line, file=sys.stderr, flush=True))
     say(plan.render())
     result = run_bench(plan, log=say, timeout_s=task_timeout_s)

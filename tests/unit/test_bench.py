@@ -19,11 +19,13 @@ from faultlab.harness.datasets.synthetic import generate
 from faultlab.harness.evaluation import run_evaluation
 from faultlab.harness.evaluation.bench import (
     TaskStore,
+    makespan,
     parse_params,
     plan_bench,
     run_bench,
     select_methods,
 )
+from faultlab.harness.evaluation.costs import Estimator
 from faultlab.harness.evaluation.tasks import TaskOutcome
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +69,24 @@ def test_the_plan_lists_every_task_with_an_estimate_and_dry_run_writes_nothing(t
     assert "plan: 8 tasks (method x dataset x seed) on 1 dataset(s), 0 already done" in err
     assert "lstm_ae" in err and "always_alarm" in err and "seeds 0,1" in err
     assert "(guess)" in err or "(measured)" in err or "(last run)" in err
+
+
+def test_the_wall_time_of_a_plan_on_workers_is_its_schedule_not_the_sum():
+    assert makespan([10, 10, 10, 10], 1) == 40
+    assert makespan([10, 10, 10, 10], 2) == 20
+    assert makespan([30, 5, 5, 5, 5], 2) == 30  # one long task bounds the rest
+    assert makespan([5, 5, 30], 2) == 35  # handed out in plan order: the long one starts late
+    assert makespan([], 3) == 0
+
+
+def test_a_plan_on_workers_with_a_time_out_caps_its_estimates(small, tmp_path, capsys):
+    estimator = Estimator(costs={"zscore": 1e9, "static_threshold": 1e9}, machine_history=False)
+    plan = plan_bench([small], ["zscore", "static_threshold"], (), (), [0, 1], floors=False,
+                      estimator=estimator, workers=2, timeout_s=60)
+    assert [p.estimate.seconds for p in plan.todo] == [60.0] * 4
+    assert all(p.estimate.source == "measured, capped by the time-out" for p in plan.todo)
+    assert (plan.serial_s, plan.estimate_s) == (240.0, 120.0)
+    assert "estimated 2:00 for the rest on 2 workers (one after the other: 4:00)" in plan.render()
 
 
 def test_a_bench_keeps_every_task_equals_the_serial_run_and_resumes(small, tmp_path, monkeypatch):
