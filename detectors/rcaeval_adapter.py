@@ -125,6 +125,10 @@ KNOWN_FAILURES: dict[str, str] = {
     "easyrca": "RCAEval 1.8.1's easyrca.py calls EasyRCA, which it never imports",
     "granger_pagerank": "statsmodels >= 0.15 removed the 'verbose' argument RCAEval passes to grangercausalitytests",
     "fci_randomwalk": "RCAEval's random walk accepts only PC's edge marks, not FCI's circle mark (2)",
+    "fci_pagerank": "RCAEval's PageRank head converts FCI's o->, <-> and o-o edges but raises on a tail with a circle "
+                    "(marks -1 and 2), which FCI returns on some segments",
+    "cmlp_pagerank": "a TypeError here: cMLP's loss was NaN at its first check (its ISTA steps at lr 0.05 diverged on "
+                     "this segment) and RCAEval's early stopping then subtracts from best_it = None",
     "run": "RUN trains on batches of 128 windows of 32 steps and drops a partial batch: with a normal period and a "
            "segment this short no batch is trained and its loss is never set",
     "mscred": "RCAEval's MSCRED takes one signature matrix every 10 steps and indexes 30 of the normal period and 10 "
