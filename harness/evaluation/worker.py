@@ -7,6 +7,10 @@ thread pools) that ignores SIGINT; the parent waits on a pipe and, on a task's t
 Ctrl-C/SIGTERM, kills the child at once and starts a new one for the next task. Each dataset is
 sent to the child once; the child's environment (thread counts such as ``OMP_NUM_THREADS``)
 is the parent's, so results equal an in-process run.
+
+The child is not a daemon: methods may start processes of their own (RCAEval's RUN loads its
+batches with 8 DataLoader workers, TSB-AD's KShapeAD uses a pool), which a daemonic process may
+not. The parent kills it on close and, should it exit without closing, at interpreter exit.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import signal
 import sys
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,6 +99,13 @@ def _serve(conn: Any) -> None:
             conn.send(("error", describe_error(exc), time.monotonic() - start))
 
 
+def _kill(process: Any) -> None:
+    """SIGKILL the worker (a task in progress is abandoned, nothing to clean up) and reap it."""
+    if process.is_alive():
+        process.kill()
+    process.join(timeout=5)
+
+
 class LocalExecutor:
     """Tasks in plan order, each in the worker process, with an optional per-task time-out."""
 
@@ -107,8 +119,9 @@ class LocalExecutor:
     def _start(self) -> None:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child,), name="faultlab-bench-worker", daemon=True)
+        self._process = ctx.Process(target=_serve, args=(child,), name="faultlab-bench-worker", daemon=False)
         self._process.start()
+        self._stop = weakref.finalize(self, _kill, self._process)  # also at exit, before multiprocessing joins it
         child.close()
         self._conn, self._sent = parent, set()
         modules = user_modules()
@@ -118,9 +131,7 @@ class LocalExecutor:
     def close(self) -> None:
         """Stop the worker now (SIGKILL: a task in progress is abandoned, nothing to clean up)."""
         if self._process is not None:
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join(timeout=5)
+            self._stop()
             self._conn.close()
         self._process = self._conn = None
 
