@@ -16,6 +16,7 @@ import heapq
 import json
 import math
 import pickle
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -133,6 +134,7 @@ class PlannedTask:
     estimate: Estimate
     done: bool = False  # found finished in the output folder (``resume``)
     cells: int = 0  # the dataset's steps x series: what measured costs scale with
+    kept_timeout: str = ""  # resumed: an earlier run's time-out reason, kept as the task's n/a rows
 
 
 @dataclass
@@ -262,7 +264,8 @@ def plan_bench(
             estimate = Estimate(float(timeout_s), f"{estimate.source}, capped by the time-out")
         unsaved = task.save_model is not None and not (Path(task.save_model) / "model.json").exists()
         done = bool(resume and store is not None and store.has(key) and not unsaved)
-        planned.append(PlannedTask(task, key, estimate, done, cells[task.dataset]))
+        kept = store.timed_out(key, timeout_s) if resume and store is not None and not done else ""
+        planned.append(PlannedTask(task, key, estimate, done or bool(kept), cells[task.dataset], kept))
     return BenchPlan({d.name: d for d in data}, planned, metric_names, options, floors, out_path, max(1, int(workers)))
 
 
@@ -281,13 +284,41 @@ class TaskStore:
     def has(self, key: str) -> bool:
         return (self.dir / f"{key}.pkl").exists()
 
+    def timed_out(self, key: str, timeout_s: float | None) -> str:
+        """The reason of this task's last time-out when running it again under ``timeout_s`` would
+        only time out again (an earlier limit at least as long), else ''.
+
+        Why: ``--resume`` re-ran every time-out, so finishing one missing task of a bench that had
+        a few 10-minute time-outs cost those 10 minutes each again. Raise ``--task-timeout`` (or
+        drop it) to retry them.
+        """
+        path = self.out / INDEX_FILE
+        if timeout_s is None or not path.exists():
+            return ""
+        last = None
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a torn line
+            if rec.get("key") == key:
+                last = rec
+        if last is None or last.get("status") != "timeout":
+            return ""
+        limit = last.get("timeout_s")
+        if limit is None:  # records written before the field: read the limit from the reason
+            found = re.search(r"time-out of ([0-9.]+) s", str(last.get("reason", "")))
+            limit = float(found.group(1)) if found else None
+        return str(last["reason"]) if limit is not None and float(limit) >= timeout_s else ""
+
     def load(self, key: str) -> Evaluation:
         with open(self.dir / f"{key}.pkl", "rb") as fh:
             return pickle.load(fh)
 
     def save(self, planned: PlannedTask, outcome: TaskOutcome) -> dict[str, Any]:
         """Write one task's index line and, when it has results, its evaluation (atomically: a torn
-        write never looks finished). Failed and timed-out tasks keep no results: ``--resume`` retries them."""
+        write never looks finished). Failed and timed-out tasks keep no results: ``--resume`` retries
+        them (a time-out only under a longer ``--task-timeout``: :meth:`timed_out`)."""
         self.out.mkdir(parents=True, exist_ok=True)
         if outcome.evaluation is not None:
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -320,7 +351,7 @@ def task_record(planned: PlannedTask, outcome: TaskOutcome) -> dict[str, Any]:
             "dataset": task.dataset, "seed": task.seed, "status": outcome.status,
             "elapsed_s": round(outcome.elapsed_s, 3), "estimate_s": round(planned.estimate.seconds, 3),
             "estimate_source": planned.estimate.source, "cells": planned.cells,
-            "reason": outcome.error or "", "not_applicable": not_applicable(outcome),
+            "reason": outcome.error or "", "not_applicable": not_applicable(outcome), "timeout_s": outcome.timeout_s,
             "finished": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
@@ -401,7 +432,9 @@ def run_bench(plan: BenchPlan, executor: Any | None = None, log: Log = _stderr, 
     executor = executor or LocalExecutor(timeout_s=timeout_s, heartbeat=progress.beat)
     results: dict[str, Evaluation] = {}
     for p in plan.tasks:
-        if p.done and store is not None:
+        if p.kept_timeout:
+            results[p.key] = _na_evaluation(p.task, plan, p.kept_timeout)
+        elif p.done and store is not None:
             results[p.key] = store.load(p.key)
     by_task = {id(p.task): p for p in plan.todo}
     outcomes: list[TaskOutcome] = []

@@ -55,6 +55,7 @@ class TaskOutcome:
     elapsed_s: float
     error: str | None = None  # a failure (exception text) or a time-out
     timed_out: bool = False
+    timeout_s: float | None = None  # the limit it ran under, when it timed out
 
     @property
     def status(self) -> str:

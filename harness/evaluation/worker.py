@@ -162,7 +162,7 @@ class LocalExecutor:
             if self.timeout_s is not None and now - start > self.timeout_s:
                 self.close()
                 return TaskOutcome(task, None, now - start, f"stopped after the task time-out of {self.timeout_s:g} s",
-                                   timed_out=True)
+                                   timed_out=True, timeout_s=self.timeout_s)
             if now - last_beat >= 1.0:
                 self.heartbeat(task, now - start)
                 last_beat = now

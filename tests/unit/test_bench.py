@@ -148,6 +148,24 @@ def test_a_task_over_its_time_out_is_n_a_with_the_reason(small, tmp_path):
     assert [o.status for o in result.outcomes] == ["timeout", "done"]
 
 
+def test_resume_keeps_a_time_out_unless_the_time_out_grew(small, tmp_path):
+    slow = {"name": "lstm_ae", "params": {"max_epochs": 200}}
+    plan = plan_bench([small], [slow, "zscore"], (), (), [0], out=tmp_path / "b", floors=False, timeout_s=2.0)
+    first = run_bench(plan, log=lambda line: None, timeout_s=2.0)
+    assert [o.status for o in first.outcomes] == ["timeout", "done"]
+
+    again = plan_bench([small], [slow, "zscore"], (), (), [0], out=tmp_path / "b", floors=False, timeout_s=2.0, resume=True)
+    assert not again.todo and again.tasks[0].kept_timeout == "stopped after the task time-out of 2 s"
+    kept = run_bench(again, log=lambda line: None, timeout_s=2.0)
+    pd.testing.assert_frame_equal(kept.evaluation.table, first.evaluation.table)  # the n/a rows, with their reason
+    assert not kept.outcomes  # nothing ran
+
+    longer = plan_bench([small], [slow, "zscore"], (), (), [0], out=tmp_path / "b", floors=False, timeout_s=5.0, resume=True)
+    assert [p.task.spec.name for p in longer.todo] == ["lstm_ae"]  # a longer limit tries it again
+    unlimited = plan_bench([small], [slow, "zscore"], (), (), [0], out=tmp_path / "b", floors=False, resume=True)
+    assert [p.task.spec.name for p in unlimited.todo] == ["lstm_ae"]
+
+
 def test_ctrl_c_stops_the_cli_within_seconds_and_writes_the_board(tmp_path):
     out = tmp_path / "b"
     env = {**os.environ, "FAULTLAB_HOME": str(tmp_path / "home")}
