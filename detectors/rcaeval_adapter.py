@@ -40,7 +40,15 @@ run as published: BARO's RobustScaler falls back to a scale of 1 where a series'
 range is 0 in the normal period, so a flat byte counter that moves a little outranks everything
 (seen on quickstart-recorded).
 
-Measured on bench-mixed (243 series, 12 faults; each segment with its 120 normal steps, from the
+Measured on the bench-mixed recorded on 2026-12-06 (275 series, 46 labelled faults, each
+localized from its labelled window and from zscore's alarm; seconds per localized segment, seed 0,
+one of 2 Dask workers on 2 cores): nsigma 0.09, baro 0.13, lingam_pagerank 0.15, lingam_randomwalk
+0.16, ges_pagerank 0.41, pc_pagerank 0.52, pc_randomwalk 0.53, circa 0.68, cloudranger 0.81,
+micro_diag 1.74; ntlr_pagerank, ntlr_randomwalk and causalrca did not finish their 92 segments in
+7 minutes; fci_pagerank and cmlp_pagerank failed on one segment each (KNOWN_FAILURES), the others
+as below. AC@1 on the labelled windows (random: 0.111): nsigma 0.35, circa 0.33, cloudranger 0.26.
+
+Measured earlier on bench-mixed's 23-minute predecessor (243 series, 12 faults; each segment with its 120 normal steps, from the
 labelled windows and from zscore's alarms; seconds per localized segment, seed 0, 2 cores shared
 with other work): baro 0.4, nsigma 0.3, lingam_randomwalk 0.4, lingam_pagerank 0.5, fci_pagerank
 1.3, pc_pagerank 1.5, pc_randomwalk 1.1, circa 1.8, ges_pagerank 1.8 (15 series; over 15 minutes

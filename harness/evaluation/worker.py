@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import multiprocessing as mp
+import os
 import signal
 import sys
 import time
@@ -72,8 +73,27 @@ def import_files(modules: Sequence[tuple[str, str]]) -> None:
         spec.loader.exec_module(module)
 
 
-def _serve(conn: Any) -> None:
+def die_with_parent(parent_pid: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux; elsewhere a no-op).
+
+    Why: a Dask worker killed by its nanny (Ctrl-C on ``bench --workers``) left its task's child
+    running an RCAEval method for hours. The parent may already be gone: then exit now.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _serve(conn: Any, parent_pid: int | None = None) -> None:
     """The child: datasets arrive once, then tasks; each answer is (status, payload, seconds)."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; a Ctrl-C reaches both
     datasets: dict[str, Dataset] = {}
     while True:
@@ -119,7 +139,7 @@ class LocalExecutor:
     def _start(self) -> None:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child,), name="faultlab-bench-worker", daemon=False)
+        self._process = ctx.Process(target=_serve, args=(child, os.getpid()), name="faultlab-bench-worker", daemon=False)
         self._process.start()
         self._stop = weakref.finalize(self, _kill, self._process)  # also at exit, before multiprocessing joins it
         child.close()
