@@ -1,0 +1,135 @@
+"""A classifier under TELESTO's protocol (seed 001, sec. 3.3), one split at a time, each kept as it ends.
+
+``faultlab bench --protocol telesto`` trains every split of a seed in one task, so a run cut
+short keeps nothing. TELESTO at its paper configuration needs 33-117 s per epoch on two CPU
+cores on ``telesto-catalog`` (one to two hours per seed), so this script runs the same splits as
+the board (:func:`faultlab.harness.evaluation.protocol.protocol_windows`, ``split_roles``, the
+physical limits of sec. 3.2) and appends one JSON line per finished split to ``--out``: accuracy,
+macro-F1, epochs run, best epoch, cap, whether it was still improving, fit seconds and the
+per-epoch losses. A split already in ``--out`` is skipped, so a rerun resumes.
+
+Run alone, for example::
+
+    python benchmarks/telesto_splits.py --dataset telesto-catalog --classifier telesto \
+        --seeds 0 --out telesto-splits.jsonl
+
+``--summary`` prints the per-split table of a finished file next to the paper's Table 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from faultlab.dataset import Dataset  # noqa: E402
+from faultlab.detectors import make_classifier  # noqa: E402
+from faultlab.detectors.preprocess import physical_limits  # noqa: E402
+from faultlab.harness.datasets.index import resolve_dataset  # noqa: E402
+from faultlab.harness.evaluation.protocol import ProtocolOptions, protocol_windows, split_roles  # noqa: E402
+from faultlab.harness.evaluation.protocol_rows import _macro_precision_recall  # noqa: E402
+from faultlab.harness.scoring import METRICS  # noqa: E402
+
+#: Table 3 of seed 001 (Cassandra), mean over the five splits: accuracy, macro-F1.
+PAPER = {"telesto": (0.851, 0.854), "gin": (0.463, 0.432), "gcn": (0.399, 0.326)}
+
+
+def done_keys(out: Path) -> set[tuple[str, int, int]]:
+    if not out.exists():
+        return set()
+    return {(r["classifier"], r["seed"], r["split"]) for r in map(json.loads, out.read_text().splitlines()) if r}
+
+
+def run(dataset: Dataset, classifier: str, seeds: list[int], splits: list[int] | None, params: dict[str, Any],
+        out: Path, options: ProtocolOptions | None = None) -> None:
+    """Train and test ``classifier`` on each split of each seed; one JSON line per split, appended
+    to ``out`` as soon as the split ends (splits already in ``out`` are skipped)."""
+    data = protocol_windows(dataset, options or ProtocolOptions())
+    limits = physical_limits(dataset, data.columns)
+    accuracy, macro_f1 = METRICS.get("accuracy"), METRICS.get("macro_f1")
+    done = done_keys(out)
+    for seed in seeds:
+        for split in range(data.n_splits):
+            if (splits and split + 1 not in splits) or (classifier, seed, split + 1) in done:
+                continue
+            train, val, test = split_roles(data.folds, split, data.n_splits)
+            model = make_classifier(classifier, params, seed)
+            kwargs: dict[str, Any] = {"columns": data.columns, "graph": dataset.graph}
+            if getattr(model, "accepts_validation", False) and val.any():
+                kwargs["validation"] = (data.windows[val], data.labels[val])
+            if getattr(model, "accepts_limits", False):
+                kwargs["limits"] = limits
+            started = time.perf_counter()
+            model.fit(data.windows[train], data.labels[train], **kwargs)
+            fit_s = time.perf_counter() - started
+            truth = data.labels[test]
+            pred = np.asarray(model.predict(data.windows[test])).astype(str)
+            record: dict[str, Any] = {
+                "dataset": dataset.name, "classifier": classifier, "seed": seed, "split": split + 1,
+                "params": params, "train_windows": int(train.sum()), "test_windows": int(test.sum()),
+                "accuracy": float(accuracy(truth, pred)), "macro_f1": float(macro_f1(truth, pred)),
+                **_macro_precision_recall(truth, pred), "fit_s": round(fit_s, 1),
+            }
+            for name, h in (getattr(model, "training_", {}) or {}).items():
+                record["training"] = {
+                    "network": str(name), "epochs": h.epochs, "best_epoch": h.best_epoch, "max_epochs": h.max_epochs,
+                    "still_improving": h.still_improving, "stopped_early": h.stopped_early,
+                    "train_loss": [round(v, 4) for v in h.train_loss], "val_loss": [round(v, 4) for v in h.val_loss],
+                    "val_error": [round(v, 4) for v in h.val_monitor], "epoch_s": [round(v, 1) for v in h.epoch_s],
+                }
+            with out.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+            print(f"{classifier} seed {seed} split {split + 1}: accuracy {record['accuracy']:.3f} "
+                  f"macro-F1 {record['macro_f1']:.3f} fit {fit_s:.0f} s", flush=True)
+
+
+def summary(out: Path) -> str:
+    """The per-split Markdown table of ``out`` (mean over seeds per split, then over splits)."""
+    rows = [json.loads(line) for line in out.read_text().splitlines() if line]
+    lines = ["| model | metric | " + " | ".join(f"split {s}" for s in range(1, 6)) + " | mean | seeds | epochs (best) | paper |",
+             "|---|---|" + "---|" * 5 + "---|---|---|---|"]
+    for name in sorted({r["classifier"] for r in rows}):
+        mine = [r for r in rows if r["classifier"] == name]
+        for i, metric in enumerate(("accuracy", "macro_f1")):
+            cells, means = [], []
+            for s in range(1, 6):
+                vals = [r[metric] for r in mine if r["split"] == s]
+                cells.append(f"{np.mean(vals):.3f}" if vals else "not run")
+                if vals:
+                    means.append(np.mean(vals))
+            train = [r["training"] for r in mine if "training" in r]
+            epochs = f"{np.mean([t['epochs'] for t in train]):.1f} ({np.mean([t['best_epoch'] for t in train]):.1f})" if train else ""
+            paper = PAPER.get(name, (np.nan, np.nan))[i]
+            lines.append(f"| {name} | {metric} | " + " | ".join(cells) + f" | {np.mean(means):.3f} | "
+                         f"{len({r['seed'] for r in mine})} | {epochs} | {paper:.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="telesto-catalog")
+    parser.add_argument("--classifier", default="telesto")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds")
+    parser.add_argument("--splits", default="", help="comma-separated splits (1-based); default all")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=JSON", help="a classifier parameter")
+    parser.add_argument("--out", type=Path, default=Path("telesto-splits.jsonl"))
+    parser.add_argument("--summary", action="store_true", help="print the table of --out and stop")
+    args = parser.parse_args(argv)
+    if args.summary:
+        print(summary(args.out))
+        return
+    params = {k: json.loads(v) for k, v in (p.split("=", 1) for p in args.param)}
+    seeds = [int(s) for s in args.seeds.split(",")]
+    splits = [int(s) for s in args.splits.split(",") if s]
+    run(resolve_dataset(args.dataset), args.classifier, seeds, splits, params, args.out)
+
+
+if __name__ == "__main__":
+    main()
