@@ -34,11 +34,8 @@ from faultlab.detectors import make_classifier  # noqa: E402
 from faultlab.detectors.preprocess import physical_limits  # noqa: E402
 from faultlab.harness.datasets.index import resolve_dataset  # noqa: E402
 from faultlab.harness.evaluation.protocol import ProtocolOptions, protocol_windows, split_roles  # noqa: E402
-from faultlab.harness.evaluation.protocol_rows import _macro_precision_recall  # noqa: E402
+from faultlab.harness.evaluation.protocol_rows import PAPER_TABLE3, _macro_precision_recall  # noqa: E402
 from faultlab.harness.scoring import METRICS  # noqa: E402
-
-#: Table 3 of seed 001 (Cassandra), mean over the five splits: accuracy, macro-F1.
-PAPER = {"telesto": (0.851, 0.854), "gin": (0.463, 0.432), "gcn": (0.399, 0.326)}
 
 
 def done_keys(out: Path) -> set[tuple[str, int, int]]:
@@ -91,24 +88,28 @@ def run(dataset: Dataset, classifier: str, seeds: list[int], splits: list[int] |
 
 
 def summary(out: Path) -> str:
-    """The per-split Markdown table of ``out`` (mean over seeds per split, then over splits)."""
+    """The per-split Markdown table of ``out``: each split's mean over seeds, the mean over splits
+    with its spread over seeds, epochs run (best epoch) and, under each model, the paper's Table 3."""
     rows = [json.loads(line) for line in out.read_text().splitlines() if line]
-    lines = ["| model | metric | " + " | ".join(f"split {s}" for s in range(1, 6)) + " | mean | seeds | epochs (best) | paper |",
-             "|---|---|" + "---|" * 5 + "---|---|---|---|"]
+    head = "| model | metric | " + " | ".join(f"split {s}" for s in range(1, 6)) + " | mean ± seed std | seeds | epochs (best) |"
+    lines = [head, "|---|---|" + "---|" * 5 + "---|---|---|"]
     for name in sorted({r["classifier"] for r in rows}):
         mine = [r for r in rows if r["classifier"] == name]
-        for i, metric in enumerate(("accuracy", "macro_f1")):
-            cells, means = [], []
+        train = [r["training"] for r in mine if "training" in r]
+        epochs = f"{np.mean([t['epochs'] for t in train]):.1f} ({np.mean([t['best_epoch'] for t in train]):.1f})" if train else ""
+        seeds = sorted({r["seed"] for r in mine})
+        for metric in ("accuracy", "macro_f1"):
+            cells = []
             for s in range(1, 6):
                 vals = [r[metric] for r in mine if r["split"] == s]
                 cells.append(f"{np.mean(vals):.3f}" if vals else "not run")
-                if vals:
-                    means.append(np.mean(vals))
-            train = [r["training"] for r in mine if "training" in r]
-            epochs = f"{np.mean([t['epochs'] for t in train]):.1f} ({np.mean([t['best_epoch'] for t in train]):.1f})" if train else ""
-            paper = PAPER.get(name, (np.nan, np.nan))[i]
-            lines.append(f"| {name} | {metric} | " + " | ".join(cells) + f" | {np.mean(means):.3f} | "
-                         f"{len({r['seed'] for r in mine})} | {epochs} | {paper:.3f} |")
+            per_seed = [np.mean([r[metric] for r in mine if r["seed"] == seed]) for seed in seeds]
+            spread = f" ± {np.std(per_seed, ddof=1):.3f}" if len(per_seed) > 1 else ""
+            lines.append(f"| {name} | {metric} | " + " | ".join(cells) + f" | {np.mean(per_seed):.3f}{spread} | {len(seeds)} | {epochs} |")
+            if (name, metric) in PAPER_TABLE3:
+                paper = PAPER_TABLE3[(name, metric)]
+                lines.append(f"| {name}, paper (Table 3, Cassandra) | {metric} | " + " | ".join(f"{v:.3f}" for v in paper[:5])
+                             + f" | {paper[-1]:.3f} | | |")
     return "\n".join(lines)
 
 
