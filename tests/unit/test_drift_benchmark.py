@@ -60,3 +60,17 @@ def test_the_report_names_the_worst_column_per_group(drift, capsys, monkeypatch)
     out = capsys.readouterr().out
     assert "| drifty | memory | 1 | 100.0 % | 1 | cart:memory_bytes (100 %) |" in out
     assert "| drifty | cpu | 1 | 0.0 % | 0 | cart:cpu_cores (0 %) |" in out
+
+
+def test_removing_the_trailing_median_keeps_only_the_level_change_until_the_median_follows(drift):
+    data = dataset()
+    frame = drift.drift(data, remove_drift_s=30)  # a 30-step median: memory's new level is absorbed after 15 steps
+    share = frame.loc["cart:memory_bytes", "share_outside"]
+    assert 0 < share < 0.5  # as recorded: 1.0
+    assert drift.any_outside(data, remove_drift_s=30)["memory"] == pytest.approx(share)  # one column: any = its share
+
+
+def test_any_outside_is_per_step_over_a_groups_columns(drift):
+    shares = drift.any_outside(dataset())
+    assert shares["memory"] == 1.0 and shares["cpu"] == 0.0
+    assert shares["application"] == pytest.approx(1 / 35)
