@@ -237,14 +237,7 @@ class ATTAE(Detector):
                     "event_recall": float(np.mean([hits[span].any() for span in spans])),
                     "step_recall": float(hits[inside].mean()),
                 })
-        within = [r for r in results if r["clean_alarm_rate"] <= p.alarm_budget]
-        if within:
-            best = max(within, key=lambda r: (r["event_recall"], r["step_recall"], -r["clean_alarm_rate"],
-                                              r["beta"], -r["adaptive_window"]))
-            rule = f"highest recall on {len(trials)} synthetic anomalies at <= {p.alarm_budget:g} clean alarm rate"
-        else:
-            best = min(results, key=lambda r: (r["clean_alarm_rate"], -r["event_recall"], -r["step_recall"], -r["beta"]))
-            rule = f"no candidate kept the {p.alarm_budget:g} clean alarm budget: the lowest clean alarm rate"
+        best, rule = pick(results, p.alarm_budget, len(trials))
         selection = {"rule": rule, "held_out_steps": int(n_val), "injected": len(trials),
                      **{k: best[k] for k in ("clean_alarm_rate", "event_recall", "step_recall")},
                      "candidates": results}
@@ -369,6 +362,19 @@ class ATTAE(Detector):
         n_features = len(self.scaler_.center_)
         self.net_ = torchkit.load_module_state(self._new_net(n_features), state).to(torchkit.resolve_device(self.params.device))
         self.history_ = None
+
+
+def pick(candidates: list[dict[str, Any]], budget: float, injected: int) -> tuple[dict[str, Any], str]:
+    """The candidate (beta, window) the selection rule takes, and the rule in words: the highest
+    event recall (then step recall) on the synthetic anomalies among those alarming on at most
+    ``budget`` of the clean tail; when none keeps the budget, the lowest clean alarm rate."""
+    within = [r for r in candidates if r["clean_alarm_rate"] <= budget]
+    if within:
+        best = max(within, key=lambda r: (r["event_recall"], r["step_recall"], -r["clean_alarm_rate"],
+                                          r["beta"], -r["adaptive_window"]))
+        return best, f"highest recall on {injected} synthetic anomalies at <= {budget:g} clean alarm rate"
+    best = min(candidates, key=lambda r: (r["clean_alarm_rate"], -r["event_recall"], -r["step_recall"], -r["beta"]))
+    return best, f"no candidate kept the {budget:g} clean alarm budget: the lowest clean alarm rate"
 
 
 def _mu_sigma(history: np.ndarray, errors: np.ndarray, window: int, beta: float, sigma_min: float,

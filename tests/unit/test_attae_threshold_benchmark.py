@@ -33,7 +33,9 @@ def test_the_rule_chosen_at_fit_scores_as_on_the_board(result):
 def test_every_family_is_swept_and_the_best_keeps_the_budget(result):
     bench, res = result
     kinds = {r["kind"] for r in res["rows"]}
-    assert kinds == {"chosen", "adaptive-all", "adaptive-normal", "fixed-quantile", "fixed-any"}
+    assert kinds == {"chosen", "rule-budget", "adaptive-all", "adaptive-normal", "fixed-quantile", "fixed-any"}
+    at_default = [r for r in res["rows"] if r["kind"] == "rule-budget" and r["rule"].endswith("budget of 0.01 (no labels)")]
+    assert [(r["f1"], r["alarm_rate"]) for r in at_default] == [(res["rows"][0]["f1"], res["rows"][0]["alarm_rate"])]
     assert len([r for r in res["rows"] if r["kind"] == "adaptive-all"]) == len(bench.BETAS) * len(bench.WINDOWS)
     top = bench.best(res["rows"], "adaptive-all", 0.05)
     assert top is None or top["alarm_rate"] <= 0.05
