@@ -13,7 +13,8 @@ Run alone, for example::
     python benchmarks/telesto_splits.py --dataset telesto-catalog --classifier telesto \
         --seeds 0 --out telesto-splits.jsonl
 
-``--summary`` prints the per-split table of a finished file next to the paper's Table 3.
+``--summary`` prints the per-split table of a finished file next to the paper's Table 3
+(``--plot PNG`` also draws each split's loss curves).
 """
 
 from __future__ import annotations
@@ -113,6 +114,32 @@ def summary(out: Path) -> str:
     return "\n".join(lines)
 
 
+def plot(out: Path, path: Path) -> Path:
+    """Training and validation loss per epoch of every split (first seed of each model in ``out``) into ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in out.read_text().splitlines() if line]
+    names = sorted({r["classifier"] for r in rows if "training" in r})
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.5), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        mine = [r for r in rows if r["classifier"] == name and "training" in r]
+        first = min(r["seed"] for r in mine)
+        for r in sorted((r for r in mine if r["seed"] == first), key=lambda r: r["split"]):
+            t = r["training"]
+            line, = ax.plot(range(1, len(t["val_loss"]) + 1), t["val_loss"], label=f"split {r['split']} validation")
+            ax.plot(range(1, len(t["train_loss"]) + 1), t["train_loss"], linestyle=":", color=line.get_color())
+            ax.axvline(t["best_epoch"], color=line.get_color(), alpha=0.3)
+        ax.set(title=f"{name}, seed {first} (dotted: training; vertical: kept epoch)", xlabel="epoch", ylabel="cross entropy")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="telesto-catalog")
@@ -122,9 +149,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--param", action="append", default=[], metavar="KEY=JSON", help="a classifier parameter")
     parser.add_argument("--out", type=Path, default=Path("telesto-splits.jsonl"))
     parser.add_argument("--summary", action="store_true", help="print the table of --out and stop")
+    parser.add_argument("--plot", type=Path, metavar="PNG", help="with --summary: also draw the loss curves there")
     args = parser.parse_args(argv)
     if args.summary:
         print(summary(args.out))
+        if args.plot:
+            plot(args.out, args.plot)
         return
     params = {k: json.loads(v) for k, v in (p.split("=", 1) for p in args.param)}
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -56,3 +56,5 @@ def test_a_deep_classifier_keeps_its_training_record(splits, data, tmp_path):
     (line,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert line["training"]["epochs"] == 2 and len(line["training"]["val_loss"]) == 2
     assert line["training"]["max_epochs"] == 2
+    png = splits.plot(out, tmp_path / "loss.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
