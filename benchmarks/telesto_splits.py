@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +30,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from faultlab.dataset import Dataset  # noqa: E402
-from faultlab.detectors import make_classifier  # noqa: E402
 from faultlab.detectors.preprocess import physical_limits  # noqa: E402
 from faultlab.harness.datasets.index import resolve_dataset  # noqa: E402
 from faultlab.harness.evaluation.protocol import ProtocolOptions, protocol_windows, split_roles  # noqa: E402
-from faultlab.harness.evaluation.protocol_rows import PAPER_TABLE3, _macro_precision_recall  # noqa: E402
+from faultlab.harness.evaluation.protocol_rows import PAPER_TABLE3, _macro_precision_recall, fit_split  # noqa: E402
+from faultlab.harness.evaluation.table import MethodSpec  # noqa: E402
 from faultlab.harness.scoring import METRICS  # noqa: E402
 
 
@@ -49,7 +48,8 @@ def run(dataset: Dataset, classifier: str, seeds: list[int], splits: list[int] |
         out: Path, options: ProtocolOptions | None = None) -> None:
     """Train and test ``classifier`` on each split of each seed; one JSON line per split, appended
     to ``out`` as soon as the split ends (splits already in ``out`` are skipped)."""
-    data = protocol_windows(dataset, options or ProtocolOptions())
+    options = options or ProtocolOptions()
+    data = protocol_windows(dataset, options)
     limits = physical_limits(dataset, data.columns)
     accuracy, macro_f1 = METRICS.get("accuracy"), METRICS.get("macro_f1")
     done = done_keys(out)
@@ -57,16 +57,8 @@ def run(dataset: Dataset, classifier: str, seeds: list[int], splits: list[int] |
         for split in range(data.n_splits):
             if (splits and split + 1 not in splits) or (classifier, seed, split + 1) in done:
                 continue
-            train, val, test = split_roles(data.folds, split, data.n_splits)
-            model = make_classifier(classifier, params, seed)
-            kwargs: dict[str, Any] = {"columns": data.columns, "graph": dataset.graph}
-            if getattr(model, "accepts_validation", False) and val.any():
-                kwargs["validation"] = (data.windows[val], data.labels[val])
-            if getattr(model, "accepts_limits", False):
-                kwargs["limits"] = limits
-            started = time.perf_counter()
-            model.fit(data.windows[train], data.labels[train], **kwargs)
-            fit_s = time.perf_counter() - started
+            train, _, test = split_roles(data.folds, split, data.n_splits)
+            model, fit_s = fit_split(dataset, MethodSpec(classifier, params), seed, data, split, limits, options)
             truth = data.labels[test]
             pred = np.asarray(model.predict(data.windows[test])).astype(str)
             record: dict[str, Any] = {

@@ -44,7 +44,6 @@ def score_protocol(
 
     ``data``: the dataset's protocol windows when the caller built them already (once per
     dataset for every classifier and seed)."""
-    from faultlab.detectors import make_classifier
 
     options = options or ProtocolOptions()
     chosen = [m for m in metrics if m.kind == "classification"]
@@ -69,18 +68,8 @@ def score_protocol(
         train, val, test = split_roles(data.folds, split, data.n_splits)
         if not test.any() or not train.any():
             continue
-        train_w, train_y = data.windows[train], data.labels[train]
-        if options.augment:
-            train_w, train_y = augment(train_w, train_y, {"per_class": None, **options.augment_params}, seed)
-        model = make_classifier(spec.name, spec.params, seed)
-        kwargs: dict[str, Any] = {"columns": data.columns, "graph": dataset.graph}
-        if getattr(model, "accepts_validation", False) and val.any():
-            kwargs["validation"] = (data.windows[val], data.labels[val])
-        if getattr(model, "accepts_limits", False):
-            kwargs["limits"] = limits
-        started = time.perf_counter()
-        model.fit(train_w, train_y, **kwargs)
-        fits.append(FitRecord.of(model, time.perf_counter() - started))
+        model, fit_s = fit_split(dataset, spec, seed, data, split, limits, options)
+        fits.append(FitRecord.of(model, fit_s))
         pred = np.asarray(model.predict(data.windows[test])).astype(str)
         predicted[test] = pred
         truth = data.labels[test]
@@ -104,6 +93,29 @@ def score_protocol(
             for key, value in breakdown_items(metric, data.nodes[done], truth_all, pred_all).items():
                 rows.append(row(metric.name, f"node={key}", value, "undefined for this node"))
     return rows + class_rows(row, truth_all, pred_all)
+
+
+def fit_split(dataset: Dataset, spec: MethodSpec, seed: int, data: ProtocolData, split: int,
+              limits: Any, options: ProtocolOptions | None = None) -> tuple[Any, float]:
+    """``(fitted classifier, fit seconds)`` of split ``split`` (0-based): trained on its training
+    folds (with generated windows when ``options.augment``), early-stopped on its validation fold
+    where the model takes one, scaled by the dataset's physical ``limits`` where it takes them."""
+    from faultlab.detectors import make_classifier
+
+    options = options or ProtocolOptions()
+    train, val, _ = split_roles(data.folds, split, data.n_splits)
+    train_w, train_y = data.windows[train], data.labels[train]
+    if options.augment:
+        train_w, train_y = augment(train_w, train_y, {"per_class": None, **options.augment_params}, seed)
+    model = make_classifier(spec.name, spec.params, seed)
+    kwargs: dict[str, Any] = {"columns": data.columns, "graph": dataset.graph}
+    if getattr(model, "accepts_validation", False) and val.any():
+        kwargs["validation"] = (data.windows[val], data.labels[val])
+    if getattr(model, "accepts_limits", False):
+        kwargs["limits"] = limits
+    started = time.perf_counter()
+    model.fit(train_w, train_y, **kwargs)
+    return model, time.perf_counter() - started
 
 
 def _macro_precision_recall(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
